@@ -1,0 +1,265 @@
+"""The event bus: a faststream ``NatsBroker`` with the platform's delivery rules.
+
+- Streams (one per context, plus the dead-letter stream) are created or updated at start.
+- Publishing sends the envelope's ``event_id`` as ``Nats-Msg-Id`` (the stream drops a republished id
+  inside its duplicate window) and the correlation and causation ids as headers. ``publish_many``
+  pipelines publishes and waits for every acknowledgement, in order.
+- Subscribing creates a durable consumer shared by every replica (a deliver group) with an explicit
+  ack policy: the handler's success acks; an exception naks with backoff; the last allowed delivery
+  goes to ``llmops.dlq.<context>`` with its error and is terminated; a malformed envelope, an unknown
+  type or schema version goes to the dead-letter subject at once. The consumer keeps going.
+- Long handlers wrap their work in ``heartbeat()`` so the server does not redeliver it mid-way.
+- Per-message logs are DEBUG: nothing at INFO on the hot path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.nats import JStream, NatsBroker, NatsMessage
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from nats.js.api import AckPolicy as JsAckPolicy
+from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
+from nats.js.errors import BadRequestError
+
+from llmops_common.errors import DomainError
+from llmops_common.events.envelope import Envelope, parse_envelope
+from llmops_common.events.streams import all_streams, context_of, dlq_subject, stream_name
+from llmops_common.settings import CommonSettings
+
+log = logging.getLogger(__name__)
+
+HEADER_MSG_ID = "Nats-Msg-Id"
+HEADER_CORRELATION = "llmops-correlation-id"
+HEADER_CAUSATION = "llmops-causation-id"
+HEADER_TYPE = "llmops-event-type"
+HEADER_DLQ_REASON = "llmops-dlq-reason"
+HEADER_DLQ_SUBJECT = "llmops-dlq-subject"
+HEADER_DLQ_CONSUMER = "llmops-dlq-consumer"
+HEADER_DLQ_DELIVERIES = "llmops-dlq-deliveries"
+
+Handler = Callable[[Envelope[Any]], Awaitable[None]]
+
+#: the message being handled, for heartbeat() and correlated logging
+current_message: contextvars.ContextVar[Msg | None] = contextvars.ContextVar("llmops_current_message", default=None)
+correlation_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("llmops_correlation_id", default=None)
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How a failing message is retried before it is dead-lettered."""
+
+    max_deliveries: int = 5
+    backoff_seconds: tuple[float, ...] = (1.0, 5.0, 15.0, 30.0, 60.0)
+    ack_wait_seconds: float = 30.0
+    max_ack_pending: int = 1000
+
+    def delay(self, delivery: int) -> float:
+        return self.backoff_seconds[min(delivery, len(self.backoff_seconds)) - 1]
+
+
+def envelope_headers(envelope: Envelope[Any]) -> dict[str, str]:
+    headers = {
+        HEADER_MSG_ID: str(envelope.event_id),
+        HEADER_CORRELATION: envelope.correlation_id,
+        HEADER_TYPE: envelope.type,
+    }
+    if envelope.causation_id:
+        headers[HEADER_CAUSATION] = envelope.causation_id
+    return headers
+
+
+def make_broker(settings: CommonSettings, *, name: str) -> NatsBroker:
+    """A NatsBroker for ``settings``; no per-message INFO logs, handlers typed by the bus itself."""
+    password = settings.nats_password.get_secret_value() if settings.nats_password else None
+    return NatsBroker(
+        settings.nats_url,
+        user=settings.nats_user,
+        password=password,
+        name=name,
+        apply_types=False,
+        logger=logging.getLogger("llmops.faststream"),
+        log_level=logging.DEBUG,
+        max_reconnect_attempts=-1,
+        reconnect_time_wait=1,
+    )
+
+
+async def ensure_streams(js: JetStreamContext) -> None:
+    """Create every context stream and the DLQ stream, or bring their settings up to date."""
+    for spec in all_streams():
+        config = spec.config()
+        try:
+            await js.add_stream(config)
+        except BadRequestError as exc:
+            if exc.err_code != 10058:  # stream name already in use with a different configuration
+                raise
+            await js.update_stream(config)
+
+
+class Bus:
+    """Publish envelopes and subscribe handlers; the only way services touch NATS."""
+
+    def __init__(self, settings: CommonSettings, *, producer: str, policy: DeliveryPolicy | None = None) -> None:
+        self.producer = producer
+        self.policy = policy or DeliveryPolicy()
+        self.broker = make_broker(settings, name=producer)
+        self._js: JetStreamContext | None = None
+
+    @property
+    def js(self) -> JetStreamContext:
+        if self._js is None:
+            raise RuntimeError("bus not started")
+        return self._js
+
+    async def start(self) -> None:
+        await self.broker.connect()
+        self._js = self.broker.connection.jetstream()
+        await ensure_streams(self._js)
+        await self.broker.start()
+
+    async def stop(self) -> None:
+        await self.broker.stop()
+        self._js = None
+
+    async def ping(self) -> bool:
+        conn = self.broker.connection if self._js is not None else None
+        return bool(conn and conn.is_connected)
+
+    # -- publishing ----------------------------------------------------------------------------
+
+    async def publish(self, envelope: Envelope[Any]) -> PubAck:
+        return await self.js.publish(envelope.subject, envelope.to_bytes(), headers=envelope_headers(envelope))
+
+    async def publish_raw(self, subject: str, data: bytes, headers: dict[str, str]) -> PubAck:
+        return await self.js.publish(subject, data, headers=headers)
+
+    async def publish_many(self, messages: Iterable[tuple[str, bytes, dict[str, str]]]) -> list[PubAck]:
+        """Pipeline ``(subject, data, headers)`` publishes; return their acks in order, or raise."""
+        futures = [await self.js.publish_async(s, d, headers=h) for s, d, h in messages]
+        return list(await asyncio.gather(*futures))
+
+    async def publish_envelopes(self, envelopes: Sequence[Envelope[Any]]) -> list[PubAck]:
+        return await self.publish_many((e.subject, e.to_bytes(), envelope_headers(e)) for e in envelopes)
+
+    # -- consuming -----------------------------------------------------------------------------
+
+    def subscribe(self, subject: str, *, durable: str, handler: Handler, accept: Sequence[str] | None = None) -> None:
+        """Register ``handler`` for ``subject`` on the durable consumer ``durable`` (shared by replicas).
+
+        ``accept`` lists the event types the handler understands (default: the subject itself when it
+        has no wildcard); anything else is dead-lettered as unknown.
+        """
+        context = context_of(subject)
+        accepted = frozenset(accept or ([] if "*" in subject or ">" in subject else [subject]))
+        dispatcher = _Dispatcher(self, handler, durable=durable, dlq=dlq_subject(context), accepted=accepted)
+        config = ConsumerConfig(
+            durable_name=durable,
+            deliver_group=durable,
+            ack_policy=JsAckPolicy.EXPLICIT,
+            deliver_policy=DeliverPolicy.ALL,
+            max_deliver=self.policy.max_deliveries,
+            ack_wait=self.policy.ack_wait_seconds,
+            max_ack_pending=self.policy.max_ack_pending,
+        )
+
+        async def decoder(message: NatsMessage) -> NatsMessage:
+            return message
+
+        self.broker.subscriber(
+            subject,
+            queue=durable,
+            durable=durable,
+            stream=JStream(stream_name(context), declare=False),
+            config=config,
+            ack_policy=AckPolicy.MANUAL,
+            decoder=decoder,
+            title=f"{durable}:{subject}",
+        )(dispatcher)
+
+    async def dead_letter(self, msg: Msg, *, reason: str, consumer: str, dlq: str) -> None:
+        headers = dict(msg.headers or {})
+        original_id = headers.get(HEADER_MSG_ID) or f"seq-{msg.metadata.sequence.stream}"
+        headers.update(
+            {
+                HEADER_MSG_ID: f"{consumer}:{original_id}",
+                HEADER_DLQ_REASON: reason[:2000],
+                HEADER_DLQ_SUBJECT: msg.subject,
+                HEADER_DLQ_CONSUMER: consumer,
+                HEADER_DLQ_DELIVERIES: str(msg.metadata.num_delivered),
+            }
+        )
+        await self.js.publish(dlq, msg.data, headers=headers)
+
+
+class _Dispatcher:
+    """Per message: parse, call the handler, then ack, nak with backoff, or dead-letter."""
+
+    def __init__(self, bus: Bus, handler: Handler, *, durable: str, dlq: str, accepted: frozenset[str]) -> None:
+        self.bus, self.handler, self.durable, self.dlq, self.accepted = bus, handler, durable, dlq, accepted
+        self.__name__ = getattr(handler, "__name__", durable)
+
+    async def __call__(self, message: NatsMessage) -> None:
+        msg: Msg = message.raw_message
+        try:
+            envelope = parse_envelope(msg.data)
+            if self.accepted and envelope.type not in self.accepted:
+                raise DomainError(f"consumer {self.durable} does not handle {envelope.type}")
+        except DomainError as exc:
+            log.warning("dead-lettering malformed event", extra={"consumer": self.durable, "reason": str(exc)})
+            await self._dead_letter(msg, f"rejected: {exc}")
+            return
+        msg_token = current_message.set(msg)
+        corr_token = correlation_id.set(envelope.correlation_id)
+        try:
+            await self.handler(envelope)
+        except Exception as exc:  # noqa: BLE001 - every failure is retried or dead-lettered, never lost
+            await self._failed(msg, exc)
+            return
+        finally:
+            current_message.reset(msg_token)
+            correlation_id.reset(corr_token)
+        await msg.ack()
+
+    async def _failed(self, msg: Msg, exc: Exception) -> None:
+        delivery = msg.metadata.num_delivered
+        reason = f"{type(exc).__name__}: {exc}"
+        if delivery >= self.bus.policy.max_deliveries:
+            log.error("dead-lettering after %d deliveries", delivery, extra={"consumer": self.durable, "reason": reason})
+            await self._dead_letter(msg, f"failed after {delivery} deliveries: {reason}")
+        else:
+            log.warning("handler failed; redelivering", extra={"consumer": self.durable, "reason": reason})
+            await msg.nak(delay=self.bus.policy.delay(delivery))
+
+    async def _dead_letter(self, msg: Msg, reason: str) -> None:
+        await self.bus.dead_letter(msg, reason=reason, consumer=self.durable, dlq=self.dlq)
+        await msg.term()
+
+
+@contextlib.asynccontextmanager
+async def heartbeat(every: float = 10.0) -> AsyncIterator[None]:
+    """Keep the message being handled from redelivery while a long handler works."""
+    msg = current_message.get()
+    if msg is None:
+        raise RuntimeError("heartbeat() used outside a bus handler")
+
+    async def beat() -> None:
+        while True:
+            await asyncio.sleep(every)
+            await msg.in_progress()
+
+    task = asyncio.create_task(beat())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

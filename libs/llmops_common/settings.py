@@ -1,0 +1,87 @@
+"""Settings from the environment: one pydantic-settings class per service, each with its own prefix.
+
+A field is read first from the service's own prefix (``LLMOPS_REGISTRY_GRPC_PORT``), then from the
+shared ``LLMOPS_`` prefix (``LLMOPS_NATS_URL``), then from its default. Shared infrastructure is so set
+once for every service, and any one service can still be pointed elsewhere.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
+
+SHARED_PREFIX = "LLMOPS_"
+
+
+class CommonSettings(BaseSettings):
+    """Infrastructure every service talks to. Subclass per service and set ``service_name``."""
+
+    model_config = SettingsConfigDict(env_prefix=SHARED_PREFIX, extra="ignore")
+    service_name: ClassVar[str] = "common"
+
+    # NATS JetStream
+    nats_url: str = "nats://127.0.0.1:4222"
+    nats_user: str | None = None
+    nats_password: SecretStr | None = None
+    # Postgres: a libpq conninfo or URL; host may be a Unix-socket directory (host=/path/to/dir).
+    postgres_dsn: str = "postgresql://postgres@127.0.0.1:5432/llmops"
+    postgres_pool_min: int = Field(default=1, ge=1)
+    postgres_pool_max: int = Field(default=10, ge=1)
+    # S3-compatible object storage
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "llmops-access-key-00"
+    s3_secret_key: SecretStr = SecretStr("llmops-secret-key-0000000000000000000000")
+    s3_region: str = "us-east-1"
+    s3_secure: bool = False
+    s3_bucket_datasets: str = "llmops-datasets"
+    s3_bucket_models: str = "llmops-models"
+    s3_bucket_artifacts: str = "llmops-artifacts"
+    # Ray ("" means no cluster: a local instance where the service needs one)
+    ray_address: str = ""
+    # Process
+    grpc_host: str = "0.0.0.0"
+    grpc_port: int = Field(default=50050, ge=1, le=65535)
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
+    log_format: str = Field(default="json", pattern="^(json|text)$")
+    log_level: str = "INFO"
+    # Auth: a bootstrap admin key accepted without a database row (set it in production from a secret).
+    bootstrap_admin_key: SecretStr | None = None
+    # Start-up: how long to keep retrying unreachable infrastructure before giving up (0 = forever).
+    startup_retry_seconds: float = Field(default=0.0, ge=0)
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0)
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        shared = EnvSettingsSource(settings_cls, env_prefix=SHARED_PREFIX)
+        return (init_settings, env_settings, shared, dotenv_settings, file_secret_settings)
+
+    @classmethod
+    def env_prefix(cls) -> str:
+        return cls.model_config.get("env_prefix") or SHARED_PREFIX
+
+    @classmethod
+    def env_names(cls) -> set[str]:
+        """Every environment variable this class reads (both prefixes), for config checks."""
+        names = set()
+        for field in cls.model_fields:
+            names.add(f"{cls.env_prefix()}{field}".upper())
+            names.add(f"{SHARED_PREFIX}{field}".upper())
+        return names
+
+    @property
+    def postgres_schema(self) -> str:
+        return self.service_name
+
+
+def service_settings_config(service: str) -> SettingsConfigDict:
+    """The model_config for a service's settings class: prefix ``LLMOPS_<SERVICE>_``."""
+    return SettingsConfigDict(env_prefix=f"{SHARED_PREFIX}{service.upper()}_", extra="ignore")
