@@ -18,9 +18,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import grpc
+import nats.errors
+import psycopg
+import urllib3
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_health.v1._async import HealthServicer
 from grpc_reflection.v1alpha import reflection
+from psycopg_pool import PoolTimeout
 
 from llmops_common.auth import Authenticator, Role, current_principal
 from llmops_common.bus import correlation_id
@@ -126,10 +130,11 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                     code = grpc_status(exc.code).name
                     await _abort_domain(context, exc)
                 except Exception as exc:
-                    code = _unexpected(exc, method)
-                    if code == "INTERNAL":
-                        await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-                    raise
+                    status = _status_for(exc, method)
+                    if status is None:
+                        raise
+                    code = status[0].name
+                    await context.abort(*status)
                 finally:
                     _reset(tokens)
                     record(code, started)
@@ -145,10 +150,11 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                 code = grpc_status(exc.code).name
                 await _abort_domain(context, exc)
             except Exception as exc:
-                code = _unexpected(exc, method)
-                if code == "INTERNAL":
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
-                raise
+                status = _status_for(exc, method)
+                if status is None:
+                    raise
+                code = status[0].name
+                await context.abort(*status)
             finally:
                 _reset(tokens)
                 record(code, started)
@@ -162,12 +168,26 @@ def _reset(tokens: tuple[Any, Any] | None) -> None:
         current_principal.reset(tokens[1])
 
 
-def _unexpected(exc: BaseException, method: str) -> str:
-    """Status name for a non-domain exception: an abort passes through; anything else is INTERNAL."""
-    if isinstance(exc, grpc.aio.AbortError | asyncio.CancelledError):
-        return "ABORTED_BY_HANDLER" if isinstance(exc, grpc.aio.AbortError) else "CANCELLED"
+#: infrastructure failures a caller should retry: reported as UNAVAILABLE, not INTERNAL
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    psycopg.OperationalError,
+    PoolTimeout,
+    nats.errors.Error,
+    urllib3.exceptions.HTTPError,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def _status_for(exc: BaseException, method: str) -> tuple[grpc.StatusCode, str] | None:
+    """How to report a non-domain exception; None for a handler's own abort, which passes through."""
+    if isinstance(exc, grpc.aio.AbortError):
+        return None
+    if isinstance(exc, UNAVAILABLE_ERRORS):
+        log.warning("dependency unavailable in %s: %r", method, exc)
+        return grpc.StatusCode.UNAVAILABLE, f"a dependency is unavailable: {type(exc).__name__}"
     log.exception("unhandled error in %s", method)
-    return "INTERNAL"
+    return grpc.StatusCode.INTERNAL, "internal error"
 
 
 def _api_key(metadata: Mapping[str, str]) -> str | None:

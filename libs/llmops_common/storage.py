@@ -7,6 +7,7 @@ The client is synchronous; async callers use ``asyncio.to_thread``.
 
 from __future__ import annotations
 
+import abc
 import hashlib
 import io
 from dataclasses import dataclass
@@ -59,7 +60,15 @@ class _HashingReader(io.RawIOBase):
         return data
 
 
-class ArtifactStore:
+class ArtifactInspector(abc.ABC):
+    """The read-only port handlers use to check what an artifact URI holds."""
+
+    @abc.abstractmethod
+    def describe(self, uri: str) -> StoredObject:
+        """Size and sha256 of the object or folder at ``uri``; raise NotFound when nothing is there."""
+
+
+class ArtifactStore(ArtifactInspector):
     def __init__(self, client: Minio, buckets: tuple[str, ...] = ()) -> None:
         self.client = client
         self.buckets = buckets
@@ -189,6 +198,32 @@ class ArtifactStore:
             return False
         prefix = key.rstrip("/") + "/"
         return next(iter(self.client.list_objects(bucket, prefix=prefix, recursive=True)), None) is not None
+
+    def describe(self, uri: str) -> StoredObject:
+        """Size and digest of an artifact: one object, or every object under a prefix (a folder).
+
+        A folder's sha256 is the digest of its sorted ``relative-key sha256-or-etag size`` lines, so it
+        changes whenever any file does. Raises NotFound when nothing is stored at ``uri``.
+        """
+        bucket, key = parse_s3_uri(uri)
+        try:
+            return self.stat(uri)
+        except NotFound:
+            pass
+        prefix = key.rstrip("/") + "/"
+        try:
+            objects = sorted(self.client.list_objects(bucket, prefix=prefix, recursive=True),
+                             key=lambda o: o.object_name)
+        except S3Error as exc:
+            raise _not_found(exc, uri) from None
+        if not objects:
+            raise NotFound(f"no object or folder at {uri}", field="uri")
+        lines, total = hashlib.sha256(), 0
+        for obj in objects:
+            digest = self.stat(f"s3://{bucket}/{obj.object_name}").sha256 or (obj.etag or "").strip('"')
+            lines.update(f"{obj.object_name[len(prefix):]} {digest} {obj.size}\n".encode())
+            total += obj.size or 0
+        return StoredObject(uri, total, lines.hexdigest(), "")
 
     def presigned_get_url(self, uri: str, *, expires: timedelta = timedelta(hours=1)) -> str:
         bucket, key = parse_s3_uri(uri)

@@ -1,0 +1,216 @@
+import datetime
+
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from llmops.common.v1 import common_pb2 as _common_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class EvaluationStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    EVALUATION_STATUS_UNSPECIFIED: _ClassVar[EvaluationStatus]
+    EVALUATION_STATUS_PENDING: _ClassVar[EvaluationStatus]
+    EVALUATION_STATUS_RUNNING: _ClassVar[EvaluationStatus]
+    EVALUATION_STATUS_COMPLETED: _ClassVar[EvaluationStatus]
+    EVALUATION_STATUS_FAILED: _ClassVar[EvaluationStatus]
+EVALUATION_STATUS_UNSPECIFIED: EvaluationStatus
+EVALUATION_STATUS_PENDING: EvaluationStatus
+EVALUATION_STATUS_RUNNING: EvaluationStatus
+EVALUATION_STATUS_COMPLETED: EvaluationStatus
+EVALUATION_STATUS_FAILED: EvaluationStatus
+
+class MetricSpec(_message.Message):
+    __slots__ = ("name", "params")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    params: _struct_pb2.Struct
+    def __init__(self, name: _Optional[str] = ..., params: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class EvaluationSpec(_message.Message):
+    __slots__ = ("model_version", "dataset_version", "split", "prompt_version", "metrics", "max_samples", "sampling_parameters", "training_run_id")
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_VERSION_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    MAX_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    TRAINING_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    model_version: str
+    dataset_version: str
+    split: str
+    prompt_version: str
+    metrics: _containers.RepeatedCompositeFieldContainer[MetricSpec]
+    max_samples: int
+    sampling_parameters: _struct_pb2.Struct
+    training_run_id: str
+    def __init__(self, model_version: _Optional[str] = ..., dataset_version: _Optional[str] = ..., split: _Optional[str] = ..., prompt_version: _Optional[str] = ..., metrics: _Optional[_Iterable[_Union[MetricSpec, _Mapping]]] = ..., max_samples: _Optional[int] = ..., sampling_parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., training_run_id: _Optional[str] = ...) -> None: ...
+
+class EvaluationRun(_message.Message):
+    __slots__ = ("run_id", "status", "spec", "metrics", "report_uri", "html_report_uri", "error", "correlation_id", "created_by", "created_at", "started_at", "completed_at")
+    class MetricsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    REPORT_URI_FIELD_NUMBER: _ClassVar[int]
+    HTML_REPORT_URI_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    status: EvaluationStatus
+    spec: EvaluationSpec
+    metrics: _containers.ScalarMap[str, float]
+    report_uri: str
+    html_report_uri: str
+    error: _common_pb2.ErrorDetail
+    correlation_id: str
+    created_by: str
+    created_at: _timestamp_pb2.Timestamp
+    started_at: _timestamp_pb2.Timestamp
+    completed_at: _timestamp_pb2.Timestamp
+    def __init__(self, run_id: _Optional[str] = ..., status: _Optional[_Union[EvaluationStatus, str]] = ..., spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., metrics: _Optional[_Mapping[str, float]] = ..., report_uri: _Optional[str] = ..., html_report_uri: _Optional[str] = ..., error: _Optional[_Union[_common_pb2.ErrorDetail, _Mapping]] = ..., correlation_id: _Optional[str] = ..., created_by: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., started_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class MetricResult(_message.Message):
+    __slots__ = ("name", "value", "ci_low", "ci_high", "count")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    CI_LOW_FIELD_NUMBER: _ClassVar[int]
+    CI_HIGH_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    value: float
+    ci_low: float
+    ci_high: float
+    count: int
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[float] = ..., ci_low: _Optional[float] = ..., ci_high: _Optional[float] = ..., count: _Optional[int] = ...) -> None: ...
+
+class SampleResult(_message.Message):
+    __slots__ = ("record_id", "input", "reference", "prediction", "scores")
+    class ScoresEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    RECORD_ID_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    PREDICTION_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    record_id: str
+    input: str
+    reference: str
+    prediction: str
+    scores: _containers.ScalarMap[str, float]
+    def __init__(self, record_id: _Optional[str] = ..., input: _Optional[str] = ..., reference: _Optional[str] = ..., prediction: _Optional[str] = ..., scores: _Optional[_Mapping[str, float]] = ...) -> None: ...
+
+class EvaluationReport(_message.Message):
+    __slots__ = ("run", "metrics", "samples")
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    run: EvaluationRun
+    metrics: _containers.RepeatedCompositeFieldContainer[MetricResult]
+    samples: _containers.RepeatedCompositeFieldContainer[SampleResult]
+    def __init__(self, run: _Optional[_Union[EvaluationRun, _Mapping]] = ..., metrics: _Optional[_Iterable[_Union[MetricResult, _Mapping]]] = ..., samples: _Optional[_Iterable[_Union[SampleResult, _Mapping]]] = ...) -> None: ...
+
+class RunMetricValue(_message.Message):
+    __slots__ = ("run_id", "value", "delta", "relative_delta")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    DELTA_FIELD_NUMBER: _ClassVar[int]
+    RELATIVE_DELTA_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    value: float
+    delta: float
+    relative_delta: float
+    def __init__(self, run_id: _Optional[str] = ..., value: _Optional[float] = ..., delta: _Optional[float] = ..., relative_delta: _Optional[float] = ...) -> None: ...
+
+class MetricComparison(_message.Message):
+    __slots__ = ("metric_name", "values", "best_run_id")
+    METRIC_NAME_FIELD_NUMBER: _ClassVar[int]
+    VALUES_FIELD_NUMBER: _ClassVar[int]
+    BEST_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    metric_name: str
+    values: _containers.RepeatedCompositeFieldContainer[RunMetricValue]
+    best_run_id: str
+    def __init__(self, metric_name: _Optional[str] = ..., values: _Optional[_Iterable[_Union[RunMetricValue, _Mapping]]] = ..., best_run_id: _Optional[str] = ...) -> None: ...
+
+class RunEvaluationRequest(_message.Message):
+    __slots__ = ("spec", "request_id")
+    SPEC_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    spec: EvaluationSpec
+    request_id: str
+    def __init__(self, spec: _Optional[_Union[EvaluationSpec, _Mapping]] = ..., request_id: _Optional[str] = ...) -> None: ...
+
+class GetEvaluationRunRequest(_message.Message):
+    __slots__ = ("run_id",)
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
+class ListEvaluationRunsRequest(_message.Message):
+    __slots__ = ("page", "model_version", "dataset_version", "status")
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    MODEL_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DATASET_VERSION_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    page: _common_pb2.PageRequest
+    model_version: str
+    dataset_version: str
+    status: EvaluationStatus
+    def __init__(self, page: _Optional[_Union[_common_pb2.PageRequest, _Mapping]] = ..., model_version: _Optional[str] = ..., dataset_version: _Optional[str] = ..., status: _Optional[_Union[EvaluationStatus, str]] = ...) -> None: ...
+
+class ListEvaluationRunsResponse(_message.Message):
+    __slots__ = ("runs", "page")
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    runs: _containers.RepeatedCompositeFieldContainer[EvaluationRun]
+    page: _common_pb2.PageResponse
+    def __init__(self, runs: _Optional[_Iterable[_Union[EvaluationRun, _Mapping]]] = ..., page: _Optional[_Union[_common_pb2.PageResponse, _Mapping]] = ...) -> None: ...
+
+class GetReportRequest(_message.Message):
+    __slots__ = ("run_id", "sample_limit")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_LIMIT_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    sample_limit: int
+    def __init__(self, run_id: _Optional[str] = ..., sample_limit: _Optional[int] = ...) -> None: ...
+
+class CompareRunsRequest(_message.Message):
+    __slots__ = ("run_ids", "baseline_run_id", "metric_names")
+    RUN_IDS_FIELD_NUMBER: _ClassVar[int]
+    BASELINE_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    METRIC_NAMES_FIELD_NUMBER: _ClassVar[int]
+    run_ids: _containers.RepeatedScalarFieldContainer[str]
+    baseline_run_id: str
+    metric_names: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, run_ids: _Optional[_Iterable[str]] = ..., baseline_run_id: _Optional[str] = ..., metric_names: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class CompareRunsResponse(_message.Message):
+    __slots__ = ("baseline_run_id", "comparisons")
+    BASELINE_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPARISONS_FIELD_NUMBER: _ClassVar[int]
+    baseline_run_id: str
+    comparisons: _containers.RepeatedCompositeFieldContainer[MetricComparison]
+    def __init__(self, baseline_run_id: _Optional[str] = ..., comparisons: _Optional[_Iterable[_Union[MetricComparison, _Mapping]]] = ...) -> None: ...

@@ -1,0 +1,2 @@
+"""The model registry: registered models, immutable numbered versions, evaluation results, and
+(with its issue) aliases, releases, governance, lineage and audit."""

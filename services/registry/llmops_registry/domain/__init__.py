@@ -1,0 +1,1 @@
+"""The registry's rules, in plain Python: no I/O here."""
