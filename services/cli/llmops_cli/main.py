@@ -1,0 +1,246 @@
+"""The ``llmops`` command line."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from llmops_cli.services import SERVICES
+from llmops_cli.supervisor import Supervisor
+from llmops_common.embedded import EmbeddedStack
+
+app = typer.Typer(help="LLMOps platform: data -> fine-tuning -> governed, monitored endpoint.", no_args_is_help=True)
+stack_app = typer.Typer(help="The embedded stack: NATS, PostgreSQL, S3 (and Ray) as local processes.")
+keys_app = typer.Typer(help="API keys: create, list, revoke.")
+dev_app = typer.Typer(help="Developer tools.")
+app.add_typer(stack_app, name="stack")
+app.add_typer(keys_app, name="keys")
+app.add_typer(dev_app, name="dev")
+console = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
+
+
+def _stack() -> EmbeddedStack:
+    return EmbeddedStack.load()
+
+
+def admin_key(stack: EmbeddedStack) -> str:
+    """The bootstrap admin key: $LLMOPS_BOOTSTRAP_ADMIN_KEY, or one generated once under the stack home."""
+    if os.environ.get("LLMOPS_BOOTSTRAP_ADMIN_KEY"):
+        return os.environ["LLMOPS_BOOTSTRAP_ADMIN_KEY"]
+    path = stack.home / "admin.key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(f"llmops_bootstrap_{secrets.token_urlsafe(32)}")
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def service_env(stack: EmbeddedStack) -> dict[str, str]:
+    """Settings for processes started here: the stack's endpoints, overridden by the environment."""
+    env = stack.env(with_ray=stack.pidfile("ray").exists())
+    env["LLMOPS_BOOTSTRAP_ADMIN_KEY"] = admin_key(stack)
+    env["LLMOPS_HOME"] = str(stack.home)
+    return {**env, **{k: v for k, v in os.environ.items() if k.startswith("LLMOPS_")}}
+
+
+def _print_components(rows: list[dict], title: str) -> None:
+    table = Table(title=title)
+    for col in ("name", "endpoint", "pid", "running", "answering"):
+        table.add_column(col)
+    for row in rows:
+        ok = row.get("answering", row.get("serving"))
+        table.add_row(row["name"], row["endpoint"], str(row["pid"] or "-"), "yes" if row["running"] else "no",
+                      "[green]yes[/]" if ok else "[red]no[/]")
+    console.print(table)
+
+
+# -- stack ---------------------------------------------------------------------------------------
+
+
+@stack_app.command("up")
+def stack_up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
+    """Start NATS, PostgreSQL and S3 (and Ray with --ray); already running servers are left alone."""
+    stack = _stack()
+    stack.up(with_ray=ray)
+    stack_status(as_json)
+
+
+@stack_app.command("down")
+def stack_down() -> None:
+    """Stop what `stack up` started."""
+    stopped = _stack().down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing'}")
+
+
+@stack_app.command("status")
+def stack_status(as_json: JsonOpt = False) -> None:
+    """Every endpoint and whether it answers."""
+    data = _stack().status_dict()
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+    else:
+        _print_components(data["components"], f"stack at {data['home']}")
+
+
+# -- migrations ------------------------------------------------------------------------------------
+
+
+async def _migrate(names: list[str], env: dict[str, str]) -> dict[str, list[str]]:
+    import psycopg
+
+    from llmops_common.db import migrate
+    from llmops_common.runtime import auth_migrations
+    from llmops_common.settings import CommonSettings
+
+    settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()
+                                 if k.removeprefix("LLMOPS_").lower() in CommonSettings.model_fields})
+    applied: dict[str, list[str]] = {}
+    async with await psycopg.AsyncConnection.connect(settings.postgres_dsn, autocommit=True) as conn:
+        applied["auth"] = await migrate(conn, "auth", auth_migrations())
+        for name in names:
+            applied[name] = await migrate(conn, name, SERVICES[name].migrations())
+    return applied
+
+
+@app.command("migrate")
+def migrate_cmd(services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None) -> None:
+    """Apply pending database migrations (the auth schema and each service's)."""
+    names = services or list(SERVICES)
+    unknown = [n for n in names if n not in SERVICES]
+    if unknown:
+        raise typer.BadParameter(f"unknown services {unknown}; known: {list(SERVICES)}")
+    applied = asyncio.run(_migrate(names, service_env(_stack())))
+    for schema, ids in applied.items():
+        console.print(f"{schema}: {', '.join(ids) if ids else 'up to date'}")
+
+
+# -- everything --------------------------------------------------------------------------------------
+
+
+@app.command("up")
+def up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
+    """Start the stack, migrate, and start every service as its own process."""
+    stack = _stack()
+    stack.up(with_ray=ray)
+    env = service_env(stack)
+    asyncio.run(_migrate(list(SERVICES), env))
+    supervisor = Supervisor(stack)
+    for spec in SERVICES.values():
+        supervisor.start(spec, env)
+    status(as_json)
+
+
+@app.command("down")
+def down() -> None:
+    """Stop every service, then the stack."""
+    stack = _stack()
+    supervisor = Supervisor(stack)
+    stopped = [spec.name for spec in SERVICES.values() if supervisor.stop(spec)]
+    stopped += stack.down()
+    console.print(f"stopped: {', '.join(stopped) or 'nothing'}")
+
+
+@app.command("status")
+def status(as_json: JsonOpt = False) -> None:
+    """The stack and every service: endpoint, pid, and whether it answers."""
+    stack = _stack()
+    env = service_env(stack)
+    supervisor = Supervisor(stack)
+    services = [asdict(supervisor.status(spec, env)) for spec in SERVICES.values()]
+    data = {**stack.status_dict(), "services": services}
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    _print_components(data["components"], f"stack at {data['home']}")
+    _print_components(services, "services")
+
+
+# -- keys --------------------------------------------------------------------------------------------
+
+
+async def _with_key_store(action):  # type: ignore[no-untyped-def]
+    from llmops_common.auth import PostgresApiKeyStore
+    from llmops_common.db import make_pool
+
+    env = service_env(_stack())
+    pool = make_pool(env["LLMOPS_POSTGRES_DSN"], "auth")
+    await pool.open(wait=True, timeout=10)
+    try:
+        return await action(PostgresApiKeyStore(pool))
+    finally:
+        await pool.close()
+
+
+@keys_app.command("create")
+def keys_create(
+    name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
+    role: Annotated[str, typer.Option(help="viewer, developer, approver or admin.")] = "viewer",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a key; its secret is printed once and stored only as a hash."""
+    from llmops_common.auth import Role, create_key
+
+    parsed = Role.parse(role)
+    record, plaintext = asyncio.run(
+        _with_key_store(lambda store: create_key(store, name=name, role=parsed, created_by=os.environ.get("USER", "cli")))
+    )
+    if as_json:
+        typer.echo(json.dumps({"key_id": record.key_id, "name": record.name, "role": role, "key": plaintext}))
+    else:
+        console.print(f"key id [bold]{record.key_id}[/] ({record.role.name.lower()}); the key, shown once:")
+        typer.echo(plaintext)
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: str) -> None:
+    """Revoke a key (effective within seconds everywhere)."""
+    asyncio.run(_with_key_store(lambda store: store.revoke(key_id)))
+    console.print(f"revoked {key_id}")
+
+
+@keys_app.command("list")
+def keys_list(as_json: JsonOpt = False) -> None:
+    """Every key: id, name, role, state. Secrets are never shown."""
+    records = asyncio.run(_with_key_store(lambda store: store.list()))
+    rows = [{"key_id": r.key_id, "name": r.name, "role": r.role.name.lower(), "created_by": r.created_by,
+             "revoked": r.revoked_at is not None} for r in records]
+    if as_json:
+        typer.echo(json.dumps(rows))
+        return
+    table = Table("key id", "name", "role", "created by", "state")
+    for r in rows:
+        table.add_row(r["key_id"], r["name"], r["role"], r["created_by"], "revoked" if r["revoked"] else "active")
+    console.print(table)
+
+
+# -- dev ------------------------------------------------------------------------------------------------
+
+
+@dev_app.command("protos")
+def dev_protos(check: Annotated[bool, typer.Option(help="Only report stale generated files.")] = False) -> None:
+    """Compile protos/ into libs/gen (or, with --check, fail when the generated code is stale)."""
+    from llmops_cli.protogen import generate, stale_files
+
+    if check:
+        stale = stale_files()
+        if stale:
+            console.print(f"[red]stale generated code[/]: {stale}; run `make protos`")
+            raise typer.Exit(1)
+        console.print("generated code is up to date")
+    else:
+        console.print(f"generated into {generate()}")
+
+
+def run() -> None:
+    app()

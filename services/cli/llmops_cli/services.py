@@ -1,0 +1,36 @@
+"""The services ``llmops up`` runs: each its own process, started from its entry module."""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+
+from llmops_common.db import Migration
+from llmops_common.settings import CommonSettings
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    name: str
+    module: str  # runs with ``python -m``
+    settings: str  # "module:Class"
+    bootstrap: str  # module holding ``migrations()``
+
+    def settings_class(self) -> type[CommonSettings]:
+        module, cls = self.settings.split(":")
+        return getattr(importlib.import_module(module), cls)
+
+    def migrations(self) -> list[Migration]:
+        return importlib.import_module(self.bootstrap).migrations()
+
+    def grpc_port(self) -> int:
+        return self.settings_class()().grpc_port
+
+
+SERVICES: dict[str, ServiceSpec] = {
+    spec.name: spec
+    for spec in (
+        ServiceSpec("registry", "llmops_registry.main", "llmops_registry.settings:RegistrySettings",
+                    "llmops_registry.bootstrap"),
+    )
+}
