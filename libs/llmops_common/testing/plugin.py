@@ -68,3 +68,20 @@ async def pg_pool(settings_for: Callable[..., CommonSettings], unique_name: str)
         yield pool
     finally:
         await pool.close()
+
+
+@pytest.fixture
+async def make_bus(settings_for: Callable[..., CommonSettings]) -> AsyncIterator[Callable[..., object]]:
+    """Build buses on the stack; each is stopped after the test."""
+    from llmops_common.bus import Bus, DeliveryPolicy
+
+    buses: list[Bus] = []
+
+    def build(policy: DeliveryPolicy | None = None) -> Bus:
+        bus = Bus(settings_for(), producer="tests", policy=policy)
+        buses.append(bus)
+        return bus
+
+    yield build
+    for bus in buses:
+        await bus.stop()
