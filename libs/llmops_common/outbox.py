@@ -95,8 +95,7 @@ class OutboxRelay:
                 if published >= self.batch_size:
                     continue
                 self._wake.clear()
-                with contextlib.suppress(asyncio.TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+                await _first_of(self._wake, stop, timeout=self.poll_seconds)
         finally:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -112,3 +111,13 @@ class OutboxRelay:
                             self._wake.set()
             except (psycopg.Error, OSError):
                 await asyncio.sleep(self.poll_seconds)
+
+
+async def _first_of(*events: asyncio.Event, timeout: float) -> None:
+    """Return when any of ``events`` is set, or after ``timeout`` seconds."""
+    waiters = [asyncio.create_task(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()
