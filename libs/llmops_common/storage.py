@@ -18,7 +18,7 @@ from urllib.parse import urlparse
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
-from minio.error import S3Error
+from minio.error import InvalidResponseError, S3Error
 
 from llmops_common.errors import InvalidArgument, NotFound
 from llmops_common.settings import CommonSettings
@@ -147,7 +147,7 @@ class ArtifactStore(ArtifactInspector):
         bucket, key = parse_s3_uri(uri)
         try:
             response = self.client.get_object(bucket, key)
-        except S3Error as exc:
+        except (S3Error, InvalidResponseError) as exc:
             raise _not_found(exc, uri) from None
         try:
             return response.read()
@@ -160,7 +160,7 @@ class ArtifactStore(ArtifactInspector):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
             self.client.fget_object(bucket, key, str(path))
-        except S3Error as exc:
+        except (S3Error, InvalidResponseError) as exc:
             raise _not_found(exc, uri) from None
         return path
 
@@ -179,7 +179,7 @@ class ArtifactStore(ArtifactInspector):
         bucket, key = parse_s3_uri(uri)
         try:
             info = self.client.stat_object(bucket, key)
-        except S3Error as exc:
+        except (S3Error, InvalidResponseError) as exc:
             raise _not_found(exc, uri) from None
         meta = {k.lower(): v for k, v in (info.metadata or {}).items()}
         digest = meta.get(f"x-amz-meta-{SHA256_META}", "")
@@ -188,14 +188,14 @@ class ArtifactStore(ArtifactInspector):
     def exists(self, uri: str) -> bool:
         """True for an object or a non-empty prefix (a folder artifact)."""
         bucket, key = parse_s3_uri(uri)
+        if not self.client.bucket_exists(bucket):
+            return False
         try:
             self.client.stat_object(bucket, key)
             return True
-        except S3Error as exc:
-            if exc.code not in ("NoSuchKey", "NoSuchBucket", "NoSuchObject"):
+        except (S3Error, InvalidResponseError) as exc:
+            if not _is_missing(exc):
                 raise
-        if exc.code == "NoSuchBucket":
-            return False
         prefix = key.rstrip("/") + "/"
         return next(iter(self.client.list_objects(bucket, prefix=prefix, recursive=True)), None) is not None
 
@@ -214,7 +214,7 @@ class ArtifactStore(ArtifactInspector):
         try:
             objects = sorted(self.client.list_objects(bucket, prefix=prefix, recursive=True),
                              key=lambda o: o.object_name)
-        except S3Error as exc:
+        except (S3Error, InvalidResponseError) as exc:
             raise _not_found(exc, uri) from None
         if not objects:
             raise NotFound(f"no object or folder at {uri}", field="uri")
@@ -242,7 +242,14 @@ def _file_sha256(path: Path) -> str:
     return sha.hexdigest()
 
 
-def _not_found(exc: S3Error, uri: str) -> Exception:
-    if exc.code in ("NoSuchKey", "NoSuchBucket", "NoSuchObject"):
+def _is_missing(exc: S3Error | InvalidResponseError) -> bool:
+    """Whether an S3 error means "nothing there" (some servers answer 404 without an XML error body)."""
+    if isinstance(exc, InvalidResponseError):
+        return exc._code == 404
+    return exc.code in ("NoSuchKey", "NoSuchBucket", "NoSuchObject", "NotFound")
+
+
+def _not_found(exc: S3Error | InvalidResponseError, uri: str) -> Exception:
+    if _is_missing(exc):
         return NotFound(f"no object at {uri}", field="uri")
     return exc
