@@ -183,6 +183,8 @@ def _status_for(exc: BaseException, method: str) -> tuple[grpc.StatusCode, str] 
     """How to report a non-domain exception; None for a handler's own abort, which passes through."""
     if isinstance(exc, grpc.aio.AbortError):
         return None
+    if isinstance(exc, NotImplementedError):  # a generated base servicer method not overridden yet
+        return grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet"
     if isinstance(exc, UNAVAILABLE_ERRORS):
         log.warning("dependency unavailable in %s: %r", method, exc)
         return grpc.StatusCode.UNAVAILABLE, f"a dependency is unavailable: {type(exc).__name__}"

@@ -71,8 +71,9 @@ async def retry_until(name: str, attempt: Callable[[], Awaitable[object]], stop:
     delay, waited = 0.5, 0.0
     while not stop.is_set():
         try:
-            await attempt()
-            return True
+            if await _unless_stopped(attempt(), stop):
+                return True
+            return False
         except SchemaOutdated:
             raise
         except Exception as exc:  # noqa: BLE001 - anything else is the dependency being unreachable
@@ -83,6 +84,23 @@ async def retry_until(name: str, attempt: Callable[[], Awaitable[object]], stop:
             await asyncio.wait_for(stop.wait(), delay)
         waited += delay
         delay = min(delay * 2, 10.0)
+    return False
+
+
+async def _unless_stopped(work: Awaitable[object], stop: asyncio.Event) -> bool:
+    """Await ``work``; True when it finished, False (and ``work`` cancelled) when ``stop`` came first."""
+    task = asyncio.ensure_future(work)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([task, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopper.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError, Exception):
+        await task
     return False
 
 
