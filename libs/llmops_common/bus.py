@@ -123,8 +123,10 @@ class Bus:
             raise RuntimeError("bus not started")
         return self._js
 
-    async def start(self) -> None:
-        await self.broker.connect()
+    async def start(self, connect_timeout: float = 3.0) -> None:
+        """Connect (giving up after ``connect_timeout`` so callers can retry and report), ensure the
+        streams, then start the subscribers. Once connected, the client reconnects by itself."""
+        await asyncio.wait_for(self.broker.connect(), connect_timeout)
         self._js = self.broker.connection.jetstream()
         await ensure_streams(self._js)
         await self.broker.start()

@@ -1,0 +1,83 @@
+"""`llmops stack up | status --json | down` and `llmops up | down` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import pytest
+
+from llmops_common.embedded import DEFAULT_S3_ACCESS_KEY, DEFAULT_S3_SECRET_KEY, StackPorts, free_port
+
+pytestmark = pytest.mark.e2e
+LLMOPS = [sys.executable, "-c", "from llmops_cli.main import run; run()"]
+
+
+SERVICE_PORTS: dict[Path, dict[str, str]] = {}
+
+
+def llmops(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
+    ports = SERVICE_PORTS.setdefault(home, {"LLMOPS_REGISTRY_GRPC_PORT": str(free_port()),
+                                            "LLMOPS_REGISTRY_METRICS_PORT": str(free_port())})
+    env.update({"LLMOPS_HOME": str(home), **ports})
+    return subprocess.run([*LLMOPS, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    """A stack home whose recorded ports are free, so the test never collides with a running stack."""
+    home = tmp_path / "llmops-home"
+    home.mkdir()
+    saved = {"ports": asdict(StackPorts.free()), "s3_access_key": DEFAULT_S3_ACCESS_KEY,
+             "s3_secret_key": DEFAULT_S3_SECRET_KEY}
+    (home / "stack.json").write_text(json.dumps(saved))
+    yield home
+    llmops(home, "down")
+
+
+def pids(status: dict) -> list[int]:
+    return [c["pid"] for c in status["components"] + status.get("services", []) if c["pid"]]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split(")")[-1].split()[0] != "Z"
+
+
+def test_stack_up_status_down(home):
+    up = llmops(home, "stack", "up", "--json")
+    assert up.returncode == 0, up.stderr
+    status = json.loads(llmops(home, "stack", "status", "--json").stdout)
+    by_name = {c["name"]: c for c in status["components"]}
+    assert set(by_name) == {"nats", "postgres", "s3"}
+    assert all(c["answering"] for c in by_name.values()), status
+    assert llmops(home, "stack", "up").returncode == 0  # idempotent: same processes
+    again = json.loads(llmops(home, "stack", "status", "--json").stdout)
+    assert pids(again) == pids(status)
+
+    down = llmops(home, "stack", "down")
+    assert down.returncode == 0 and "nats" in down.stdout
+    after = json.loads(llmops(home, "stack", "status", "--json").stdout)
+    assert not any(c["running"] or c["answering"] for c in after["components"])
+    assert not any(alive(pid) for pid in pids(status))
+
+
+def test_up_starts_services_and_down_stops_everything(home):
+    up = llmops(home, "up")
+    assert up.returncode == 0, up.stdout + up.stderr
+    status = json.loads(llmops(home, "status", "--json").stdout)
+    services = {s["name"]: s for s in status["services"]}
+    assert services["registry"]["serving"], status
+    assert (home / "admin.key").stat().st_mode & 0o077 == 0
+    down = llmops(home, "down")
+    assert down.returncode == 0
+    assert not any(alive(pid) for pid in pids(status))

@@ -1,0 +1,171 @@
+"""The registry as its own process, driven over gRPC and NATS like a user would."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from llmops.registry.v1 import registry_pb2 as pb
+from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
+
+from llmops_cli.main import _migrate
+from llmops_common.bus import Bus
+from llmops_common.embedded import free_port
+from llmops_common.events import Envelope
+from llmops_common.events.evaluation import EvaluationRunCompleted
+from llmops_common.events.registry import ModelVersionCreated
+from llmops_common.settings import CommonSettings
+from llmops_common.storage import ArtifactStore
+from llmops_common.testing.events import wait_for
+
+pytestmark = pytest.mark.e2e
+ADMIN = "llmops_bootstrap_e2e-admin"
+
+
+def start_registry(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, int]:
+    port = free_port()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "llmops_registry.main"],
+        env={**os.environ, **env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
+             "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN, "LLMOPS_LOG_FORMAT": "text"},
+        stdout=log.open("wb"), stderr=subprocess.STDOUT,
+    )
+    return proc, port
+
+
+async def health(port: int) -> int | None:
+    try:
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+            return reply.status
+    except grpc.RpcError:
+        return None
+
+
+async def wait_serving(proc: subprocess.Popen, port: int, log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while await health(port) != health_pb2.HealthCheckResponse.SERVING:
+        assert proc.poll() is None, f"registry exited:\n{log.read_text()}"
+        assert time.monotonic() < deadline, f"registry not SERVING:\n{log.read_text()}"
+        await asyncio.sleep(0.2)
+
+
+def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout)
+
+
+async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, unique_name, tmp_path):
+    await _migrate(["registry"], stack_env)
+    settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in stack_env.items()})
+    artifacts = ArtifactStore.from_settings(settings)
+    artifacts.ensure_buckets()
+    uri = f"s3://llmops-models/{unique_name}/v1"
+    artifacts.put_bytes(f"{uri}/adapter_model.safetensors", b"w" * 4096)
+
+    bus = Bus(settings, producer="e2e-test")
+    created: list[Envelope] = []
+
+    async def on_created(env: Envelope) -> None:
+        if env.payload.model_name == unique_name:
+            created.append(env)
+
+    bus.subscribe(ModelVersionCreated.event_type, durable=f"e2e-{unique_name}", handler=on_created)
+    await bus.start()
+
+    log = tmp_path / "registry.log"
+    proc, port = start_registry(stack_env, log)
+    try:
+        await wait_serving(proc, port, log)
+        metadata = [("authorization", f"Bearer {ADMIN}"), ("x-correlation-id", f"corr-{unique_name}")]
+        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+            stub = pb_grpc.RegistryServiceStub(channel)
+            await stub.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=unique_name), metadata=metadata)
+            version = await stub.CreateModelVersion(
+                pb.CreateModelVersionRequest(model_name=unique_name, artifact_uri=uri, kind=pb.MODEL_KIND_BASE,
+                                             request_id="r1"),
+                metadata=metadata,
+            )
+            assert version.version == 1 and version.size_bytes == 4096
+            with pytest.raises(grpc.RpcError) as err:
+                await stub.CreateModelVersion(
+                    pb.CreateModelVersionRequest(model_name=unique_name, artifact_uri=f"{uri}-missing",
+                                                 kind=pb.MODEL_KIND_BASE),
+                    metadata=metadata,
+                )
+            assert err.value.code() is grpc.StatusCode.FAILED_PRECONDITION
+
+            await wait_for(lambda: len(created) == 1, what="model_version.created through the outbox")
+            assert created[0].payload.version == 1
+            assert created[0].correlation_id == f"corr-{unique_name}"
+
+            completed = Envelope.wrap(
+                EvaluationRunCompleted(evaluation_run_id="ev1", model_name=unique_name, model_version=1,
+                                       metrics={"bleu": 31.5}),
+                producer="e2e-test",
+            )
+            await bus.publish(completed)
+            await bus.publish_raw(completed.subject, completed.to_bytes(), {"Nats-Msg-Id": "redelivered-copy"})
+            deadline = time.monotonic() + 20
+            while True:
+                got = await stub.GetModelVersion(pb.GetModelVersionRequest(model_name=unique_name, version=1),
+                                                 metadata=metadata)
+                if got.evaluations or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            assert [dict(e.metrics) for e in got.evaluations] == [{"bleu": 31.5}]
+        assert stop(proc) == 0
+        assert "registry stopped" in log.read_text()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        await bus.stop()
+
+
+async def test_unreachable_nats_keeps_the_service_up_but_not_serving(stack_env, tmp_path):
+    await _migrate(["registry"], stack_env)
+    log = tmp_path / "registry.log"
+    env = {**stack_env, "LLMOPS_NATS_URL": f"nats://127.0.0.1:{free_port()}"}
+    proc, port = start_registry(env, log)
+    try:
+        deadline = time.monotonic() + 15
+        while await health(port) is None and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        deadline = time.monotonic() + 15
+        while "nats unavailable; retrying" not in log.read_text() and time.monotonic() < deadline:
+            await asyncio.sleep(0.2)
+        assert "nats unavailable; retrying" in log.read_text()
+        assert proc.poll() is None, log.read_text()
+        assert await health(port) == health_pb2.HealthCheckResponse.NOT_SERVING
+        assert stop(proc) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+
+
+async def test_outdated_schema_is_refused_at_start(stack_env, tmp_path, unique_name):
+    log = tmp_path / "registry.log"
+    env = {**stack_env, "LLMOPS_STARTUP_RETRY_SECONDS": "1"}
+    # a fresh, never-migrated database: the service must refuse it, not create tables itself
+    import psycopg
+
+    dsn = stack_env["LLMOPS_POSTGRES_DSN"]
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{unique_name}"')
+    env["LLMOPS_POSTGRES_DSN"] = dsn.rsplit("/", 1)[0] + f"/{unique_name}"
+    proc, _ = start_registry(env, log)
+    try:
+        code = proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert code != 0
+    assert "is not migrated" in log.read_text()
