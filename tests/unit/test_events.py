@@ -7,7 +7,7 @@ from llmops_common.events import EVENT_TYPES, Envelope, parse_envelope
 from llmops_common.events.envelope import EventPayload
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.events.registry import ModelVersionCreated
-from llmops_common.events.streams import all_streams, context_of, dlq_subject, stream_name
+from llmops_common.events.streams import CONTEXTS, all_streams, context_of, dlq_subject, stream_name
 
 
 def completed() -> EvaluationRunCompleted:
@@ -72,8 +72,7 @@ def test_event_types_follow_the_subject_convention():
 
     for cls in EVENT_TYPES.all():
         assert cls.event_type.startswith("llmops.")
-        assert any(cls.event_type.startswith(f"llmops.{c}.") for c in ("ingestion", "prompts", "training",
-                                                                     "evaluation", "registry", "serving", "monitoring"))
+        assert cls.context() in CONTEXTS
 
 
 def test_streams_cover_every_context_and_the_dlq():
@@ -84,3 +83,15 @@ def test_streams_cover_every_context_and_the_dlq():
     assert context_of("llmops.training.run.completed") == "training"
     assert dlq_subject("training") == "llmops.dlq.training"
     uuid.UUID(str(Envelope.wrap(completed(), producer="x").event_id))
+
+
+def test_header_hint_parses_in_one_pass_and_must_agree_with_the_body():
+    env = Envelope.wrap(completed(), producer="evaluation")
+    fast = parse_envelope(env.to_bytes(), ("llmops.evaluation.run.completed", 1))
+    assert fast == parse_envelope(env.to_bytes())
+    assert isinstance(fast.payload, EvaluationRunCompleted)
+    # a lying hint falls back to the body's own type, and a broken body is still named precisely
+    assert parse_envelope(env.to_bytes(), ("llmops.registry.model_version.created", 1)).type == env.type
+    with pytest.raises(InvalidArgument, match="model_version"):
+        parse_envelope(_raw(payload={"evaluation_run_id": "e", "model_name": "m", "model_version": "x",
+                                     "metrics": {}}), ("llmops.evaluation.run.completed", 1))

@@ -8,6 +8,7 @@ validates the same schema and an unknown type or version is refused by name.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
@@ -127,8 +128,21 @@ class Envelope(BaseModel, Generic[P]):
         )
 
 
-def parse_envelope(data: bytes) -> Envelope[Any]:
-    """Decode and validate an event; raise InvalidArgument naming what is wrong."""
+def parse_envelope(data: bytes, hint: tuple[str, int] | None = None) -> Envelope[Any]:
+    """Decode and validate an event; raise InvalidArgument naming what is wrong.
+
+    ``hint`` is the (type, schema_version) the message's headers announce: with it the envelope and
+    payload are validated in one pass (about 3x faster); the body must agree with the hint.
+    """
+    if hint is not None:
+        try:
+            model = _typed_envelope(EVENT_TYPES.lookup(*hint))
+            envelope = model.model_validate_json(data)
+        except (ValidationError, InvalidArgument):
+            pass  # fall through to the two-step path, which names the problem precisely
+        else:
+            if (envelope.type, envelope.schema_version) == hint:
+                return envelope
     try:
         raw = _RawEnvelope.model_validate_json(data)
     except ValidationError as exc:
@@ -156,3 +170,8 @@ def _first_error(exc: ValidationError) -> str:
     err = exc.errors()[0]
     where = ".".join(str(p) for p in err["loc"]) or "<root>"
     return f"{where}: {err['msg']}"
+
+
+@functools.cache
+def _typed_envelope(payload_cls: type[EventPayload]) -> type[Envelope[Any]]:
+    return Envelope[payload_cls]  # type: ignore[valid-type]
