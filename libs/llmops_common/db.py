@@ -70,6 +70,7 @@ def make_pool(dsn: str, schema: str, *, min_size: int = 1, max_size: int = 10) -
         open=False,
         kwargs={"options": f"-c search_path={schema},public", "autocommit": True},
         name=f"llmops-{schema}",
+        timeout=5.0,  # a caller waiting longer for a connection gets UNAVAILABLE
     )
 
 

@@ -134,9 +134,10 @@ async def run_service(
     relay_task: asyncio.Task[None] | None = None
     try:
 
+        await adapters.pool.open(wait=False)  # connects in the background, retrying by itself
+
         async def open_postgres() -> None:
-            await adapters.pool.open(wait=True, timeout=5)
-            async with adapters.pool.connection() as conn:
+            async with adapters.pool.connection(timeout=5) as conn:
                 await check_schema(conn, settings.postgres_schema, migrations)
                 await check_schema(conn, "auth", auth_migrations())
 
