@@ -65,10 +65,6 @@ def _metadata(context: grpc.aio.ServicerContext) -> dict[str, str]:
     return {k: v for k, v in (context.invocation_metadata() or ()) if isinstance(v, str)}
 
 
-async def _abort_domain(context: grpc.aio.ServicerContext, exc: DomainError) -> None:
-    await context.abort(grpc_status(exc.code), str(exc))
-
-
 class RequestInterceptor(grpc.aio.ServerInterceptor):
     """Correlation id, authentication and authorization, error mapping, metrics and access log.
 
@@ -126,9 +122,6 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                     tokens = await prologue(request, context)
                     async for item in behaviour(request, context):
                         yield item
-                except DomainError as exc:
-                    code = grpc_status(exc.code).name
-                    await _abort_domain(context, exc)
                 except Exception as exc:
                     status = _status_for(exc, method)
                     if status is None:
@@ -146,9 +139,6 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
             try:
                 tokens = await prologue(request, context)
                 return await behaviour(request, context)
-            except DomainError as exc:
-                code = grpc_status(exc.code).name
-                await _abort_domain(context, exc)
             except Exception as exc:
                 status = _status_for(exc, method)
                 if status is None:
@@ -180,9 +170,11 @@ UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
 
 
 def _status_for(exc: BaseException, method: str) -> tuple[grpc.StatusCode, str] | None:
-    """How to report a non-domain exception; None for a handler's own abort, which passes through."""
+    """How to report an exception; None for a handler's own abort, which passes through."""
     if isinstance(exc, grpc.aio.AbortError):
         return None
+    if isinstance(exc, DomainError):
+        return grpc_status(exc.code), str(exc)
     if isinstance(exc, NotImplementedError):  # a generated base servicer method not overridden yet
         return grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet"
     if isinstance(exc, UNAVAILABLE_ERRORS):
