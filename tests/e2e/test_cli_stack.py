@@ -81,3 +81,31 @@ def test_up_starts_services_and_down_stops_everything(home):
     down = llmops(home, "down")
     assert down.returncode == 0
     assert not any(alive(pid) for pid in pids(status))
+
+
+async def test_keys_create_list_revoke(embedded_stack, pg_pool):
+    from llmops_common.auth import Authenticator, PostgresApiKeyStore, Role
+    from llmops_common.errors import Unauthenticated
+
+    home = embedded_stack.home
+    assert llmops(home, "migrate", "registry").returncode == 0
+    created = llmops(home, "keys", "create", "ci-bot", "--role", "developer", "--json")
+    assert created.returncode == 0, created.stderr
+    key = json.loads(created.stdout)
+    auth = Authenticator(PostgresApiKeyStore(pg_pool), bootstrap_admin_key=None, cache_seconds=0)
+    principal = await auth.authenticate(key["key"])
+    assert (principal.name, principal.role) == ("ci-bot", Role.DEVELOPER)
+
+    listed = json.loads(llmops(home, "keys", "list", "--json").stdout)
+    mine = [k for k in listed if k["key_id"] == key["key_id"]]
+    assert mine == [{"key_id": key["key_id"], "name": "ci-bot", "role": "developer", "created_by": mine[0]["created_by"],
+                     "revoked": False}]
+    assert key["key"] not in llmops(home, "keys", "list").stdout
+
+    assert llmops(home, "keys", "revoke", key["key_id"]).returncode == 0
+    with pytest.raises(Unauthenticated):
+        await auth.authenticate(key["key"])
+    again = llmops(home, "keys", "revoke", key["key_id"])
+    assert again.returncode != 0 and "no active API key" in (again.stdout + again.stderr)
+    bad_role = llmops(home, "keys", "create", "x", "--role", "root")
+    assert bad_role.returncode != 0 and "unknown role" in (bad_role.stdout + bad_role.stderr)

@@ -243,4 +243,11 @@ def dev_protos(check: Annotated[bool, typer.Option(help="Only report stale gener
 
 
 def run() -> None:
-    app()
+    """Entry point: domain errors are reported as one line, not a traceback."""
+    from llmops_common.errors import DomainError
+
+    try:
+        app()
+    except DomainError as exc:
+        Console(stderr=True).print(f"[red]error[/] ({exc.code.value}): {exc}")
+        raise SystemExit(1) from None
