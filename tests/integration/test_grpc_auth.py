@@ -29,7 +29,7 @@ async def server(pg_pool, settings_for, unique_name):
     store = PostgresApiKeyStore(pg_pool)
     artifacts = ArtifactStore.from_settings(settings_for())
     srv = GrpcServer(
-        [grpc_service(lambda: PostgresUnitOfWork(pg_pool), artifacts)],
+        [grpc_service(lambda readonly=False: PostgresUnitOfWork(pg_pool, readonly=readonly), artifacts)],
         service_name="registry", host="127.0.0.1", port=0,
         authenticator=Authenticator(store, bootstrap_admin_key=BOOTSTRAP, cache_seconds=0),
     )
@@ -76,8 +76,10 @@ async def test_errors_carry_codes_and_field_names_not_tracebacks(server):
     assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
     assert err.value.details().startswith("name: ")
     assert "Traceback" not in err.value.details()
-    # an RPC the registry issue has not filled in yet answers UNIMPLEMENTED, not UNKNOWN
-    assert await code_of(srv.port, "SetAlias", pb.SetAliasRequest(), BOOTSTRAP) is grpc.StatusCode.UNIMPLEMENTED
+    with pytest.raises(grpc.RpcError) as err:
+        await call(srv.port, "SetAlias", pb.SetAliasRequest(model_name="m", alias="latest", version=1), BOOTSTRAP)
+    assert err.value.code() is grpc.StatusCode.INVALID_ARGUMENT
+    assert "'latest' is reserved" in err.value.details()
 
 
 async def test_health_and_reflection_need_no_key(server):

@@ -32,11 +32,15 @@ class PromotionRequested(EventPayload, event_type="llmops.registry.promotion.req
 
 
 class PromotionApproved(EventPayload, event_type="llmops.registry.promotion.approved"):
+    """One approval decision; the promotion is complete when ``approvals >= required_approvals``."""
+
     request_id: str
     model_name: str
     version: int
     alias: str
     approved_by: str
+    approvals: int = 1
+    required_approvals: int = 1
 
 
 class PromotionRejected(EventPayload, event_type="llmops.registry.promotion.rejected"):
@@ -46,3 +50,21 @@ class PromotionRejected(EventPayload, event_type="llmops.registry.promotion.reje
     alias: str
     rejected_by: str
     reason: str
+
+
+class ModelCreated(EventPayload, event_type="llmops.registry.model.created"):
+    model_name: str
+
+
+class PolicySet(EventPayload, event_type="llmops.registry.policy.set"):
+    model_name: str
+    alias: str
+    protected: bool
+    required_approvals: int
+
+
+class EvaluationAttached(EventPayload, event_type="llmops.registry.evaluation.attached"):
+    model_name: str
+    version: int
+    evaluation_run_id: str
+    metrics: dict[str, float]

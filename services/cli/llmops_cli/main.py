@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from llmops_cli.models import models_app
 from llmops_cli.services import SERVICES
 from llmops_cli.supervisor import Supervisor
 from llmops_common.embedded import EmbeddedStack
@@ -24,6 +25,7 @@ dev_app = typer.Typer(help="Developer tools.")
 app.add_typer(stack_app, name="stack")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dev_app, name="dev")
+app.add_typer(models_app, name="models")
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -25,8 +25,8 @@ class Registry:
 def bootstrap(settings: RegistrySettings) -> Registry:
     adapters = Adapters.build(settings)
 
-    def uow() -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(adapters.pool)
+    def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(adapters.pool, readonly=readonly)
 
     events.subscribe(adapters.bus, uow)
     return Registry(adapters, [grpc.grpc_service(uow, adapters.artifacts)])

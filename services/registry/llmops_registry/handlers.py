@@ -1,45 +1,72 @@
-"""The registry's use cases. Each takes its dependencies as arguments and runs in one unit of work."""
+"""The registry's use cases for models, versions, evaluations, search, lineage and audit.
+
+Each takes its dependencies as arguments and runs in one unit of work; every state change writes one
+audit row and one event, together, at commit. Alias moves and promotions are in ``releases``.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import asdict
 from typing import Any
 
-from llmops_common.errors import FailedPrecondition, NotFound
+from llmops_common.auth import Principal
+from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
-from llmops_common.events.registry import ModelVersionCreated
+from llmops_common.events.registry import EvaluationAttached, ModelCreated, ModelVersionCreated
 from llmops_common.storage import ArtifactInspector, StoredObject
+from llmops_registry.domain.governance import AuditEntry, parse_model_uri
 from llmops_registry.domain.model import (
     CreateModelVersion,
     EvaluationResult,
+    ModelKind,
     ModelVersion,
     RegisteredModel,
     RegisterModel,
 )
-from llmops_registry.store import UnitOfWorkFactory
+from llmops_registry.pagination import Page
+from llmops_registry.store import AuditQuery, ModelQuery, RegistryUnitOfWork, UnitOfWorkFactory, VersionQuery
 
 log = logging.getLogger(__name__)
 
 PRODUCER = "registry"
 EVALUATION_CONSUMER = "registry-evaluation-results"
+EVALUATION_ACTOR = "evaluation-service"
 
 
-async def register_model(uow: UnitOfWorkFactory, cmd: RegisterModel) -> RegisteredModel:
+def event(payload: Any, correlation_id: str | None) -> Envelope[Any]:
+    return Envelope.wrap(payload, producer=PRODUCER, correlation_id=correlation_id)
+
+
+async def register_model(uow: UnitOfWorkFactory, cmd: RegisterModel, *, actor: Principal,
+                         correlation_id: str | None = None) -> RegisteredModel:
     cmd.validate()
     async with uow() as tx:
         model = await tx.create_model(RegisteredModel(cmd.name, cmd.description, dict(cmd.tags)))
+        tx.record(
+            AuditEntry(actor.name, "model.created", model.name, after={"description": model.description,
+                                                                        "tags": model.tags},
+                       correlation_id=correlation_id),
+            event(ModelCreated(model_name=model.name), correlation_id),
+        )
         await tx.commit()
     return model
 
 
 async def get_model(uow: UnitOfWorkFactory, name: str) -> RegisteredModel:
-    async with uow() as tx:
+    async with uow(readonly=True) as tx:
         model = await tx.get_model(name)
     if model is None:
         raise NotFound(f"registered model {name!r} not found", field="name")
     return model
+
+
+async def list_models(uow: UnitOfWorkFactory, query: ModelQuery, page: Page) -> tuple[list[RegisteredModel], tuple | None]:
+    async with uow(readonly=True) as tx:
+        rows = await tx.list_models(query, page)
+    return rows, ((rows[-1].name,) if len(rows) == page.size else None)
 
 
 async def describe_artifact(artifacts: ArtifactInspector, uri: str) -> StoredObject:
@@ -50,18 +77,32 @@ async def describe_artifact(artifacts: ArtifactInspector, uri: str) -> StoredObj
         raise FailedPrecondition(f"no artifact stored at {uri}", field="artifact_uri") from None
 
 
+async def _check_base(tx: RegistryUnitOfWork, cmd: CreateModelVersion) -> None:
+    if cmd.kind is ModelKind.BASE:
+        return
+    ref = parse_model_uri(cmd.base_model_version, field_name="base_model_version")
+    if ref.version is None:
+        raise InvalidArgument("name the base as models:/<name>/<version>", field="base_model_version")
+    base = await tx.get_version(ref.model_name, ref.version)
+    if base is None:
+        raise FailedPrecondition(f"base model version {cmd.base_model_version} does not exist",
+                                 field="base_model_version")
+
+
 async def create_model_version(
-    uow: UnitOfWorkFactory, artifacts: ArtifactInspector, cmd: CreateModelVersion, *, actor: str, correlation_id: str | None
+    uow: UnitOfWorkFactory, artifacts: ArtifactInspector, cmd: CreateModelVersion, *, actor: Principal,
+    correlation_id: str | None = None,
 ) -> ModelVersion:
     """Register an immutable version; a repeated ``request_id`` returns the version it created."""
     cmd.validate()
     if cmd.request_id:
-        async with uow() as tx:
+        async with uow(readonly=True) as tx:
             existing = await tx.find_version_by_request(cmd.model_name, cmd.request_id)
         if existing is not None:
             return existing
     stored = await describe_artifact(artifacts, cmd.artifact_uri)
     async with uow() as tx:
+        await _check_base(tx, cmd)
         number = await tx.next_version(cmd.model_name)
         if number is None:
             raise NotFound(f"registered model {cmd.model_name!r} not found", field="model_name")
@@ -71,49 +112,96 @@ async def create_model_version(
             ModelVersion(
                 model_name=cmd.model_name, version=number, artifact_uri=cmd.artifact_uri, kind=cmd.kind,
                 base_model_version=cmd.base_model_version, format=cmd.format, size_bytes=stored.size,
-                sha256=stored.sha256, tags=dict(cmd.tags), lineage=cmd.lineage, created_by=actor,
+                sha256=stored.sha256, tags=dict(cmd.tags), lineage=cmd.lineage, created_by=actor.name,
                 request_id=cmd.request_id,
             )
         )
-        tx.emit(
-            Envelope.wrap(
-                ModelVersionCreated(
-                    model_name=version.model_name, version=version.version, artifact_uri=version.artifact_uri,
-                    kind=version.kind.value, base_model_version=version.base_model_version or None,
-                    training_run_id=version.lineage.training_run_id or None,
-                ),
-                producer=PRODUCER,
-                correlation_id=correlation_id,
-            )
+        tx.record(
+            AuditEntry(actor.name, "model_version.created", version.model_name, version.version,
+                       after={"artifact_uri": version.artifact_uri, "kind": version.kind.value,
+                              "sha256": version.sha256, "lineage": asdict(version.lineage)},
+                       correlation_id=correlation_id),
+            event(ModelVersionCreated(
+                model_name=version.model_name, version=version.version, artifact_uri=version.artifact_uri,
+                kind=version.kind.value, base_model_version=version.base_model_version or None,
+                training_run_id=version.lineage.training_run_id or None,
+            ), correlation_id),
         )
         await tx.commit()
     return version
 
 
 async def get_model_version(uow: UnitOfWorkFactory, model_name: str, version: int) -> ModelVersion:
-    async with uow() as tx:
+    async with uow(readonly=True) as tx:
         found = await tx.get_version(model_name, version)
     if found is None:
         raise NotFound(f"model version {model_name}/{version} not found", field="version")
     return found
 
 
-async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> bool:
-    """Attach an evaluation's results to its model version, once per event (inbox) and per run.
+async def search_versions(uow: UnitOfWorkFactory, query: VersionQuery, page: Page) -> tuple[list[ModelVersion], tuple | None]:
+    async with uow(readonly=True) as tx:
+        rows = await tx.search_versions(query, page)
+    return rows, ((rows[-1].model_name, rows[-1].version) if len(rows) == page.size else None)
 
-    Raises NotFound for an unknown model version, so the bus retries it and then dead-letters it.
-    """
+
+async def attach_evaluation(
+    tx: RegistryUnitOfWork, model_name: str, version: int, result: EvaluationResult, *, actor: str,
+    correlation_id: str | None,
+) -> bool:
+    """Attach results in the caller's unit of work; False when this run was attached already."""
+    if not result.evaluation_run_id:
+        raise InvalidArgument("an evaluation needs its run id", field="evaluation.evaluation_run_id")
+    if await tx.get_version(model_name, version) is None:
+        raise NotFound(f"model version {model_name}/{version} not found", field="version")
+    if not await tx.add_evaluation(model_name, version, result):
+        return False
+    tx.record(
+        AuditEntry(actor, "evaluation.attached", model_name, version,
+                   after={"evaluation_run_id": result.evaluation_run_id, "metrics": result.metrics},
+                   correlation_id=correlation_id),
+        event(EvaluationAttached(model_name=model_name, version=version, evaluation_run_id=result.evaluation_run_id,
+                                 metrics=result.metrics), correlation_id),
+    )
+    return True
+
+
+async def attach_evaluation_command(
+    uow: UnitOfWorkFactory, model_name: str, version: int, result: EvaluationResult, *, actor: Principal,
+    correlation_id: str | None = None,
+) -> ModelVersion:
+    async with uow() as tx:
+        await attach_evaluation(tx, model_name, version, result, actor=actor.name, correlation_id=correlation_id)
+        await tx.commit()
+    return await get_model_version(uow, model_name, version)
+
+
+async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> bool:
+    """Consume ``evaluation.run.completed``: attach results once per event (inbox) and per run, then open
+    a promotion on every alias whose policy asks for it. Raises NotFound for an unknown version, so the
+    bus retries it and then dead-letters it."""
+    from llmops_registry.releases import open_promotion
+
     payload: EvaluationRunCompleted = envelope.payload
     async with uow() as tx:
         if not await tx.claim_event(EVALUATION_CONSUMER, envelope.event_id):
             return False
-        if await tx.get_version(payload.model_name, payload.model_version) is None:
-            raise NotFound(f"model version {payload.model_name}/{payload.model_version} not found")
-        attached = await tx.add_evaluation(
-            payload.model_name,
-            payload.model_version,
-            EvaluationResult(payload.evaluation_run_id, dict(payload.metrics), payload.report_uri or "",
-                             envelope.occurred_at),
-        )
+        result = EvaluationResult(payload.evaluation_run_id, dict(payload.metrics), payload.report_uri or "",
+                                  envelope.occurred_at)
+        attached = await attach_evaluation(tx, payload.model_name, payload.model_version, result,
+                                           actor=EVALUATION_ACTOR, correlation_id=envelope.correlation_id)
+        if attached:
+            for policy in await tx.auto_request_policies(payload.model_name):
+                await open_promotion(
+                    tx, policy, payload.model_name, payload.model_version, requested_by=EVALUATION_ACTOR,
+                    reason=f"evaluation {payload.evaluation_run_id} completed",
+                    correlation_id=envelope.correlation_id,
+                )
         await tx.commit()
     return attached
+
+
+async def list_audit(uow: UnitOfWorkFactory, query: AuditQuery, page: Page) -> tuple[list[AuditEntry], tuple | None]:
+    async with uow(readonly=True) as tx:
+        rows = await tx.list_audit(query, page)
+    return rows, ((rows[-1].id,) if len(rows) == page.size else None)

@@ -11,18 +11,30 @@ import abc
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Self
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
+from llmops_common.auth import Role
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.inbox import claim_event
 from llmops_common.outbox import add_to_outbox
+from llmops_registry.domain.governance import (
+    AliasPolicy,
+    AuditEntry,
+    Decision,
+    GateResult,
+    MetricGate,
+    Promotion,
+    PromotionStatus,
+    Release,
+)
 from llmops_registry.domain.model import EvaluationResult, Lineage, ModelKind, ModelVersion, RegisteredModel
+from llmops_registry.pagination import Page
 
 
 class RegistryUnitOfWork(abc.ABC):
@@ -30,6 +42,7 @@ class RegistryUnitOfWork(abc.ABC):
 
     async def __aenter__(self) -> Self:
         self.events: list[Envelope[Any]] = []
+        self.audits: list[AuditEntry] = []
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -74,8 +87,122 @@ class RegistryUnitOfWork(abc.ABC):
     async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
         """Record the event in the inbox; False if ``consumer`` already handled it."""
 
+    # -- listing and search ------------------------------------------------------------------
 
-UnitOfWorkFactory = Callable[[], RegistryUnitOfWork]
+    @abc.abstractmethod
+    async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
+        """Models ordered by name, after ``page.after`` (a 1-tuple name), at most ``page.size``."""
+
+    @abc.abstractmethod
+    async def search_versions(self, query: VersionQuery, page: Page) -> list[ModelVersion]:
+        """Versions ordered by (model name, version), after ``page.after``, at most ``page.size``."""
+
+    @abc.abstractmethod
+    async def latest_version(self, model_name: str) -> ModelVersion | None: ...
+
+    # -- aliases and policies ------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def try_lock_alias(self, model_name: str, alias: str) -> bool:
+        """Take the alias's move lock for this transaction; False if another move holds it."""
+
+    @abc.abstractmethod
+    async def get_alias(self, model_name: str, alias: str) -> Release | None: ...
+
+    @abc.abstractmethod
+    async def put_alias(self, release: Release) -> Release: ...
+
+    @abc.abstractmethod
+    async def delete_alias(self, model_name: str, alias: str) -> None: ...
+
+    @abc.abstractmethod
+    async def aliases_of(self, model_name: str, version: int) -> list[str]: ...
+
+    @abc.abstractmethod
+    async def get_policy(self, model_name: str, alias: str) -> AliasPolicy | None: ...
+
+    @abc.abstractmethod
+    async def put_policy(self, policy: AliasPolicy) -> AliasPolicy: ...
+
+    @abc.abstractmethod
+    async def auto_request_policies(self, model_name: str) -> list[AliasPolicy]: ...
+
+    # -- promotions ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def add_promotion(self, promotion: Promotion) -> Promotion: ...
+
+    @abc.abstractmethod
+    async def get_promotion(self, promotion_id: str, *, lock: bool = False) -> Promotion | None: ...
+
+    @abc.abstractmethod
+    async def find_promotion_by_request(self, model_name: str, request_id: str) -> Promotion | None: ...
+
+    @abc.abstractmethod
+    async def add_decision(self, promotion_id: str, decision: Decision) -> bool:
+        """False if this actor already decided on this promotion."""
+
+    @abc.abstractmethod
+    async def close_promotion(self, promotion_id: str, status: PromotionStatus) -> None: ...
+
+    @abc.abstractmethod
+    async def list_promotions(self, query: PromotionQuery, page: Page) -> list[Promotion]:
+        """Newest first: ordered by (created_at, id) descending."""
+
+    # -- lineage and audit -----------------------------------------------------------------------
+
+    @abc.abstractmethod
+    async def versions_based_on(self, ref: str) -> list[ModelVersion]:
+        """Versions whose base_model_version is ``ref`` (``models:/name/N``)."""
+
+    @abc.abstractmethod
+    async def append_audit(self, entry: AuditEntry) -> None: ...
+
+    @abc.abstractmethod
+    async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:
+        """Newest first: ordered by id descending."""
+
+    def record(self, entry: AuditEntry, envelope: Envelope[Any]) -> None:
+        """A state change's audit row and its event, always together (written at commit)."""
+        self.audits.append(entry)
+        self.emit(envelope)
+
+
+UnitOfWorkFactory = Callable[..., RegistryUnitOfWork]  # called as uow() or uow(readonly=True)
+
+
+@dataclass(frozen=True)
+class ModelQuery:
+    name_prefix: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class VersionQuery:
+    model_name: str = ""
+    name_prefix: str = ""
+    tags: dict[str, str] = field(default_factory=dict)
+    kind: ModelKind | None = None
+    base_model_version: str = ""
+    alias: str = ""
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class PromotionQuery:
+    model_name: str = ""
+    alias: str = ""
+    status: PromotionStatus | None = None
+
+
+@dataclass(frozen=True)
+class AuditQuery:
+    model_name: str = ""
+    actor: str = ""
+    action: str = ""
+    after: datetime | None = None
+    before: datetime | None = None
 
 
 # -- Postgres ----------------------------------------------------------------------------------------
@@ -84,11 +211,39 @@ _VERSION_COLUMNS = (
     "model_name, version, artifact_uri, kind, base_model_version, format, size_bytes, sha256, tags, lineage,"
     " created_by, request_id, created_at"
 )
+# One query returns a version with its evaluations and the aliases that hold it.
+_VERSION_SELECT = (
+    "SELECT v.model_name, v.version, v.artifact_uri, v.kind, v.base_model_version, v.format, v.size_bytes,"
+    " v.sha256, v.tags, v.lineage, v.created_by, v.request_id, v.created_at,"
+    " COALESCE((SELECT json_agg(json_build_array(e.evaluation_run_id, e.metrics, e.report_uri, e.completed_at)"
+    "   ORDER BY e.completed_at, e.evaluation_run_id) FROM evaluation_results e"
+    "   WHERE e.model_name = v.model_name AND e.version = v.version), '[]'::json),"
+    " COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM aliases a"
+    "   WHERE a.model_name = v.model_name AND a.version = v.version), '{}')"
+    " FROM model_versions v"
+)
+_MODEL_COLUMNS = "name, description, tags, latest_version, created_at, updated_at"
+_ALIAS_COLUMNS = (
+    "model_name, alias, version, prompt_version, sampling_parameters, previous_version, updated_at, updated_by"
+)
+_POLICY_COLUMNS = (
+    "model_name, alias, protected, gates, required_approvals, approver_role, auto_request, updated_at, updated_by"
+)
+_PROMOTION_COLUMNS = (
+    "p.id, p.model_name, p.alias, p.version, p.prompt_version, p.sampling_parameters, p.status, p.requested_by,"
+    " p.reason, p.gate_results, p.required_approvals, p.previous_version, p.request_id, p.created_at, p.closed_at,"
+    " COALESCE((SELECT json_agg(json_build_array(d.actor, d.approved, d.comment, d.decided_at)"
+    "   ORDER BY d.decided_at) FROM promotion_decisions d WHERE d.promotion_id = p.id), '[]'::json)"
+)
+_AUDIT_COLUMNS = "id, occurred_at, actor, action, model_name, version, alias, reason, before, after, correlation_id"
 
 
 class PostgresUnitOfWork(RegistryUnitOfWork):
-    def __init__(self, pool: AsyncConnectionPool) -> None:
+    """One transaction on a pooled connection; ``readonly`` skips BEGIN/COMMIT (single-statement reads)."""
+
+    def __init__(self, pool: AsyncConnectionPool, *, readonly: bool = False) -> None:
         self.pool = pool
+        self.readonly = readonly
         self._conn: psycopg.AsyncConnection | None = None
         self._tx: psycopg.AsyncTransaction | None = None
         self._ctx: Any = None
@@ -97,8 +252,9 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
         await super().__aenter__()
         self._ctx = self.pool.connection()
         self._conn = await self._ctx.__aenter__()
-        self._tx = self._conn.transaction()
-        await self._tx.__aenter__()
+        if not self.readonly:
+            self._tx = self._conn.transaction()
+            await self._tx.__aenter__()
         return self
 
     async def __aexit__(self, *exc: object) -> None:
@@ -115,51 +271,58 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
         return self._conn
 
     async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("commit() on a read-only or finished unit of work")
+        for entry in self.audits:
+            await self.append_audit(entry)
         if self.events:
             await add_to_outbox(self.conn, *self.events)
-        assert self._tx is not None
         await self._tx.__aexit__(None, None, None)
         self._tx = None
-        self.events = []
+        self.events, self.audits = [], []
 
     async def rollback(self) -> None:
-        self.events = []
+        self.events, self.audits = [], []
+
+    async def _one(self, query: str, params: tuple) -> tuple | None:
+        cur = await self.conn.execute(query, params)
+        return await cur.fetchone()
+
+    async def _all(self, query: str, params: tuple | list) -> list[tuple]:
+        cur = await self.conn.execute(query, params)
+        return await cur.fetchall()
+
+    # models and versions
 
     async def create_model(self, model: RegisteredModel) -> RegisteredModel:
         try:
             async with self.conn.transaction():  # savepoint: a duplicate leaves the outer transaction usable
-                cur = await self.conn.execute(
-                    "INSERT INTO registered_models (name, description, tags) VALUES (%s, %s, %s)"
-                    " RETURNING name, description, tags, latest_version, created_at, updated_at",
+                row = await self._one(
+                    f"INSERT INTO registered_models (name, description, tags) VALUES (%s, %s, %s)"
+                    f" RETURNING {_MODEL_COLUMNS}",
                     (model.name, model.description, json.dumps(model.tags)),
                 )
         except psycopg.errors.UniqueViolation:
             raise AlreadyExists(f"registered model {model.name!r} already exists", field="name") from None
-        return _model(await cur.fetchone())
+        return _model(row)
 
     async def get_model(self, name: str) -> RegisteredModel | None:
-        cur = await self.conn.execute(
-            "SELECT name, description, tags, latest_version, created_at, updated_at FROM registered_models"
-            " WHERE name = %s",
-            (name,),
-        )
-        row = await cur.fetchone()
+        row = await self._one(f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE name = %s", (name,))
         return _model(row) if row else None
 
     async def next_version(self, model_name: str) -> int | None:
-        cur = await self.conn.execute(
+        row = await self._one(
             "UPDATE registered_models SET latest_version = latest_version + 1, updated_at = now()"
             " WHERE name = %s RETURNING latest_version",
             (model_name,),
         )
-        row = await cur.fetchone()
         return int(row[0]) if row else None
 
     async def add_version(self, version: ModelVersion) -> ModelVersion:
-        cur = await self.conn.execute(
+        row = await self._one(
             f"INSERT INTO model_versions ({_VERSION_COLUMNS}) VALUES"
             " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
-            f" RETURNING {_VERSION_COLUMNS}",
+            f" RETURNING {_VERSION_COLUMNS}, '[]'::json, '{{}}'::text[]",
             (
                 version.model_name, version.version, version.artifact_uri, version.kind.value,
                 version.base_model_version or None, version.format, version.size_bytes, version.sha256,
@@ -167,25 +330,22 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
                 version.request_id or None,
             ),
         )
-        return _version(await cur.fetchone(), ())
+        return _version(row)
 
     async def get_version(self, model_name: str, version: int) -> ModelVersion | None:
-        cur = await self.conn.execute(
-            f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE model_name = %s AND version = %s",
-            (model_name, version),
-        )
-        row = await cur.fetchone()
-        if row is None:
-            return None
-        return _version(row, await self._evaluations(model_name, version))
+        row = await self._one(f"{_VERSION_SELECT} WHERE v.model_name = %s AND v.version = %s", (model_name, version))
+        return _version(row) if row else None
 
     async def find_version_by_request(self, model_name: str, request_id: str) -> ModelVersion | None:
-        cur = await self.conn.execute(
-            f"SELECT {_VERSION_COLUMNS} FROM model_versions WHERE model_name = %s AND request_id = %s",
-            (model_name, request_id),
+        row = await self._one(f"{_VERSION_SELECT} WHERE v.model_name = %s AND v.request_id = %s",
+                              (model_name, request_id))
+        return _version(row) if row else None
+
+    async def latest_version(self, model_name: str) -> ModelVersion | None:
+        row = await self._one(
+            f"{_VERSION_SELECT} WHERE v.model_name = %s ORDER BY v.version DESC LIMIT 1", (model_name,)
         )
-        row = await cur.fetchone()
-        return _version(row, await self._evaluations(row[0], row[1])) if row else None
+        return _version(row) if row else None
 
     async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
         cur = await self.conn.execute(
@@ -199,13 +359,204 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
     async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
         return await claim_event(self.conn, consumer, event_id)
 
-    async def _evaluations(self, model_name: str, version: int) -> tuple[EvaluationResult, ...]:
-        cur = await self.conn.execute(
-            "SELECT evaluation_run_id, metrics, report_uri, completed_at FROM evaluation_results"
-            " WHERE model_name = %s AND version = %s ORDER BY completed_at, evaluation_run_id",
-            (model_name, version),
+    async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
+        where, params = ["TRUE"], []
+        if query.name_prefix:
+            where.append("name LIKE %s")
+            params.append(_prefix(query.name_prefix))
+        if query.tags:
+            where.append("tags @> %s")
+            params.append(json.dumps(query.tags))
+        if page.after:
+            where.append("name > %s")
+            params.append(page.after[0])
+        rows = await self._all(
+            f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE {' AND '.join(where)} ORDER BY name LIMIT %s",
+            [*params, page.size],
         )
-        return tuple(EvaluationResult(r[0], dict(r[1]), r[2] or "", r[3]) for r in await cur.fetchall())
+        return [_model(r) for r in rows]
+
+    async def search_versions(self, query: VersionQuery, page: Page) -> list[ModelVersion]:
+        where, params = ["TRUE"], []
+        for clause, value in (
+            ("v.model_name = %s", query.model_name),
+            ("v.model_name LIKE %s", _prefix(query.name_prefix) if query.name_prefix else ""),
+            ("v.tags @> %s", json.dumps(query.tags) if query.tags else ""),
+            ("v.kind = %s", query.kind.value if query.kind else ""),
+            ("v.base_model_version = %s", query.base_model_version),
+            ("EXISTS (SELECT 1 FROM aliases a WHERE a.model_name = v.model_name AND a.version = v.version"
+             " AND a.alias = %s)", query.alias),
+            ("v.created_at >= %s", query.created_after),
+            ("v.created_at < %s", query.created_before),
+        ):
+            if value:
+                where.append(clause)
+                params.append(value)
+        if page.after:
+            where.append("(v.model_name, v.version) > (%s, %s)")
+            params.extend(page.after)
+        rows = await self._all(
+            f"{_VERSION_SELECT} WHERE {' AND '.join(where)} ORDER BY v.model_name, v.version LIMIT %s",
+            [*params, page.size],
+        )
+        return [_version(r) for r in rows]
+
+    # aliases and policies
+
+    async def try_lock_alias(self, model_name: str, alias: str) -> bool:
+        row = await self._one("SELECT pg_try_advisory_xact_lock(hashtextextended(%s, 0))", (f"{model_name}@{alias}",))
+        return bool(row and row[0])
+
+    async def get_alias(self, model_name: str, alias: str) -> Release | None:
+        row = await self._one(f"SELECT {_ALIAS_COLUMNS} FROM aliases WHERE model_name = %s AND alias = %s",
+                              (model_name, alias))
+        return _release(row) if row else None
+
+    async def put_alias(self, release: Release) -> Release:
+        row = await self._one(
+            f"INSERT INTO aliases ({_ALIAS_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, now(), %s)"
+            " ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version,"
+            " prompt_version = EXCLUDED.prompt_version, sampling_parameters = EXCLUDED.sampling_parameters,"
+            " previous_version = EXCLUDED.previous_version, updated_at = now(), updated_by = EXCLUDED.updated_by"
+            f" RETURNING {_ALIAS_COLUMNS}",
+            (release.model_name, release.alias, release.version, release.prompt_version,
+             json.dumps(release.sampling_parameters), release.previous_version, release.updated_by),
+        )
+        return _release(row)
+
+    async def delete_alias(self, model_name: str, alias: str) -> None:
+        await self.conn.execute("DELETE FROM aliases WHERE model_name = %s AND alias = %s", (model_name, alias))
+
+    async def aliases_of(self, model_name: str, version: int) -> list[str]:
+        rows = await self._all("SELECT alias FROM aliases WHERE model_name = %s AND version = %s ORDER BY alias",
+                               (model_name, version))
+        return [r[0] for r in rows]
+
+    async def get_policy(self, model_name: str, alias: str) -> AliasPolicy | None:
+        row = await self._one(f"SELECT {_POLICY_COLUMNS} FROM alias_policies WHERE model_name = %s AND alias = %s",
+                              (model_name, alias))
+        return _policy(row) if row else None
+
+    async def put_policy(self, policy: AliasPolicy) -> AliasPolicy:
+        row = await self._one(
+            f"INSERT INTO alias_policies ({_POLICY_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, %s, now(), %s)"
+            " ON CONFLICT (model_name, alias) DO UPDATE SET protected = EXCLUDED.protected, gates = EXCLUDED.gates,"
+            " required_approvals = EXCLUDED.required_approvals, approver_role = EXCLUDED.approver_role,"
+            " auto_request = EXCLUDED.auto_request, updated_at = now(), updated_by = EXCLUDED.updated_by"
+            f" RETURNING {_POLICY_COLUMNS}",
+            (policy.model_name, policy.alias, policy.protected, json.dumps([asdict(g) for g in policy.gates]),
+             policy.required_approvals, policy.approver_role.name.lower(), policy.auto_request_on_evaluation,
+             policy.updated_by),
+        )
+        return _policy(row)
+
+    async def auto_request_policies(self, model_name: str) -> list[AliasPolicy]:
+        rows = await self._all(
+            f"SELECT {_POLICY_COLUMNS} FROM alias_policies WHERE model_name = %s AND auto_request ORDER BY alias",
+            (model_name,),
+        )
+        return [_policy(r) for r in rows]
+
+    # promotions
+
+    async def add_promotion(self, promotion: Promotion) -> Promotion:
+        await self.conn.execute(
+            "INSERT INTO promotions (id, model_name, alias, version, prompt_version, sampling_parameters, status,"
+            " requested_by, reason, gate_results, required_approvals, previous_version, request_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (promotion.id, promotion.model_name, promotion.alias, promotion.version, promotion.prompt_version,
+             json.dumps(promotion.sampling_parameters), promotion.status.value, promotion.requested_by,
+             promotion.reason, json.dumps([_gate_result_json(g) for g in promotion.gate_results]),
+             promotion.required_approvals, promotion.previous_version, promotion.request_id or None),
+        )
+        found = await self.get_promotion(promotion.id)
+        assert found is not None
+        return found
+
+    async def get_promotion(self, promotion_id: str, *, lock: bool = False) -> Promotion | None:
+        try:
+            uuid.UUID(promotion_id)
+        except ValueError:
+            return None
+        row = await self._one(
+            f"SELECT {_PROMOTION_COLUMNS} FROM promotions p WHERE p.id = %s" + (" FOR UPDATE" if lock else ""),
+            (promotion_id,),
+        )
+        return _promotion(row) if row else None
+
+    async def find_promotion_by_request(self, model_name: str, request_id: str) -> Promotion | None:
+        row = await self._one(f"SELECT {_PROMOTION_COLUMNS} FROM promotions p WHERE p.model_name = %s"
+                              " AND p.request_id = %s", (model_name, request_id))
+        return _promotion(row) if row else None
+
+    async def add_decision(self, promotion_id: str, decision: Decision) -> bool:
+        cur = await self.conn.execute(
+            "INSERT INTO promotion_decisions (promotion_id, actor, approved, comment) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            (promotion_id, decision.actor, decision.approved, decision.comment),
+        )
+        return cur.rowcount == 1
+
+    async def close_promotion(self, promotion_id: str, status: PromotionStatus) -> None:
+        await self.conn.execute("UPDATE promotions SET status = %s, closed_at = now() WHERE id = %s",
+                                (status.value, promotion_id))
+
+    async def list_promotions(self, query: PromotionQuery, page: Page) -> list[Promotion]:
+        where, params = ["TRUE"], []
+        for clause, value in (("p.model_name = %s", query.model_name), ("p.alias = %s", query.alias),
+                              ("p.status = %s", query.status.value if query.status else "")):
+            if value:
+                where.append(clause)
+                params.append(value)
+        if page.after:
+            where.append("(p.created_at, p.id) < (%s, %s)")
+            params.extend(page.after)
+        rows = await self._all(
+            f"SELECT {_PROMOTION_COLUMNS} FROM promotions p WHERE {' AND '.join(where)}"
+            " ORDER BY p.created_at DESC, p.id DESC LIMIT %s",
+            [*params, page.size],
+        )
+        return [_promotion(r) for r in rows]
+
+    # lineage and audit
+
+    async def versions_based_on(self, ref: str) -> list[ModelVersion]:
+        rows = await self._all(f"{_VERSION_SELECT} WHERE v.base_model_version = %s ORDER BY v.model_name, v.version"
+                               " LIMIT 1000", (ref,))
+        return [_version(r) for r in rows]
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        await self.conn.execute(
+            "INSERT INTO audit_log (actor, action, model_name, version, alias, reason, before, after, correlation_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (entry.actor, entry.action, entry.model_name, entry.version, entry.alias, entry.reason,
+             _json_or_none(entry.before), _json_or_none(entry.after), entry.correlation_id),
+        )
+
+    async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:
+        where, params = ["TRUE"], []
+        for clause, value in (("model_name = %s", query.model_name), ("actor = %s", query.actor),
+                              ("action = %s", query.action), ("occurred_at >= %s", query.after),
+                              ("occurred_at < %s", query.before)):
+            if value:
+                where.append(clause)
+                params.append(value)
+        if page.after:
+            where.append("id < %s")
+            params.append(page.after[0])
+        rows = await self._all(
+            f"SELECT {_AUDIT_COLUMNS} FROM audit_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT %s",
+            [*params, page.size],
+        )
+        return [_audit(r) for r in rows]
+
+
+def _prefix(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _json_or_none(value: dict[str, Any] | None) -> str | None:
+    return None if value is None else json.dumps(value, default=str)
 
 
 def _model(row: tuple) -> RegisteredModel:
@@ -223,14 +574,57 @@ def _lineage_json(lineage: Lineage) -> dict[str, Any]:
     }
 
 
-def _version(row: tuple, evaluations: tuple[EvaluationResult, ...]) -> ModelVersion:
-    (model_name, version, uri, kind, base, fmt, size, sha, tags, lineage, created_by, request_id, created_at) = row
+def _version(row: tuple) -> ModelVersion:
+    (model_name, version, uri, kind, base, fmt, size, sha, tags, lineage, created_by, request_id, created_at,
+     evaluations, aliases) = row
     lineage = dict(lineage)
     lineage["dataset_versions"] = tuple(lineage.get("dataset_versions", ()))
     return ModelVersion(
         model_name, int(version), uri, ModelKind(kind), base or "", fmt, int(size), sha, dict(tags),
-        Lineage(**lineage), created_by, request_id or "", created_at, evaluations,
+        Lineage(**lineage), created_by, request_id or "", created_at,
+        tuple(EvaluationResult(e[0], dict(e[1]), e[2] or "", _ts(e[3])) for e in evaluations),
+        tuple(aliases),
     )
+
+
+def _ts(value: Any) -> datetime:
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
+
+
+def _release(row: tuple) -> Release:
+    model_name, alias, version, prompt_version, params, previous, updated_at, updated_by = row
+    return Release(model_name, alias, int(version), prompt_version, dict(params),
+                   int(previous) if previous is not None else None, updated_at, updated_by)
+
+
+def _policy(row: tuple) -> AliasPolicy:
+    model_name, alias, protected, gates, approvals, approver_role, auto, updated_at, updated_by = row
+    return AliasPolicy(model_name, alias, protected, tuple(MetricGate(**g) for g in gates), int(approvals),
+                       Role.parse(approver_role), auto, updated_at, updated_by)
+
+
+def _gate_result_json(result: GateResult) -> dict[str, Any]:
+    return {"gate": asdict(result.gate), "passed": result.passed, "candidate_value": result.candidate_value,
+            "current_value": result.current_value, "message": result.message}
+
+
+def _promotion(row: tuple) -> Promotion:
+    (pid, model_name, alias, version, prompt_version, params, status, requested_by, reason, gates, approvals,
+     previous, request_id, created_at, closed_at, decisions) = row
+    return Promotion(
+        str(pid), model_name, alias, int(version), prompt_version, dict(params), PromotionStatus(status),
+        requested_by, reason,
+        tuple(GateResult(MetricGate(**g["gate"]), g["passed"], g["candidate_value"], g["current_value"],
+                         g["message"]) for g in gates),
+        int(approvals), int(previous) if previous is not None else None, request_id or "",
+        tuple(Decision(d[0], d[1], d[2], _ts(d[3])) for d in decisions), created_at, closed_at,
+    )
+
+
+def _audit(row: tuple) -> AuditEntry:
+    entry_id, occurred_at, actor, action, model_name, version, alias, reason, before, after, corr = row
+    return AuditEntry(actor, action, model_name, int(version) if version is not None else None, alias, reason,
+                      before, after, corr, int(entry_id), occurred_at)
 
 
 # -- in memory -----------------------------------------------------------------------------------------
@@ -242,11 +636,18 @@ class InMemoryRegistry:
     def __init__(self) -> None:
         self.models: dict[str, RegisteredModel] = {}
         self.versions: dict[tuple[str, int], ModelVersion] = {}
+        self.aliases: dict[tuple[str, str], Release] = {}
+        self.policies: dict[tuple[str, str], AliasPolicy] = {}
+        self.promotions: dict[str, Promotion] = {}
         self.inbox: set[tuple[str, uuid.UUID]] = set()
+        self.audit: list[AuditEntry] = []
         self.outbox: list[Envelope[Any]] = []
 
-    def unit_of_work(self) -> InMemoryUnitOfWork:
+    def unit_of_work(self, *, readonly: bool = False) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self)
+
+
+_TABLES = ("models", "versions", "aliases", "policies", "promotions", "inbox")
 
 
 class InMemoryUnitOfWork(RegistryUnitOfWork):
@@ -257,18 +658,20 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
-        self.models = dict(self.state.models)
-        self.versions = dict(self.state.versions)
-        self.inbox = set(self.state.inbox)
+        for table in _TABLES:
+            setattr(self, table, type(getattr(self.state, table))(getattr(self.state, table)))
         return self
 
     async def commit(self) -> None:
-        self.state.models, self.state.versions, self.state.inbox = self.models, self.versions, self.inbox
+        for table in _TABLES:
+            setattr(self.state, table, getattr(self, table))
+        for entry in self.audits:
+            await self.append_audit(entry)
         self.state.outbox.extend(self.events)
-        self.events = []
+        self.events, self.audits = [], []
 
     async def rollback(self) -> None:
-        self.events = []
+        self.events, self.audits = [], []
 
     async def create_model(self, model: RegisteredModel) -> RegisteredModel:
         if model.name in self.models:
@@ -293,13 +696,23 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
         self.versions[(version.model_name, version.version)] = stored
         return stored
 
+    def _with_aliases(self, version: ModelVersion) -> ModelVersion:
+        held = tuple(sorted(a for (m, a), r in self.aliases.items() if m == version.model_name
+                            and r.version == version.version))
+        return replace(version, aliases=held)
+
     async def get_version(self, model_name: str, version: int) -> ModelVersion | None:
-        return self.versions.get((model_name, version))
+        found = self.versions.get((model_name, version))
+        return self._with_aliases(found) if found else None
 
     async def find_version_by_request(self, model_name: str, request_id: str) -> ModelVersion | None:
         return next(
             (v for v in self.versions.values() if v.model_name == model_name and v.request_id == request_id), None
         )
+
+    async def latest_version(self, model_name: str) -> ModelVersion | None:
+        mine = [v for (m, _), v in self.versions.items() if m == model_name]
+        return self._with_aliases(max(mine, key=lambda v: v.version)) if mine else None
 
     async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
         current = self.versions[(model_name, version)]
@@ -313,3 +726,89 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
             return False
         self.inbox.add((consumer, event_id))
         return True
+
+    async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
+        rows = sorted((m for m in self.models.values() if m.name.startswith(query.name_prefix)
+                       and query.tags.items() <= m.tags.items()), key=lambda m: m.name)
+        return [m for m in rows if not page.after or m.name > page.after[0]][: page.size]
+
+    async def search_versions(self, query: VersionQuery, page: Page) -> list[ModelVersion]:
+        def matches(v: ModelVersion) -> bool:
+            return ((not query.model_name or v.model_name == query.model_name)
+                    and v.model_name.startswith(query.name_prefix) and query.tags.items() <= v.tags.items()
+                    and (query.kind is None or v.kind is query.kind)
+                    and (not query.base_model_version or v.base_model_version == query.base_model_version)
+                    and (not query.alias or query.alias in v.aliases))
+        rows = sorted((self._with_aliases(v) for v in self.versions.values()), key=lambda v: (v.model_name, v.version))
+        return [v for v in rows if matches(v) and (not page.after or (v.model_name, v.version) > tuple(page.after))][
+            : page.size]
+
+    async def try_lock_alias(self, model_name: str, alias: str) -> bool:
+        return True
+
+    async def get_alias(self, model_name: str, alias: str) -> Release | None:
+        return self.aliases.get((model_name, alias))
+
+    async def put_alias(self, release: Release) -> Release:
+        stored = replace(release, updated_at=datetime.now(UTC))
+        self.aliases[(release.model_name, release.alias)] = stored
+        return stored
+
+    async def delete_alias(self, model_name: str, alias: str) -> None:
+        self.aliases.pop((model_name, alias), None)
+
+    async def aliases_of(self, model_name: str, version: int) -> list[str]:
+        return sorted(a for (m, a), r in self.aliases.items() if m == model_name and r.version == version)
+
+    async def get_policy(self, model_name: str, alias: str) -> AliasPolicy | None:
+        return self.policies.get((model_name, alias))
+
+    async def put_policy(self, policy: AliasPolicy) -> AliasPolicy:
+        stored = replace(policy, updated_at=datetime.now(UTC))
+        self.policies[(policy.model_name, policy.alias)] = stored
+        return stored
+
+    async def auto_request_policies(self, model_name: str) -> list[AliasPolicy]:
+        return sorted((p for (m, _), p in self.policies.items() if m == model_name and p.auto_request_on_evaluation),
+                      key=lambda p: p.alias)
+
+    async def add_promotion(self, promotion: Promotion) -> Promotion:
+        stored = replace(promotion, created_at=datetime.now(UTC))
+        self.promotions[promotion.id] = stored
+        return stored
+
+    async def get_promotion(self, promotion_id: str, *, lock: bool = False) -> Promotion | None:
+        return self.promotions.get(promotion_id)
+
+    async def find_promotion_by_request(self, model_name: str, request_id: str) -> Promotion | None:
+        return next((p for p in self.promotions.values() if p.model_name == model_name
+                     and p.request_id == request_id), None)
+
+    async def add_decision(self, promotion_id: str, decision: Decision) -> bool:
+        promotion = self.promotions[promotion_id]
+        if any(d.actor == decision.actor for d in promotion.decisions):
+            return False
+        self.promotions[promotion_id] = replace(promotion, decisions=(*promotion.decisions, decision))
+        return True
+
+    async def close_promotion(self, promotion_id: str, status: PromotionStatus) -> None:
+        self.promotions[promotion_id] = replace(self.promotions[promotion_id], status=status,
+                                                closed_at=datetime.now(UTC))
+
+    async def list_promotions(self, query: PromotionQuery, page: Page) -> list[Promotion]:
+        rows = [p for p in self.promotions.values() if (not query.model_name or p.model_name == query.model_name)
+                and (not query.alias or p.alias == query.alias) and (query.status is None or p.status is query.status)]
+        return sorted(rows, key=lambda p: p.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)[: page.size]
+
+    async def versions_based_on(self, ref: str) -> list[ModelVersion]:
+        return sorted((v for v in self.versions.values() if v.base_model_version == ref),
+                      key=lambda v: (v.model_name, v.version))
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        self.state.audit.append(replace(entry, id=len(self.state.audit) + 1, occurred_at=datetime.now(UTC)))
+
+    async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:
+        rows = [e for e in reversed(self.state.audit) if (not query.model_name or e.model_name == query.model_name)
+                and (not query.actor or e.actor == query.actor) and (not query.action or e.action == query.action)
+                and (not page.after or (e.id or 0) < page.after[0])]
+        return rows[: page.size]

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
+from google.protobuf import json_format
+from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
+from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 
+from llmops_common.auth import Role
+
 from llmops_common.errors import InvalidArgument
+from llmops_registry.domain.governance import AliasPolicy, AuditEntry, MetricGate, Promotion, PromotionStatus, Release
+from llmops_registry.lineage import Graph
+from llmops_registry.pagination import Page, page, token
 from llmops_registry.domain.model import (
     CreateModelVersion,
     EvaluationResult,
@@ -98,4 +107,138 @@ def model_version(version: ModelVersion) -> pb.ModelVersion:
         evaluations=[evaluation(e) for e in version.evaluations],
         created_at=timestamp(version.created_at),
         created_by=version.created_by,
+        aliases=list(version.aliases),
     )
+
+
+# -- governance ------------------------------------------------------------------------------------------
+
+_STATUS_TO_PB = {
+    PromotionStatus.PENDING: pb.PROMOTION_STATUS_PENDING,
+    PromotionStatus.APPROVED: pb.PROMOTION_STATUS_APPROVED,
+    PromotionStatus.REJECTED: pb.PROMOTION_STATUS_REJECTED,
+    PromotionStatus.GATES_FAILED: pb.PROMOTION_STATUS_GATES_FAILED,
+    PromotionStatus.SUPERSEDED: pb.PROMOTION_STATUS_SUPERSEDED,
+}
+_STATUS_FROM_PB = {v: k for k, v in _STATUS_TO_PB.items()}
+_NODE_KINDS = {
+    "dataset_version": pb.LINEAGE_NODE_KIND_DATASET_VERSION,
+    "prompt_version": pb.LINEAGE_NODE_KIND_PROMPT_VERSION,
+    "training_run": pb.LINEAGE_NODE_KIND_TRAINING_RUN,
+    "model_version": pb.LINEAGE_NODE_KIND_MODEL_VERSION,
+    "evaluation_run": pb.LINEAGE_NODE_KIND_EVALUATION_RUN,
+    "alias": pb.LINEAGE_NODE_KIND_ALIAS,
+    "deployment": pb.LINEAGE_NODE_KIND_DEPLOYMENT,
+    "code_version": pb.LINEAGE_NODE_KIND_CODE_VERSION,
+}
+
+
+def kind_from_pb(value: int) -> ModelKind | None:
+    return _KIND_FROM_PB.get(value)
+
+
+def status_from_pb(value: int) -> PromotionStatus | None:
+    return _STATUS_FROM_PB.get(value)
+
+
+def struct(values: dict[str, Any] | None) -> Struct:
+    result = Struct()
+    if values:
+        result.update(values)
+    return result
+
+
+def parameters(value: Struct) -> dict[str, Any]:
+    return json_format.MessageToDict(value) if value is not None else {}
+
+
+def page_request(request_page: Any) -> Page:
+    return page(request_page.page_size, request_page.page_token)
+
+
+def page_response(key: tuple | None) -> common_pb2.PageResponse:
+    return common_pb2.PageResponse(next_page_token=token(key))
+
+
+def time_bounds(time_range: Any) -> tuple[datetime | None, datetime | None]:
+    start = time_range.start.ToDatetime(UTC) if time_range.HasField("start") else None
+    end = time_range.end.ToDatetime(UTC) if time_range.HasField("end") else None
+    return start, end
+
+
+def release(value: Release) -> pb.Release:
+    return pb.Release(
+        model_name=value.model_name, alias=value.alias, version=value.version, prompt_version=value.prompt_version,
+        sampling_parameters=struct(value.sampling_parameters), updated_at=timestamp(value.updated_at),
+        updated_by=value.updated_by,
+    )
+
+
+def gate(value: MetricGate) -> pb.MetricGate:
+    return pb.MetricGate(metric_name=value.metric, threshold=value.threshold,
+                         min_absolute_change=value.min_absolute_change,
+                         min_relative_change=value.min_relative_change, greater_is_better=value.greater_is_better)
+
+
+def policy(value: AliasPolicy) -> pb.AliasPolicy:
+    return pb.AliasPolicy(
+        model_name=value.model_name, alias=value.alias, protected=value.protected,
+        gates=[gate(g) for g in value.gates], required_approvals=value.required_approvals,
+        approver_role=value.approver_role.name.lower(), auto_request_on_evaluation=value.auto_request_on_evaluation,
+        updated_at=timestamp(value.updated_at), updated_by=value.updated_by,
+    )
+
+
+def policy_from_pb(value: pb.AliasPolicy) -> AliasPolicy:
+    gates = tuple(
+        MetricGate(
+            g.metric_name,
+            g.threshold if g.HasField("threshold") else None,
+            g.min_absolute_change if g.HasField("min_absolute_change") else None,
+            g.min_relative_change if g.HasField("min_relative_change") else None,
+            g.greater_is_better,
+        )
+        for g in value.gates
+    )
+    return AliasPolicy(value.model_name, value.alias, value.protected, gates, value.required_approvals,
+                       Role.parse(value.approver_role or "approver"), value.auto_request_on_evaluation)
+
+
+def promotion(value: Promotion) -> pb.PromotionRequest:
+    return pb.PromotionRequest(
+        id=value.id, model_name=value.model_name, alias=value.alias, version=value.version,
+        prompt_version=value.prompt_version, sampling_parameters=struct(value.sampling_parameters),
+        status=_STATUS_TO_PB[value.status], requested_by=value.requested_by, reason=value.reason,
+        gate_results=[
+            pb.GateResult(gate=gate(r.gate), passed=r.passed, candidate_value=r.candidate_value,
+                          current_value=r.current_value, message=r.message)
+            for r in value.gate_results
+        ],
+        decisions=[pb.PromotionDecision(actor=d.actor, approved=d.approved, comment=d.comment,
+                                        decided_at=timestamp(d.decided_at)) for d in value.decisions],
+        required_approvals=value.required_approvals, previous_version=value.previous_version or 0,
+        created_at=timestamp(value.created_at), closed_at=timestamp(value.closed_at),
+    )
+
+
+def audit_event(value: AuditEntry) -> pb.AuditEvent:
+    return pb.AuditEvent(
+        id=str(value.id), occurred_at=timestamp(value.occurred_at), actor=value.actor, action=value.action,
+        model_name=value.model_name, version=value.version or 0, alias=value.alias or "", reason=value.reason,
+        before=struct(value.before) if value.before is not None else None,
+        after=struct(value.after) if value.after is not None else None, correlation_id=value.correlation_id or "",
+    )
+
+
+def lineage_graph(graph: Graph) -> pb.GetLineageResponse:
+    return pb.GetLineageResponse(
+        root_id=graph.root_id,
+        nodes=[pb.LineageNode(id=n.id, kind=_NODE_KINDS[n.kind], ref=n.ref, attributes=n.attributes)
+               for n in graph.nodes.values()],
+        edges=[pb.LineageEdge(from_id=e.from_id, to_id=e.to_id, relation=e.relation) for e in graph.edges],
+    )
+
+
+def evaluation_from_pb(value: pb.EvaluationResult) -> EvaluationResult:
+    completed = value.completed_at.ToDatetime(UTC) if value.HasField("completed_at") else datetime.now(UTC)
+    return EvaluationResult(value.evaluation_run_id, dict(value.metrics), value.report_uri, completed)

@@ -1,5 +1,4 @@
-"""The RegistryService servicer: translation only. RPCs the registry issue adds answer UNIMPLEMENTED
-(the generated base class) until then."""
+"""The RegistryService servicer: translation only (parse, call one handler, convert)."""
 
 from __future__ import annotations
 
@@ -7,50 +6,157 @@ import grpc
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
-from llmops_common.auth import Role, current_principal
+from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id
+from llmops_common.errors import Unauthenticated
 from llmops_common.grpc_server import GrpcService
 from llmops_common.storage import ArtifactInspector
-from llmops_registry import handlers
+from llmops_registry import handlers, releases
 from llmops_registry.api import convert
-from llmops_registry.store import UnitOfWorkFactory
+from llmops_registry.lineage import lineage
+from llmops_registry.store import AuditQuery, ModelQuery, PromotionQuery, UnitOfWorkFactory, VersionQuery
 
 SERVICE = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
+Context = grpc.aio.ServicerContext
 
-METHOD_ROLES = {
-    f"/{SERVICE}/GetRegisteredModel": Role.VIEWER,
-    f"/{SERVICE}/GetModelVersion": Role.VIEWER,
-    f"/{SERVICE}/CreateRegisteredModel": Role.DEVELOPER,
-    f"/{SERVICE}/CreateModelVersion": Role.DEVELOPER,
+_ROLES = {
+    Role.VIEWER: ("GetRegisteredModel", "ListRegisteredModels", "GetModelVersion", "SearchModelVersions", "Resolve",
+                  "GetRelease", "GetPolicy", "GetPromotion", "ListPromotions", "GetLineage", "ListAuditEvents"),
+    # Rollback of a protected alias additionally needs approver (checked by the handler).
+    Role.DEVELOPER: ("CreateRegisteredModel", "CreateModelVersion", "SetAlias", "DeleteAlias", "RequestPromotion",
+                     "AttachEvaluation", "Rollback"),
+    Role.APPROVER: ("ApprovePromotion", "RejectPromotion"),
+    Role.ADMIN: ("SetPolicy",),
 }
+METHOD_ROLES = {f"/{SERVICE}/{method}": role for role, methods in _ROLES.items() for method in methods}
 
 
-def _actor() -> str:
+def _actor() -> Principal:
     principal = current_principal.get()
-    return principal.name if principal else "anonymous"
+    if principal is None:
+        raise Unauthenticated("this call needs an API key")
+    return principal
+
+
+def _ctx() -> dict:
+    return {"actor": _actor(), "correlation_id": correlation_id.get()}
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
     def __init__(self, uow: UnitOfWorkFactory, artifacts: ArtifactInspector) -> None:
         self.uow, self.artifacts = uow, artifacts
 
-    async def CreateRegisteredModel(self, request: pb.CreateRegisteredModelRequest, context: grpc.aio.ServicerContext):
-        model = await handlers.register_model(self.uow, convert.register_model_command(request))
+    # models and versions
+
+    async def CreateRegisteredModel(self, request: pb.CreateRegisteredModelRequest, context: Context):
+        model = await handlers.register_model(self.uow, convert.register_model_command(request), **_ctx())
         return convert.registered_model(model)
 
-    async def GetRegisteredModel(self, request: pb.GetRegisteredModelRequest, context: grpc.aio.ServicerContext):
+    async def GetRegisteredModel(self, request: pb.GetRegisteredModelRequest, context: Context):
         return convert.registered_model(await handlers.get_model(self.uow, request.name))
 
-    async def CreateModelVersion(self, request: pb.CreateModelVersionRequest, context: grpc.aio.ServicerContext):
-        version = await handlers.create_model_version(
-            self.uow, self.artifacts, convert.create_version_command(request),
-            actor=_actor(), correlation_id=correlation_id.get(),
-        )
+    async def ListRegisteredModels(self, request: pb.ListRegisteredModelsRequest, context: Context):
+        rows, last = await handlers.list_models(self.uow, ModelQuery(request.name_prefix, dict(request.tags)),
+                                                convert.page_request(request.page))
+        return pb.ListRegisteredModelsResponse(models=[convert.registered_model(m) for m in rows],
+                                               page=convert.page_response(last))
+
+    async def CreateModelVersion(self, request: pb.CreateModelVersionRequest, context: Context):
+        version = await handlers.create_model_version(self.uow, self.artifacts, convert.create_version_command(request),
+                                                      **_ctx())
         return convert.model_version(version)
 
-    async def GetModelVersion(self, request: pb.GetModelVersionRequest, context: grpc.aio.ServicerContext):
-        version = await handlers.get_model_version(self.uow, request.model_name, request.version)
+    async def GetModelVersion(self, request: pb.GetModelVersionRequest, context: Context):
+        return convert.model_version(await handlers.get_model_version(self.uow, request.model_name, request.version))
+
+    async def SearchModelVersions(self, request: pb.SearchModelVersionsRequest, context: Context):
+        after, before = convert.time_bounds(request.created)
+        query = VersionQuery(request.model_name, request.name_prefix, dict(request.tags),
+                             convert.kind_from_pb(request.kind), request.base_model_version, request.alias, after, before)
+        rows, last = await handlers.search_versions(self.uow, query, convert.page_request(request.page))
+        return pb.SearchModelVersionsResponse(versions=[convert.model_version(v) for v in rows],
+                                              page=convert.page_response(last))
+
+    async def AttachEvaluation(self, request: pb.AttachEvaluationRequest, context: Context):
+        version = await handlers.attach_evaluation_command(
+            self.uow, request.model_name, request.version, convert.evaluation_from_pb(request.evaluation), **_ctx())
         return convert.model_version(version)
+
+    # aliases and releases
+
+    async def SetAlias(self, request: pb.SetAliasRequest, context: Context):
+        release, previous = await releases.set_alias(
+            self.uow, request.model_name, request.alias, request.version, prompt_version=request.prompt_version,
+            parameters=convert.parameters(request.sampling_parameters), reason=request.reason,
+            expected_version=request.expected_version or None, **_ctx())
+        return pb.SetAliasResponse(release=convert.release(release),
+                                   previous_version=previous.version if previous else 0)
+
+    async def DeleteAlias(self, request: pb.DeleteAliasRequest, context: Context):
+        removed = await releases.delete_alias(self.uow, request.model_name, request.alias, reason=request.reason,
+                                              **_ctx())
+        return pb.DeleteAliasResponse(previous_version=removed.version)
+
+    async def Resolve(self, request: pb.ResolveRequest, context: Context):
+        version, release = await releases.resolve(self.uow, request.uri)
+        return pb.ResolveResponse(model_version=convert.model_version(version),
+                                  release=convert.release(release) if release else None)
+
+    async def GetRelease(self, request: pb.GetReleaseRequest, context: Context):
+        return convert.release(await releases.get_release(self.uow, request.model_name, request.alias))
+
+    async def Rollback(self, request: pb.RollbackRequest, context: Context):
+        release, previous = await releases.rollback(self.uow, request.model_name, request.alias,
+                                                    reason=request.reason, **_ctx())
+        return pb.RollbackResponse(release=convert.release(release),
+                                   previous_version=previous.version if previous else 0)
+
+    # governance
+
+    async def SetPolicy(self, request: pb.SetPolicyRequest, context: Context):
+        policy = await releases.set_policy(self.uow, convert.policy_from_pb(request.policy), reason=request.reason,
+                                           **_ctx())
+        return convert.policy(policy)
+
+    async def GetPolicy(self, request: pb.GetPolicyRequest, context: Context):
+        return convert.policy(await releases.get_policy(self.uow, request.model_name, request.alias))
+
+    async def RequestPromotion(self, request: pb.RequestPromotionRequest, context: Context):
+        promotion = await releases.request_promotion(
+            self.uow, request.model_name, request.alias, request.version, prompt_version=request.prompt_version,
+            parameters=convert.parameters(request.sampling_parameters), reason=request.reason,
+            request_id=request.request_id, **_ctx())
+        return convert.promotion(promotion)
+
+    async def ApprovePromotion(self, request: pb.ApprovePromotionRequest, context: Context):
+        return convert.promotion(await releases.approve_promotion(self.uow, request.promotion_id,
+                                                                  comment=request.comment, **_ctx()))
+
+    async def RejectPromotion(self, request: pb.RejectPromotionRequest, context: Context):
+        return convert.promotion(await releases.reject_promotion(self.uow, request.promotion_id,
+                                                                 reason=request.reason, **_ctx()))
+
+    async def GetPromotion(self, request: pb.GetPromotionRequest, context: Context):
+        return convert.promotion(await releases.get_promotion(self.uow, request.promotion_id))
+
+    async def ListPromotions(self, request: pb.ListPromotionsRequest, context: Context):
+        query = PromotionQuery(request.model_name, request.alias, convert.status_from_pb(request.status))
+        rows, last = await releases.list_promotions(self.uow, query, convert.page_request(request.page))
+        return pb.ListPromotionsResponse(promotions=[convert.promotion(p) for p in rows],
+                                         page=convert.page_response(last))
+
+    # lineage and audit
+
+    async def GetLineage(self, request: pb.GetLineageRequest, context: Context):
+        graph = await lineage(self.uow, request.model_name, request.version, max_depth=request.max_depth)
+        return convert.lineage_graph(graph)
+
+    async def ListAuditEvents(self, request: pb.ListAuditEventsRequest, context: Context):
+        after, before = convert.time_bounds(request.occurred)
+        query = AuditQuery(request.model_name, request.actor, request.action, after, before)
+        rows, last = await handlers.list_audit(self.uow, query, convert.page_request(request.page))
+        return pb.ListAuditEventsResponse(events=[convert.audit_event(e) for e in rows],
+                                          page=convert.page_response(last))
 
 
 def grpc_service(uow: UnitOfWorkFactory, artifacts: ArtifactInspector) -> GrpcService:

@@ -63,6 +63,11 @@ class ModelVersion:
     request_id: str = ""
     created_at: datetime | None = None
     evaluations: tuple[EvaluationResult, ...] = ()
+    aliases: tuple[str, ...] = ()
+
+    @property
+    def uri(self) -> str:
+        return f"models:/{self.model_name}/{self.version}"
 
 
 # -- commands ------------------------------------------------------------------------------------

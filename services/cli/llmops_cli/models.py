@@ -1,0 +1,610 @@
+"""``llmops models``: the model registry and its governance, over the registry's gRPC API.
+
+Every command calls one RPC and prints a table (or, with ``--json``, the reply as proto3 JSON: field
+names as in the .proto, int64 values as strings, enums by name, unset scalars included).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import re
+import uuid
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import grpc
+import typer
+from google.protobuf import json_format
+from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
+from llmops.common.v1 import common_pb2
+from llmops.registry.v1 import registry_pb2 as pb
+from llmops.registry.v1 import registry_pb2_grpc
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.tree import Tree
+
+GATE_HELP = (
+    "Evaluation gate, repeatable: 'metric>=X' or 'metric<=X' (absolute threshold; the operator says "
+    "whether higher or lower is better), 'metric:+D' (must beat the version holding the alias now by at "
+    "least D), 'metric:+P%' (by at least P percent); ':-D' / ':-P%' for metrics where lower is better. "
+    "Gates on the same metric combine, e.g. --gate 'bleu>=30' --gate 'bleu:+0.5'."
+)
+
+models_app = typer.Typer(
+    help="Model registry: models, versions, aliases, releases, policies, promotions, lineage, audit.",
+    no_args_is_help=True,
+)
+alias_app = typer.Typer(help="Unprotected aliases: set or delete directly.", no_args_is_help=True)
+policy_app = typer.Typer(help="Governance policy of an alias: gates, approvals, protection.", no_args_is_help=True)
+models_app.add_typer(alias_app, name="alias")
+models_app.add_typer(policy_app, name="policy")
+console = Console()
+
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
+TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Tag k=v (repeatable).")]
+ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Sampling parameter k=v to pin (repeatable).")]
+PromptOpt = Annotated[str, typer.Option("--prompt-version", help="Prompt version to pin, as name/version.")]
+ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
+PageSizeOpt = Annotated[int, typer.Option("--page-size", help="Page size (0: the service default).")]
+PageTokenOpt = Annotated[str, typer.Option("--page-token", help="Token of the page to fetch.")]
+SinceOpt = Annotated[datetime | None, typer.Option("--since", help="Not before this time (UTC).")]
+UntilOpt = Annotated[datetime | None, typer.Option("--until", help="Before this time (UTC).")]
+
+
+class Kind(str, Enum):
+    base = "base"
+    adapter = "adapter"
+    merged = "merged"
+
+
+class Status(str, Enum):
+    pending = "pending"
+    approved = "approved"
+    rejected = "rejected"
+    gates_failed = "gates_failed"
+    superseded = "superseded"
+
+
+# -- gRPC plumbing ---------------------------------------------------------------------------------
+
+_conn: dict[str, str | None] = {"target": None, "api_key": None}
+
+
+@models_app.callback()
+def _connect(
+    registry: Annotated[str | None, typer.Option("--registry", envvar="LLMOPS_REGISTRY_ENDPOINT",
+                                                 help="Registry gRPC endpoint HOST:PORT.")] = None,
+    api_key: Annotated[str | None, typer.Option("--api-key", envvar="LLMOPS_API_KEY",
+                                                help="API key (default: the local bootstrap admin key).")] = None,
+) -> None:
+    _conn["target"], _conn["api_key"] = registry, api_key
+
+
+def _target() -> str:
+    return _conn["target"] or f"127.0.0.1:{os.environ.get('LLMOPS_REGISTRY_GRPC_PORT') or 50055}"
+
+
+def _api_key() -> str:
+    if _conn["api_key"]:
+        return _conn["api_key"]
+    from llmops_cli.main import _stack, admin_key  # here, not at the top: main imports this module
+
+    return admin_key(_stack())
+
+
+def call(method: str, request: Message, timeout: float = 30.0) -> Any:
+    """One RPC; a gRPC error becomes ``error (<STATUS>): <details>`` on stderr and exit code 1."""
+    metadata = [("authorization", f"Bearer {_api_key()}")]
+    with grpc.insecure_channel(_target()) as channel:
+        stub = registry_pb2_grpc.RegistryServiceStub(channel)
+        try:
+            return getattr(stub, method)(request, metadata=metadata, timeout=timeout)
+        except grpc.RpcError as exc:
+            details = (exc.details() or "").replace("\n", " ")
+            typer.echo(f"error ({exc.code().name}): {details}", err=True)
+            raise typer.Exit(1) from None
+
+
+def to_dict(message: Message) -> dict[str, Any]:
+    return json_format.MessageToDict(message, preserving_proto_field_name=True,
+                                     always_print_fields_with_no_presence=True)
+
+
+def emit(message: Message, as_json: bool, render) -> None:  # type: ignore[no-untyped-def]
+    if as_json:
+        typer.echo(json.dumps(to_dict(message), indent=2))
+    else:
+        render(message)
+
+
+# -- parsing ------------------------------------------------------------------------------------------
+
+
+def parse_pairs(values: list[str] | None, what: str = "tag") -> dict[str, str]:
+    pairs: dict[str, str] = {}
+    for value in values or []:
+        key, sep, val = value.partition("=")
+        if not sep or not key.strip():
+            raise typer.BadParameter(f"{what} {value!r} is not k=v")
+        pairs[key.strip()] = val
+    return pairs
+
+
+def parse_scalar(value: str) -> Any:
+    """A sampling parameter value: int, float, true/false, else the string."""
+    for kind in (int, float):
+        try:
+            parsed = kind(value)
+        except ValueError:
+            continue
+        if kind is int or math.isfinite(parsed):
+            return parsed
+    return {"true": True, "false": False}.get(value.lower(), value)
+
+
+def to_struct(params: list[str] | None) -> Struct | None:
+    if not params:
+        return None
+    struct = Struct()
+    struct.update({k: parse_scalar(v) for k, v in parse_pairs(params, "param").items()})
+    return struct
+
+
+_GATE = re.compile(
+    r"^\s*(?P<metric>[^\s<>=:]+)\s*(?:(?P<op>>=|<=)\s*(?P<threshold>\S+)|:\s*(?P<sign>[+-])(?P<change>[^%\s]+)(?P<pct>%?))\s*$"
+)
+
+
+def _number(text: str, spec: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise typer.BadParameter(f"gate {spec!r}: {text!r} is not a number")
+    return value
+
+
+def parse_gates(specs: list[str] | None) -> list[pb.MetricGate]:
+    """``bleu>=30``, ``loss<=0.2``, ``bleu:+0.5``, ``bleu:+2%``, ``loss:-0.1``; gates on one metric merge."""
+    gates: dict[str, pb.MetricGate] = {}
+    for spec in specs or []:
+        match = _GATE.match(spec)
+        if not match:
+            raise typer.BadParameter(f"gate {spec!r}: use metric>=X, metric<=X, metric:+D or metric:+P%")
+        name = match["metric"]
+        greater = (match["op"] or match["sign"]) in (">=", "+")
+        gate = gates.setdefault(name, pb.MetricGate(metric_name=name, greater_is_better=greater))
+        if gate.greater_is_better != greater:
+            raise typer.BadParameter(f"gate {spec!r}: conflicting direction for {name}")
+        if match["op"]:
+            field, value = "threshold", _number(match["threshold"], spec)
+        else:
+            value = _number(match["change"], spec)
+            if value < 0:
+                raise typer.BadParameter(f"gate {spec!r}: the change must not be negative")
+            field = "min_relative_change" if match["pct"] else "min_absolute_change"
+            value = value / 100 if match["pct"] else value
+        if gate.HasField(field):
+            raise typer.BadParameter(f"gate {spec!r}: {name} already has a {field}")
+        setattr(gate, field, value)
+    return list(gates.values())
+
+
+def gate_text(gate: pb.MetricGate) -> str:
+    """A gate back in the --gate syntax."""
+    parts = []
+    sign = "+" if gate.greater_is_better else "-"
+    if gate.HasField("threshold"):
+        parts.append(f"{gate.metric_name}{'>=' if gate.greater_is_better else '<='}{gate.threshold:g}")
+    if gate.HasField("min_absolute_change"):
+        parts.append(f"{gate.metric_name}:{sign}{gate.min_absolute_change:g}")
+    if gate.HasField("min_relative_change"):
+        parts.append(f"{gate.metric_name}:{sign}{gate.min_relative_change * 100:g}%")
+    return " ".join(parts) or gate.metric_name
+
+
+def page(size: int, token: str) -> common_pb2.PageRequest:
+    return common_pb2.PageRequest(page_size=size, page_token=token)
+
+
+def time_range(since: datetime | None, until: datetime | None) -> common_pb2.TimeRange | None:
+    if since is None and until is None:
+        return None
+    stamps = {}
+    for field, value in (("start", since), ("end", until)):
+        if value is not None:
+            stamps[field] = Timestamp()
+            stamps[field].FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
+    return common_pb2.TimeRange(**stamps)
+
+
+def _enum(enum: Any, prefix: str, value: str) -> int:
+    return enum.Value(f"{prefix}{value.upper()}")
+
+
+def _short(enum: Any, prefix: str, number: int) -> str:
+    return enum.Name(number).removeprefix(prefix).lower()
+
+
+# -- rendering -----------------------------------------------------------------------------------------
+
+
+def _fmt(value: Any, nested: bool = False) -> str:
+    if isinstance(value, dict):
+        text = ", ".join(f"{k}={_fmt(v, True)}" for k, v in value.items())
+        return f"{{{text}}}" if nested else text
+    if isinstance(value, list):
+        return ("; " if nested else "\n").join(_fmt(v, nested) for v in value)
+    return str(value)
+
+
+def show_kv(message: Message, title: str) -> None:
+    table = Table(title=title, show_header=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for key, value in json_format.MessageToDict(message, preserving_proto_field_name=True).items():
+        table.add_row(key, escape(_fmt(value)))
+    console.print(table)
+
+
+def show_versions(versions: list[pb.ModelVersion], title: str = "model versions") -> None:
+    table = Table("model", "version", "kind", "base", "artifact", "aliases", "created by", title=title)
+    for v in versions:
+        table.add_row(v.model_name, str(v.version), _short(pb.ModelKind, "MODEL_KIND_", v.kind),
+                      v.base_model_version or "-", v.artifact_uri, ", ".join(v.aliases) or "-", v.created_by)
+    console.print(table)
+
+
+def show_release(release: pb.Release, previous: int | None = None) -> None:
+    params = json.dumps(json_format.MessageToDict(release.sampling_parameters)) if release.HasField(
+        "sampling_parameters") else "-"
+    moved = f" (was {previous or 'unset'})" if previous is not None else ""
+    console.print(f"[bold]{release.model_name}@{release.alias}[/] -> version {release.version}{moved}; "
+                  f"prompt {release.prompt_version or '-'}; params {escape(params)}")
+
+
+def show_promotion(p: pb.PromotionRequest) -> None:
+    status = _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
+    color = {"approved": "green", "pending": "yellow"}.get(status, "red")
+    console.print(f"promotion [bold]{p.id}[/]: {p.model_name}@{p.alias} -> version {p.version} "
+                  f"(now {p.previous_version or 'unset'}): [{color}]{status}[/]; requested by {p.requested_by}; "
+                  f"approvals {sum(d.approved for d in p.decisions)}/{p.required_approvals}")
+    if p.gate_results:
+        table = Table("gate", "candidate", "current", "result", "message", title="gates")
+        for g in p.gate_results:
+            table.add_row(gate_text(g.gate), f"{g.candidate_value:g}" if g.HasField("candidate_value") else "-",
+                          f"{g.current_value:g}" if g.HasField("current_value") else "-",
+                          "[green]pass[/]" if g.passed else "[red]fail[/]", escape(g.message))
+        console.print(table)
+    for d in p.decisions:
+        console.print(f"  {'approved' if d.approved else 'rejected'} by {d.actor}: {escape(d.comment)}")
+
+
+def show_promotions(reply: pb.ListPromotionsResponse) -> None:
+    table = Table("id", "model", "alias", "version", "status", "requested by", "created", title="promotions")
+    for p in reply.promotions:
+        table.add_row(p.id, p.model_name, p.alias, str(p.version), _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status),
+                      p.requested_by, p.created_at.ToJsonString())
+    console.print(table)
+    next_page(reply.page)
+
+
+def show_policy(p: pb.AliasPolicy) -> None:
+    console.print(f"policy of [bold]{p.model_name}@{p.alias}[/]: {'protected' if p.protected else 'unprotected'}; "
+                  f"gates {', '.join(gate_text(g) for g in p.gates) or 'none'}; "
+                  f"{p.required_approvals} approval(s) by role {p.approver_role or '-'}; "
+                  f"auto-request {'on' if p.auto_request_on_evaluation else 'off'}; updated by {p.updated_by or '-'}")
+
+
+def show_lineage(reply: pb.GetLineageResponse) -> None:
+    nodes = {n.id: n for n in reply.nodes}
+
+    def label(node_id: str, relation: str) -> str:
+        node = nodes.get(node_id)
+        kind = _short(pb.LineageNodeKind, "LINEAGE_NODE_KIND_", node.kind) if node else "?"
+        return f"[dim]{relation}[/] {kind} [bold]{escape(node.ref if node else node_id)}[/]"
+
+    def grow(tree: Tree, node_id: str, upstream: bool, seen: set[str]) -> None:
+        for e in reply.edges:
+            near, far = (e.to_id, e.from_id) if upstream else (e.from_id, e.to_id)
+            if near == node_id and far not in seen:
+                grow(tree.add(label(far, e.relation)), far, upstream, seen | {far})
+
+    root = Tree(label(reply.root_id, "lineage of"))
+    for upstream, title in ((True, "upstream"), (False, "downstream")):
+        grow(root.add(title), reply.root_id, upstream, {reply.root_id})
+    console.print(root)
+
+
+def show_audit(reply: pb.ListAuditEventsResponse) -> None:
+    table = Table("when", "actor", "action", "model", "version", "alias", "reason", "before -> after", title="audit log")
+    for e in reply.events:
+        change = " -> ".join(json.dumps(json_format.MessageToDict(s), separators=(",", ":")) if e.HasField(f) else "-"
+                             for f, s in (("before", e.before), ("after", e.after)))
+        table.add_row(e.occurred_at.ToJsonString(), e.actor, e.action, e.model_name, str(e.version or "-"),
+                      e.alias or "-", escape(e.reason), escape(change))
+    console.print(table)
+    next_page(reply.page)
+
+
+def next_page(reply_page: common_pb2.PageResponse) -> None:
+    if reply_page.next_page_token:
+        console.print(f"next page: --page-token {reply_page.next_page_token}")
+
+
+# -- models and versions ---------------------------------------------------------------------------------
+
+
+@models_app.command("create")
+def create(name: str, description: Annotated[str, typer.Option(help="Free-text description.")] = "",
+           tag: TagOpt = None, as_json: JsonOpt = False) -> None:
+    """Register a model name."""
+    request = pb.CreateRegisteredModelRequest(name=name, description=description, tags=parse_pairs(tag))
+    emit(call("CreateRegisteredModel", request), as_json, lambda m: show_kv(m, f"model {m.name}"))
+
+
+@models_app.command("get")
+def get(name: str, as_json: JsonOpt = False) -> None:
+    """One registered model: description, tags, latest version, aliases."""
+    emit(call("GetRegisteredModel", pb.GetRegisteredModelRequest(name=name)), as_json,
+         lambda m: show_kv(m, f"model {m.name}"))
+
+
+@models_app.command("list")
+def list_models(prefix: Annotated[str, typer.Option(help="Only names starting with this.")] = "",
+                tag: TagOpt = None, page_size: PageSizeOpt = 0, page_token: PageTokenOpt = "",
+                as_json: JsonOpt = False) -> None:
+    """Registered models, by name."""
+    request = pb.ListRegisteredModelsRequest(page=page(page_size, page_token), name_prefix=prefix,
+                                             tags=parse_pairs(tag))
+
+    def render(reply: pb.ListRegisteredModelsResponse) -> None:
+        table = Table("name", "latest", "aliases", "tags", "description", title="models")
+        for m in reply.models:
+            table.add_row(m.name, str(m.latest_version), _fmt(dict(m.aliases)) or "-", _fmt(dict(m.tags)) or "-",
+                          m.description)
+        console.print(table)
+        next_page(reply.page)
+
+    emit(call("ListRegisteredModels", request), as_json, render)
+
+
+@models_app.command("register")
+def register(
+    name: str,
+    artifact_uri: Annotated[str, typer.Option("--artifact-uri", help="S3 URI of the stored artifacts.")],
+    kind: Annotated[Kind | None, typer.Option(help="Default: adapter with --base, else base.")] = None,
+    base: Annotated[str, typer.Option(help="Base model version of an adapter, as models:/name/N.")] = "",
+    format: Annotated[str, typer.Option(help="Artifact format, e.g. safetensors.")] = "",
+    tag: TagOpt = None,
+    dataset: Annotated[list[str] | None, typer.Option(help="Dataset version name@version (repeatable).")] = None,
+    prompt_version: PromptOpt = "",
+    run_id: Annotated[str, typer.Option(help="Training run id.")] = "",
+    code_version: Annotated[str, typer.Option(help="Code version, e.g. a git commit.")] = "",
+    config_hash: Annotated[str, typer.Option(help="Hash of the training configuration.")] = "",
+    request_id: Annotated[str, typer.Option(help="Idempotency key.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Create the next version of a model from stored artifacts."""
+    kind = kind or (Kind.adapter if base else Kind.base)
+    request = pb.CreateModelVersionRequest(
+        model_name=name, artifact_uri=artifact_uri, kind=_enum(pb.ModelKind, "MODEL_KIND_", kind.value),
+        base_model_version=base, format=format, tags=parse_pairs(tag), request_id=request_id,
+        lineage=pb.Lineage(dataset_versions=dataset or [], prompt_version=prompt_version, training_run_id=run_id,
+                           code_version=code_version, config_hash=config_hash),
+    )
+    emit(call("CreateModelVersion", request), as_json, lambda v: show_kv(v, f"{v.model_name} version {v.version}"))
+
+
+@models_app.command("version")
+def version(name: str, number: Annotated[int, typer.Argument(metavar="VERSION")], as_json: JsonOpt = False) -> None:
+    """One model version: artifact, kind, lineage, evaluations, aliases."""
+    emit(call("GetModelVersion", pb.GetModelVersionRequest(model_name=name, version=number)), as_json,
+         lambda v: show_kv(v, f"{v.model_name} version {v.version}"))
+
+
+@models_app.command("search")
+def search(
+    name: Annotated[str, typer.Option(help="Exact model name.")] = "",
+    prefix: Annotated[str, typer.Option(help="Model name prefix.")] = "",
+    tag: TagOpt = None,
+    kind: Annotated[Kind | None, typer.Option(help="Only this kind.")] = None,
+    base: Annotated[str, typer.Option(help="Only adapters of this base, models:/name/N.")] = "",
+    alias: Annotated[str, typer.Option(help="Only versions holding this alias.")] = "",
+    since: SinceOpt = None, until: UntilOpt = None,
+    page_size: PageSizeOpt = 0, page_token: PageTokenOpt = "", as_json: JsonOpt = False,
+) -> None:
+    """Search model versions (model name, then version descending)."""
+    request = pb.SearchModelVersionsRequest(
+        page=page(page_size, page_token), model_name=name, name_prefix=prefix, tags=parse_pairs(tag),
+        kind=_enum(pb.ModelKind, "MODEL_KIND_", kind.value) if kind else 0, base_model_version=base, alias=alias,
+        created=time_range(since, until),
+    )
+
+    def render(reply: pb.SearchModelVersionsResponse) -> None:
+        show_versions(list(reply.versions))
+        next_page(reply.page)
+
+    emit(call("SearchModelVersions", request), as_json, render)
+
+
+@models_app.command("evaluate")
+def evaluate(
+    name: str, number: Annotated[int, typer.Argument(metavar="VERSION")],
+    metric: Annotated[list[str], typer.Option(help="Metric k=v (repeatable, at least one).")],
+    run_id: Annotated[str, typer.Option(help="Evaluation run id (default: a new one).")] = "",
+    report_uri: Annotated[str, typer.Option(help="S3 URI of the evaluation report.")] = "",
+    as_json: JsonOpt = False,
+) -> None:
+    """Attach evaluation results to a version (re-attaching the same run id is a no-op)."""
+    metrics = {}
+    for key, value in parse_pairs(metric, "metric").items():
+        try:
+            metrics[key] = float(value)
+        except ValueError:
+            raise typer.BadParameter(f"metric {key}={value!r} is not a number") from None
+    completed = Timestamp()
+    completed.GetCurrentTime()
+    result = pb.EvaluationResult(evaluation_run_id=run_id or f"cli-{uuid.uuid4().hex[:12]}", metrics=metrics,
+                                 report_uri=report_uri, completed_at=completed)
+    request = pb.AttachEvaluationRequest(model_name=name, version=number, evaluation=result)
+    emit(call("AttachEvaluation", request), as_json, lambda v: show_kv(v, f"{v.model_name} version {v.version}"))
+
+
+# -- aliases and releases ---------------------------------------------------------------------------------
+
+
+@alias_app.command("set")
+def alias_set(
+    name: str, alias: str, number: Annotated[int, typer.Argument(metavar="VERSION")],
+    prompt_version: PromptOpt = "", param: ParamOpt = None, reason: ReasonOpt = "",
+    expected_version: Annotated[int, typer.Option(help="Move only if the alias holds this version now.")] = 0,
+    as_json: JsonOpt = False,
+) -> None:
+    """Point an unprotected alias at a version (protected ones move only by promotion)."""
+    request = pb.SetAliasRequest(model_name=name, alias=alias, version=number, prompt_version=prompt_version,
+                                 sampling_parameters=to_struct(param), reason=reason, expected_version=expected_version)
+    emit(call("SetAlias", request), as_json, lambda r: show_release(r.release, r.previous_version))
+
+
+@alias_app.command("delete")
+def alias_delete(name: str, alias: str, reason: ReasonOpt = "", as_json: JsonOpt = False) -> None:
+    """Remove an unprotected alias."""
+    emit(call("DeleteAlias", pb.DeleteAliasRequest(model_name=name, alias=alias, reason=reason)), as_json,
+         lambda r: console.print(f"deleted {name}@{alias} (was version {r.previous_version})"))
+
+
+@models_app.command("resolve")
+def resolve(uri: Annotated[str, typer.Argument(help="models:/name@alias, models:/name/N or models:/name@latest.")],
+            as_json: JsonOpt = False) -> None:
+    """Turn a models:/ URI into a version (and the release, for an alias)."""
+
+    def render(reply: pb.ResolveResponse) -> None:
+        show_kv(reply.model_version, f"{uri} -> version {reply.model_version.version}")
+        if reply.HasField("release"):
+            show_release(reply.release)
+
+    emit(call("Resolve", pb.ResolveRequest(uri=uri)), as_json, render)
+
+
+@models_app.command("release")
+def release(name: str, alias: str, as_json: JsonOpt = False) -> None:
+    """What an alias holds: version, pinned prompt version and sampling parameters."""
+    emit(call("GetRelease", pb.GetReleaseRequest(model_name=name, alias=alias)), as_json, show_release)
+
+
+# -- governance ----------------------------------------------------------------------------------------------
+
+
+@policy_app.command("set", help=f"Create or replace the policy of an alias (admin only). {GATE_HELP}")
+def policy_set(
+    name: str, alias: str,
+    protected: Annotated[bool, typer.Option("--protected/--no-protected",
+                                            help="Refuse direct alias set/delete.")] = True,
+    gate: Annotated[list[str] | None, typer.Option(help="Gate: metric>=X, metric<=X, metric:+D or metric:+P% "
+                                                        "(repeatable; see above).")] = None,
+    approvals: Annotated[int, typer.Option(min=0, help="Approvals required (requester excluded).")] = 0,
+    approver_role: Annotated[str, typer.Option(help="Role an approver must hold.")] = "approver",
+    auto_request: Annotated[bool, typer.Option("--auto-request",
+                                               help="Request promotion when an evaluation completes.")] = False,
+    reason: ReasonOpt = "", as_json: JsonOpt = False,
+) -> None:
+    policy = pb.AliasPolicy(model_name=name, alias=alias, protected=protected, gates=parse_gates(gate),
+                            required_approvals=approvals, approver_role=approver_role,
+                            auto_request_on_evaluation=auto_request)
+    emit(call("SetPolicy", pb.SetPolicyRequest(policy=policy, reason=reason)), as_json, show_policy)
+
+
+@policy_app.command("get")
+def policy_get(name: str, alias: str, as_json: JsonOpt = False) -> None:
+    """The policy of an alias."""
+    emit(call("GetPolicy", pb.GetPolicyRequest(model_name=name, alias=alias)), as_json, show_policy)
+
+
+@models_app.command("promote")
+def promote(
+    name: str, alias: str, number: Annotated[int, typer.Argument(metavar="VERSION")],
+    prompt_version: PromptOpt = "", param: ParamOpt = None, reason: ReasonOpt = "",
+    request_id: Annotated[str, typer.Option(help="Idempotency key.")] = "", as_json: JsonOpt = False,
+) -> None:
+    """Request a promotion: checks the alias policy's gates and opens a request for approval."""
+    request = pb.RequestPromotionRequest(model_name=name, alias=alias, version=number, prompt_version=prompt_version,
+                                         sampling_parameters=to_struct(param), reason=reason, request_id=request_id)
+    emit(call("RequestPromotion", request), as_json, show_promotion)
+
+
+@models_app.command("approve")
+def approve(promotion_id: str, comment: Annotated[str, typer.Option(help="Optional comment.")] = "",
+            as_json: JsonOpt = False) -> None:
+    """Approve a promotion (not one's own); the alias moves once the policy is met."""
+    emit(call("ApprovePromotion", pb.ApprovePromotionRequest(promotion_id=promotion_id, comment=comment)), as_json,
+         show_promotion)
+
+
+@models_app.command("reject")
+def reject(promotion_id: str, reason: Annotated[str, typer.Option("--reason", help="Why it is rejected.")],
+           as_json: JsonOpt = False) -> None:
+    """Reject an open promotion."""
+    emit(call("RejectPromotion", pb.RejectPromotionRequest(promotion_id=promotion_id, reason=reason)), as_json,
+         show_promotion)
+
+
+@models_app.command("promotions")
+def promotions(
+    name: Annotated[str, typer.Option(help="Model name.")] = "",
+    alias: Annotated[str, typer.Option(help="Alias.")] = "",
+    status: Annotated[Status | None, typer.Option(help="Only this status.")] = None,
+    page_size: PageSizeOpt = 0, page_token: PageTokenOpt = "", as_json: JsonOpt = False,
+) -> None:
+    """Promotion requests, newest first."""
+    request = pb.ListPromotionsRequest(
+        page=page(page_size, page_token), model_name=name, alias=alias,
+        status=_enum(pb.PromotionStatus, "PROMOTION_STATUS_", status.value) if status else 0,
+    )
+    emit(call("ListPromotions", request), as_json, show_promotions)
+
+
+@models_app.command("promotion")
+def promotion(promotion_id: str, as_json: JsonOpt = False) -> None:
+    """One promotion request: status, gate results, decisions."""
+    emit(call("GetPromotion", pb.GetPromotionRequest(promotion_id=promotion_id)), as_json, show_promotion)
+
+
+@models_app.command("rollback")
+def rollback(name: str, alias: str, reason: ReasonOpt = "", as_json: JsonOpt = False) -> None:
+    """Move an alias back to the release it held before its last move."""
+    emit(call("Rollback", pb.RollbackRequest(model_name=name, alias=alias, reason=reason)), as_json,
+         lambda r: show_release(r.release, r.previous_version))
+
+
+# -- lineage and audit -----------------------------------------------------------------------------------------
+
+
+@models_app.command("lineage")
+def lineage(name: str, number: Annotated[int, typer.Argument(metavar="VERSION")],
+            depth: Annotated[int, typer.Option(help="Hops each way (0: service default).")] = 0,
+            as_json: JsonOpt = False) -> None:
+    """Where a version came from (data, prompt, base, run, evaluations) and where it went (aliases, deployments)."""
+    emit(call("GetLineage", pb.GetLineageRequest(model_name=name, version=number, max_depth=depth)), as_json,
+         show_lineage)
+
+
+@models_app.command("audit")
+def audit(
+    name: Annotated[str, typer.Option(help="Model name.")] = "",
+    actor: Annotated[str, typer.Option(help="Who made the change.")] = "",
+    action: Annotated[str, typer.Option(help="Action, e.g. alias.set.")] = "",
+    since: SinceOpt = None, until: UntilOpt = None,
+    page_size: PageSizeOpt = 0, page_token: PageTokenOpt = "", as_json: JsonOpt = False,
+) -> None:
+    """The append-only audit log, newest first."""
+    request = pb.ListAuditEventsRequest(page=page(page_size, page_token), model_name=name, actor=actor, action=action,
+                                        occurred=time_range(since, until))
+    emit(call("ListAuditEvents", request), as_json, show_audit)
