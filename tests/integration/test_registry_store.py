@@ -1,0 +1,163 @@
+"""The registry's handlers on real PostgreSQL, S3 and NATS: alias races, governance, audit and events,
+search pagination, and the evaluation consumer under redelivery."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime
+
+import pytest
+
+from llmops_common.auth import Principal, Role
+from llmops_common.db import migrate, service_migrations
+from llmops_common.errors import Conflict, FailedPrecondition, PermissionDenied
+from llmops_common.events import Envelope
+from llmops_common.events.evaluation import EvaluationRunCompleted
+from llmops_common.outbox import OutboxRelay
+from llmops_common.storage import ArtifactStore
+from llmops_common.testing.events import wait_for
+from llmops_registry import handlers, releases
+from llmops_registry.domain.governance import AliasPolicy, MetricGate, PromotionStatus
+from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
+from llmops_registry.pagination import page
+from llmops_registry.pagination import token as make_token
+from llmops_registry.store import AuditQuery, PostgresUnitOfWork, VersionQuery
+
+pytestmark = pytest.mark.integration
+DEV = Principal("k1", "dev", Role.DEVELOPER)
+ANN = Principal("k2", "ann", Role.APPROVER)
+ADMIN = Principal("k3", "root", Role.ADMIN)
+
+
+@pytest.fixture
+async def registry(pg_pool, settings_for, unique_name):
+    async with pg_pool.connection() as conn:
+        await migrate(conn, unique_name, service_migrations("llmops_registry"))
+    artifacts = ArtifactStore.from_settings(settings_for())
+    artifacts.ensure_buckets()
+    uri = f"s3://llmops-models/{unique_name}/weights"
+    artifacts.put_bytes(f"{uri}/model.safetensors", b"w" * 128)
+
+    def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(pg_pool, readonly=readonly)
+
+    async def new_version(name: str, **tags: str) -> int:
+        cmd = CreateModelVersion(name, uri, ModelKind.BASE, tags=tags)
+        return (await handlers.create_model_version(uow, artifacts, cmd, actor=DEV)).version
+
+    uow.new_version = new_version  # type: ignore[attr-defined]
+    return uow
+
+
+async def counts(pg_pool) -> tuple[int, int]:
+    async with pg_pool.connection() as conn:
+        audit = (await (await conn.execute("SELECT count(*) FROM audit_log")).fetchone())[0]
+        outbox = (await (await conn.execute("SELECT count(*) FROM outbox")).fetchone())[0]
+    return audit, outbox
+
+
+async def test_concurrent_alias_moves_exactly_one_wins(registry, pg_pool):
+    await handlers.register_model(registry, RegisterModel("m"), actor=DEV)
+    for _ in range(3):
+        await registry.new_version("m")
+    await releases.set_alias(registry, "m", "champion", 1, actor=DEV)
+    before = await counts(pg_pool)
+
+    results = await asyncio.gather(
+        *(releases.set_alias(registry, "m", "champion", 2 + i % 2, expected_version=1, actor=DEV) for i in range(8)),
+        return_exceptions=True,
+    )
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1, results
+    assert all(isinstance(r, Conflict) for r in results if isinstance(r, Exception))
+    assert (await releases.get_release(registry, "m", "champion")).version == winners[0][0].version
+    after = await counts(pg_pool)
+    assert (after[0] - before[0], after[1] - before[1]) == (1, 1)  # one audit row, one event: nothing half-written
+
+    # a move while another transaction holds the alias is refused at once, not queued behind it
+    async with registry() as holder:
+        assert await holder.try_lock_alias("m", "champion")
+        with pytest.raises(Conflict, match="being moved"):
+            await asyncio.wait_for(releases.set_alias(registry, "m", "champion", 1, actor=DEV), 2)
+
+
+async def test_governed_promotion_on_postgres(registry, pg_pool):
+    await handlers.register_model(registry, RegisterModel("gov"), actor=DEV)
+    weak, strong = await registry.new_version("gov"), await registry.new_version("gov")
+    for version, bleu in ((weak, 20.0), (strong, 35.0)):
+        await handlers.attach_evaluation_command(registry, "gov", version,
+                                                 EvaluationResult(f"ev{version}", {"bleu": bleu}, "", datetime.now(UTC)),
+                                                 actor=DEV)
+    await releases.set_policy(registry, AliasPolicy("gov", "production", True, (MetricGate("bleu", threshold=30.0),),
+                                                    required_approvals=1), actor=ADMIN)
+    with pytest.raises(PermissionDenied):
+        await releases.set_alias(registry, "gov", "production", strong, actor=ADMIN)
+    failed = await releases.request_promotion(registry, "gov", "production", weak, actor=DEV)
+    assert failed.status is PromotionStatus.GATES_FAILED
+    pending = await releases.request_promotion(registry, "gov", "production", strong, actor=DEV, request_id="r-1")
+    assert pending.status is PromotionStatus.PENDING
+    again = await releases.request_promotion(registry, "gov", "production", strong, actor=DEV, request_id="r-1")
+    assert again.id == pending.id
+    with pytest.raises(PermissionDenied):
+        await releases.approve_promotion(registry, pending.id, actor=Principal("k9", "dev", Role.ADMIN))
+    approved = await releases.approve_promotion(registry, pending.id, actor=ANN, comment="lgtm")
+    assert approved.status is PromotionStatus.APPROVED and approved.decisions[0].actor == "ann"
+    version, release = await releases.resolve(registry, "models:/gov@production")
+    assert version.version == strong and release.version == strong and version.aliases == ("production",)
+    assert (await releases.resolve(registry, "models:/gov@latest"))[0].version == strong
+    with pytest.raises(FailedPrecondition, match="no earlier version"):
+        await releases.rollback(registry, "gov", "production", actor=ANN)
+
+    audit, outbox = await counts(pg_pool)
+    assert audit == outbox
+    rows, _ = await handlers.list_audit(registry, AuditQuery("gov"), page(100, ""))
+    assert [r.action for r in rows][:3] == ["alias.promoted", "promotion.approved", "promotion.requested"]
+
+
+async def test_search_by_tag_pages_through_everything_once(registry):
+    await handlers.register_model(registry, RegisterModel("a"), actor=DEV)
+    await handlers.register_model(registry, RegisterModel("b"), actor=DEV)
+    for i in range(25):
+        await registry.new_version("a" if i % 2 else "b", team=f"t{i % 3}")
+    seen, token = [], ""
+    while True:
+        rows, last = await handlers.search_versions(registry, VersionQuery(tags={"team": "t0"}), page(4, token))
+        seen += [(v.model_name, v.version) for v in rows]
+        if last is None:
+            break
+        token = make_token(last)
+    assert len(seen) == len(set(seen)) == 9
+    assert seen == sorted(seen)
+
+
+async def test_evaluation_consumer_is_idempotent_under_redelivery(registry, pg_pool, make_bus, unique_name):
+    await handlers.register_model(registry, RegisterModel("ev"), actor=DEV)
+    version = await registry.new_version("ev")
+    await releases.set_policy(registry, AliasPolicy("ev", "staging", protected=False, required_approvals=0,
+                                                    auto_request_on_evaluation=True), actor=ADMIN)
+    bus = make_bus()
+    handled = []
+
+    async def on_completed(envelope):
+        handled.append(await handlers.record_evaluation(registry, envelope))
+
+    bus.subscribe(EvaluationRunCompleted.event_type, durable=f"reg-{unique_name}", handler=on_completed,
+                  accept=[EvaluationRunCompleted.event_type])
+    await bus.start()
+    # start from now: drop what other tests published on this subject
+    await bus.js.purge_stream("LLMOPS_EVALUATION", subject=EvaluationRunCompleted.event_type)
+    completed = Envelope.wrap(EvaluationRunCompleted(evaluation_run_id=f"run-{unique_name}", model_name="ev",
+                                                     model_version=version, metrics={"bleu": 40.0}), producer="t")
+    await bus.publish(completed)
+    await bus.publish_raw(completed.subject, completed.to_bytes(), {"Nats-Msg-Id": f"copy-{unique_name}"})
+    await wait_for(lambda: len(handled) == 2, what="both deliveries")
+    assert handled == [True, False]
+    found = await handlers.get_model_version(registry, "ev", version)
+    assert [e.evaluation_run_id for e in found.evaluations] == [f"run-{unique_name}"]
+    # the policy asked for it: the evaluated version was promoted to staging, once
+    assert (await releases.get_release(registry, "ev", "staging")).version == version
+    audit, outbox = await counts(pg_pool)
+    assert audit == outbox
+
+    relay = OutboxRelay(pg_pool, bus.publish_many, schema=unique_name)
+    assert await relay.relay_once() == outbox

@@ -1,0 +1,135 @@
+"""Alias rules, model URIs, evaluation gates, and the promotion workflow on the in-memory store."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from llmops_common.auth import Principal, Role
+from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
+from llmops_common.testing.fakes import InMemoryArtifacts
+from llmops_registry import handlers, releases
+from llmops_registry.domain.governance import (
+    AliasPolicy,
+    MetricGate,
+    PromotionStatus,
+    evaluate_gates,
+    parse_model_uri,
+    validate_alias,
+)
+from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
+from llmops_registry.store import InMemoryRegistry
+
+DEV = Principal("k1", "dev", Role.DEVELOPER)
+ANN = Principal("k2", "ann", Role.APPROVER)
+BOB = Principal("k3", "bob", Role.APPROVER)
+ADMIN = Principal("k4", "root", Role.ADMIN)
+URI = "s3://llmops-models/m/1"
+
+
+@pytest.mark.parametrize("alias, rule", [
+    ("latest", "reserved"), ("LATEST", "reserved"), ("v3", "looks like a version"), ("V12", "looks like a version"),
+    ("", "1-255"), ("has space", "1-255"), ("a" * 256, "1-255"), ("dots.no", "1-255"),
+])
+def test_invalid_aliases_name_the_rule(alias, rule):
+    with pytest.raises(InvalidArgument, match=rule) as err:
+        validate_alias(alias)
+    assert err.value.field == "alias"
+
+
+def test_valid_aliases_and_uris():
+    for alias in ("production", "staging-2", "champion_a", "v", "version1", "v1a"):
+        validate_alias(alias)
+    assert parse_model_uri("models:/m/3").version == 3
+    assert parse_model_uri("models:/m@production").alias == "production"
+    assert parse_model_uri("models:/m@latest").is_latest
+    for bad in ("models:/m", "m/3", "models:/m/x", "s3://m/3", "models:/m@a@b"):
+        with pytest.raises(InvalidArgument):
+            parse_model_uri(bad)
+
+
+def test_gates_threshold_and_change_against_the_holder():
+    gates = (MetricGate("bleu", threshold=30.0, min_absolute_change=1.0),
+             MetricGate("toxicity", threshold=0.1, greater_is_better=False))
+    ok = evaluate_gates(gates, {"bleu": 33.0, "toxicity": 0.05}, {"bleu": 31.5, "toxicity": 0.2})
+    assert [r.passed for r in ok] == [True, True]
+    small = evaluate_gates(gates, {"bleu": 32.0, "toxicity": 0.05}, {"bleu": 31.5})
+    assert not small[0].passed and "improves by 0.5, needs 1" in small[0].message
+    low = evaluate_gates(gates, {"bleu": 29.0, "toxicity": 0.3}, None)
+    assert [r.passed for r in low] == [False, False]
+    assert "bleu=29 is not >= 30" in low[0].message and "toxicity=0.3 is not <= 0.1" in low[1].message
+    missing = evaluate_gates(gates, {"toxicity": 0.0}, None)
+    assert missing[0].message == "no bleu result is attached"
+    first = evaluate_gates((MetricGate("bleu", min_relative_change=0.05),), {"bleu": 10.0}, None)
+    assert first[0].passed  # nothing holds the alias yet: no change to require
+    relative = evaluate_gates((MetricGate("bleu", min_relative_change=0.05),), {"bleu": 10.2}, {"bleu": 10.0})
+    assert not relative[0].passed and "needs 5.00%" in relative[0].message
+
+
+@pytest.fixture
+async def registry():
+    state = InMemoryRegistry()
+    artifacts = InMemoryArtifacts()
+    artifacts.put(URI, b"w")
+    await handlers.register_model(state.unit_of_work, RegisterModel("m"), actor=DEV)
+    for metrics in ({"bleu": 20.0}, {"bleu": 35.0}):
+        v = await handlers.create_model_version(state.unit_of_work, artifacts, CreateModelVersion("m", URI, ModelKind.BASE),
+                                                actor=DEV)
+        await handlers.attach_evaluation_command(state.unit_of_work, "m", v.version,
+                                                 EvaluationResult(f"e{v.version}", metrics, "", datetime.now(UTC)),
+                                                 actor=DEV)
+    await releases.set_policy(state.unit_of_work, AliasPolicy("m", "production", protected=True,
+                                                              gates=(MetricGate("bleu", threshold=30.0),),
+                                                              required_approvals=2), actor=ADMIN)
+    return state
+
+
+async def test_protected_alias_cannot_be_set_directly(registry):
+    with pytest.raises(PermissionDenied, match="protected"):
+        await releases.set_alias(registry.unit_of_work, "m", "production", 2, actor=ADMIN)
+    await releases.set_alias(registry.unit_of_work, "m", "staging", 2, actor=DEV)  # unprotected: fine
+
+
+async def test_failed_gate_closes_the_request_and_moves_nothing(registry):
+    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", 1, actor=DEV)
+    assert promotion.status is PromotionStatus.GATES_FAILED
+    assert "bleu=20 is not >= 30" in promotion.gate_results[0].message
+    assert ("m", "production") not in registry.aliases
+    with pytest.raises(FailedPrecondition, match="gates_failed"):
+        await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=ANN)
+
+
+async def test_approvals_count_distinct_approvers_and_exclude_the_requester(registry):
+    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", 2, actor=ANN)
+    assert promotion.status is PromotionStatus.PENDING
+    with pytest.raises(PermissionDenied, match="requested this promotion"):
+        await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=ANN)
+    with pytest.raises(PermissionDenied, match="needs approver"):
+        await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=DEV)
+    first = await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=BOB)
+    assert first.status is PromotionStatus.PENDING and first.approvals == 1
+    assert ("m", "production") not in registry.aliases
+    with pytest.raises(AlreadyExists):
+        await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=BOB)
+    done = await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=ADMIN)
+    assert done.status is PromotionStatus.APPROVED
+    assert registry.aliases[("m", "production")].version == 2
+
+
+async def test_rollback_restores_the_previous_holder(registry):
+    await releases.set_alias(registry.unit_of_work, "m", "champion", 1, actor=DEV)
+    await releases.set_alias(registry.unit_of_work, "m", "champion", 2, actor=DEV)
+    release, replaced = await releases.rollback(registry.unit_of_work, "m", "champion", actor=DEV)
+    assert (release.version, replaced.version) == (1, 2)
+    with pytest.raises(Conflict):
+        await releases.set_alias(registry.unit_of_work, "m", "champion", 2, expected_version=2, actor=DEV)
+
+
+async def test_every_state_change_has_one_audit_row_and_one_event(registry):
+    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", 2, actor=ANN)
+    await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=BOB)
+    await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=ADMIN)
+    assert len(registry.audit) == len(registry.outbox)
+    assert [a.action for a in registry.audit][-4:] == [
+        "promotion.requested", "promotion.approval_recorded", "promotion.approved", "alias.promoted"]
+    assert [e.type.removeprefix("llmops.registry.") for e in registry.outbox][-4:] == [
+        "promotion.requested", "promotion.approved", "promotion.approved", "alias.moved"]
