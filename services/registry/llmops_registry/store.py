@@ -223,6 +223,10 @@ _VERSION_SELECT = (
     " FROM model_versions v"
 )
 _MODEL_COLUMNS = "name, description, tags, latest_version, created_at, updated_at"
+_MODEL_SELECT = (
+    f"SELECT {_MODEL_COLUMNS}, COALESCE((SELECT json_object_agg(a.alias, a.version) FROM aliases a"
+    " WHERE a.model_name = m.name), '{}'::json) FROM registered_models m"
+)
 _ALIAS_COLUMNS = (
     "model_name, alias, version, prompt_version, sampling_parameters, previous_version, updated_at, updated_by"
 )
@@ -299,7 +303,7 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
             async with self.conn.transaction():  # savepoint: a duplicate leaves the outer transaction usable
                 row = await self._one(
                     f"INSERT INTO registered_models (name, description, tags) VALUES (%s, %s, %s)"
-                    f" RETURNING {_MODEL_COLUMNS}",
+                    f" RETURNING {_MODEL_COLUMNS}, '{{}}'::json",
                     (model.name, model.description, json.dumps(model.tags)),
                 )
         except psycopg.errors.UniqueViolation:
@@ -307,7 +311,7 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
         return _model(row)
 
     async def get_model(self, name: str) -> RegisteredModel | None:
-        row = await self._one(f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE name = %s", (name,))
+        row = await self._one(f"{_MODEL_SELECT} WHERE m.name = %s", (name,))
         return _model(row) if row else None
 
     async def next_version(self, model_name: str) -> int | None:
@@ -362,16 +366,16 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
     async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
         where, params = ["TRUE"], []
         if query.name_prefix:
-            where.append("name LIKE %s")
+            where.append("m.name LIKE %s")
             params.append(_prefix(query.name_prefix))
         if query.tags:
-            where.append("tags @> %s")
+            where.append("m.tags @> %s")
             params.append(json.dumps(query.tags))
         if page.after:
-            where.append("name > %s")
+            where.append("m.name > %s")
             params.append(page.after[0])
         rows = await self._all(
-            f"SELECT {_MODEL_COLUMNS} FROM registered_models WHERE {' AND '.join(where)} ORDER BY name LIMIT %s",
+            f"{_MODEL_SELECT} WHERE {' AND '.join(where)} ORDER BY m.name LIMIT %s",
             [*params, page.size],
         )
         return [_model(r) for r in rows]
@@ -560,8 +564,9 @@ def _json_or_none(value: dict[str, Any] | None) -> str | None:
 
 
 def _model(row: tuple) -> RegisteredModel:
-    name, description, tags, latest, created_at, updated_at = row
-    return RegisteredModel(name, description, dict(tags), int(latest), created_at, updated_at)
+    name, description, tags, latest, created_at, updated_at, aliases = row
+    return RegisteredModel(name, description, dict(tags), int(latest), created_at, updated_at,
+                           {k: int(v) for k, v in aliases.items()})
 
 
 def _lineage_json(lineage: Lineage) -> dict[str, Any]:
@@ -682,7 +687,10 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
         return created
 
     async def get_model(self, name: str) -> RegisteredModel | None:
-        return self.models.get(name)
+        model = self.models.get(name)
+        if model is None:
+            return None
+        return replace(model, aliases={a: r.version for (m, a), r in self.aliases.items() if m == name})
 
     async def next_version(self, model_name: str) -> int | None:
         model = self.models.get(model_name)

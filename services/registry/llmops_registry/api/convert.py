@@ -75,6 +75,7 @@ def registered_model(model: RegisteredModel) -> pb.RegisteredModel:
         created_at=timestamp(model.created_at),
         updated_at=timestamp(model.updated_at),
         latest_version=model.latest_version,
+        aliases=model.aliases,
     )
 
 

@@ -28,6 +28,7 @@ class RegisteredModel:
     latest_version: int = 0
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    aliases: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
