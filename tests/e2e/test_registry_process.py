@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import grpc
+from google.protobuf.struct_pb2 import Struct
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from llmops.registry.v1 import registry_pb2 as pb
@@ -21,7 +22,7 @@ from llmops_common.bus import Bus
 from llmops_common.embedded import free_port
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
-from llmops_common.events.registry import ModelVersionCreated
+from llmops_common.events.registry import AliasMoved, ModelVersionCreated
 from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.events import wait_for
@@ -79,6 +80,13 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
             created.append(env)
 
     bus.subscribe(ModelVersionCreated.event_type, durable=f"e2e-{unique_name}", handler=on_created)
+    moved: list[Envelope] = []
+
+    async def on_moved(env: Envelope) -> None:
+        if env.payload.model_name == unique_name:
+            moved.append(env)
+
+    bus.subscribe(AliasMoved.event_type, durable=f"e2e-moved-{unique_name}", handler=on_moved)
     await bus.start()
 
     log = tmp_path / "registry.log"
@@ -122,6 +130,17 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
                     break
                 await asyncio.sleep(0.2)
             assert [dict(e.metrics) for e in got.evaluations] == [{"bleu": 31.5}]
+
+            params = Struct()
+            params.update({"temperature": 0.2})
+            await stub.SetAlias(pb.SetAliasRequest(model_name=unique_name, alias="champion", version=1,
+                                                   prompt_version="support/3", sampling_parameters=params),
+                                metadata=metadata)
+            await wait_for(lambda: len(moved) == 1, what="alias.moved, the serving service's trigger")
+            assert (moved[0].payload.alias, moved[0].payload.previous_version, moved[0].payload.new_version) == (
+                "champion", None, 1)
+            assert moved[0].payload.prompt_version == "support/3"
+            assert moved[0].payload.parameters == {"temperature": 0.2}
         assert stop(proc) == 0
         assert "registry stopped" in log.read_text()
     finally:

@@ -161,3 +161,33 @@ async def test_evaluation_consumer_is_idempotent_under_redelivery(registry, pg_p
 
     relay = OutboxRelay(pg_pool, bus.publish_many, schema=unique_name)
     assert await relay.relay_once() == outbox
+
+
+async def test_lineage_links_data_prompt_run_base_adapter_and_aliases(registry, settings_for, unique_name):
+    from llmops_registry.domain.model import Lineage
+    from llmops_registry.lineage import lineage
+
+    artifacts = ArtifactStore.from_settings(settings_for())
+    uri = f"s3://llmops-models/{unique_name}/weights"
+    await handlers.register_model(registry, RegisterModel("base"), actor=DEV)
+    await handlers.register_model(registry, RegisterModel("tuned"), actor=DEV)
+    base = await registry.new_version("base")
+    adapter = await handlers.create_model_version(
+        registry, artifacts,
+        CreateModelVersion("tuned", uri, ModelKind.ADAPTER, base_model_version=f"models:/base/{base}",
+                           lineage=Lineage(("support@abc123",), "support-prompt/2", "run-7", "git:deadbeef", "cfg1")),
+        actor=DEV,
+    )
+    with pytest.raises(FailedPrecondition, match="does not exist"):
+        await handlers.create_model_version(
+            registry, artifacts, CreateModelVersion("tuned", uri, ModelKind.ADAPTER, base_model_version="models:/base/99"),
+            actor=DEV)
+    await releases.set_alias(registry, "tuned", "candidate", adapter.version, actor=DEV)
+
+    up = await lineage(registry, "tuned", adapter.version)
+    kinds = {n.kind for n in up.nodes.values()}
+    assert {"dataset_version", "prompt_version", "training_run", "code_version", "model_version", "alias"} <= kinds
+    assert (f"models:/base/{base}", f"models:/tuned/{adapter.version}", "base_of") in {
+        (e.from_id, e.to_id, e.relation) for e in up.edges}
+    down = await lineage(registry, "base", base)
+    assert f"models:/tuned/{adapter.version}" in down.nodes
