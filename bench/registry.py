@@ -248,10 +248,12 @@ def print_table(size: int, label: str, result: dict) -> None:
         print(f"  {op:<15}{pp50:>12.2f}{pp95:>9.2f}{mp50:>12.2f}{mp95:>9.2f}{mp50 / pp50:>8.1f}x", flush=True)
 
 
-def start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    # Own process group, so stop() ends the process and anything it spawned (mlflow runs uvicorn).
-    return subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
+def spawn(cmd: list[str], env: dict[str, str], log: Path, procs: list[subprocess.Popen]) -> subprocess.Popen:
+    # Its own process group, so stop() ends it and whatever it spawned (mlflow server runs uvicorn).
+    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, start_new_session=True)
+    procs.append(proc)
+    return proc
 
 
 def stop(proc: subprocess.Popen) -> None:
@@ -265,12 +267,55 @@ def stop(proc: subprocess.Popen) -> None:
             pass
 
 
-async def wait_ready(proc: subprocess.Popen, log: Path, ready, what: str, timeout: float = 180) -> None:
+async def wait_ready(proc: subprocess.Popen, log: Path, ready, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     while not await ready():
         if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{what} did not come up:\n{log.read_text()[-3000:]}")
+            raise RuntimeError(f"{log.stem} did not come up:\n{log.read_text()[-3000:]}")
         await asyncio.sleep(0.3)
+
+
+async def start_registry(env: dict[str, str], tmp: Path, procs: list[subprocess.Popen]) -> int:
+    """The registry as its own process (as tests/e2e start it); its gRPC port once it is SERVING."""
+    port = free_port()
+    proc = spawn([sys.executable, "-m", "llmops_registry.main"],
+                 {**env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
+                  "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, tmp / "registry.log", procs)
+
+    async def serving() -> bool:
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+            return reply.status == health_pb2.HealthCheckResponse.SERVING
+        except grpc.RpcError:
+            return False
+
+    await wait_ready(proc, tmp / "registry.log", serving)
+    return port
+
+
+async def start_mlflow(dsn: str, tmp: Path, procs: list[subprocess.Popen]) -> str:
+    """MLflow's tracking server (one uvicorn worker, no access log, no job runner) on a fresh database of
+    the same Postgres; its URL once it answers."""
+    database = f"mlflow_bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{database}"')
+    port = free_port()
+    proc = spawn([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(port),
+                  "--workers", "1", "--uvicorn-opts", "--no-access-log",
+                  "--backend-store-uri", dsn.rsplit("/", 1)[0] + f"/{database}",
+                  "--default-artifact-root", str(tmp / "mlartifacts")],
+                 {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"},
+                 tmp / "mlflow.log", procs)
+
+    async def answering() -> bool:
+        try:
+            return urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1).status == 200
+        except OSError:
+            return False
+
+    await wait_ready(proc, tmp / "mlflow.log", answering)
+    return f"http://127.0.0.1:{port}"
 
 
 async def main(args: argparse.Namespace) -> dict:
@@ -282,50 +327,15 @@ async def main(args: argparse.Namespace) -> dict:
             stack.up()
             env = stack.env()
             await _migrate(["registry"], env)
-            settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()})
-            artifacts = ArtifactStore.from_settings(settings)
+            artifacts = ArtifactStore.from_settings(
+                CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()}))
             artifacts.ensure_buckets()
             artifacts.put_bytes(f"{ARTIFACT}/model.safetensors", b"w" * 4096)
-
-            port = free_port()
-            procs.append(start([sys.executable, "-m", "llmops_registry.main"],
-                               {**env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
-                                "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"},
-                               tmp / "registry.log"))
-
-            database = f"mlflow_bench_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(stack.postgres_dsn, autocommit=True) as conn:
-                conn.execute(f'CREATE DATABASE "{database}"')
-            mlflow_port = free_port()
-            mlflow_url = f"http://127.0.0.1:{mlflow_port}"
-            procs.append(start([sys.executable, "-m", "mlflow", "server", "--host", "127.0.0.1",
-                                "--port", str(mlflow_port), "--workers", "1", "--uvicorn-opts", "--no-access-log",
-                                "--backend-store-uri", stack.postgres_dsn.rsplit("/", 1)[0] + f"/{database}",
-                                "--default-artifact-root", str(tmp / "mlartifacts")],
-                               {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false", "MLFLOW_DISABLE_TELEMETRY": "true"},
-                               tmp / "mlflow.log"))
-
-            async def registry_serving() -> bool:
-                try:
-                    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                        reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(),
-                                                                                timeout=1)
-                        return reply.status == health_pb2.HealthCheckResponse.SERVING
-                except grpc.RpcError:
-                    return False
-
-            async def mlflow_answering() -> bool:
-                try:
-                    return urllib.request.urlopen(f"{mlflow_url}/health", timeout=1).status == 200
-                except OSError:
-                    return False
-
-            await wait_ready(procs[0], tmp / "registry.log", registry_serving, "the registry")
-            await wait_ready(procs[1], tmp / "mlflow.log", mlflow_answering, "the mlflow server")
-            pool = make_pool(stack.postgres_dsn, "registry", max_size=2)
+            project = Project(await start_registry(env, tmp, procs))
+            baseline = Mlflow(await start_mlflow(stack.postgres_dsn, tmp, procs))
+            pool = make_pool(stack.postgres_dsn, "registry", max_size=2)  # the service's pool settings
             await pool.open(wait=True)
 
-            project, baseline = Project(port), Mlflow(mlflow_url)
             layouts = [Layout(label, models, seed) for seed, (label, models) in enumerate(LAYOUTS.items())]
             for layout in layouts:
                 for model in layout.models:
@@ -358,7 +368,7 @@ def summarize(sizes: tuple[int, ...], results: dict) -> dict:
     alias_ratio = max(p50(last, layout, "get-by-alias") / last[layout]["select1_p50"] for layout in LAYOUTS)
     print(f"\nflatness, project p50 at {sizes[-1]:,} / p50 at {sizes[0]:,} versions (target <= {TARGET_FLATNESS}):")
     for layout in LAYOUTS:
-        print(f"  {layout:<12}" + "".join(f"{op} {flatness[f'{layout}/{op}']:.2f}   " for op in OPS))
+        print(f"  {layout:<12}" + "   ".join(f"{op} {flatness[f'{layout}/{op}']:.2f}" for op in OPS))
     worst = min(speedups, key=speedups.get)
     print(f"smallest speedup vs mlflow at {sizes[-1]:,}: {speedups[worst]:.1f}x ({worst}; target >= {TARGET_SPEEDUP})")
     print(f"get-by-alias p50 / bare SELECT 1 p50 at {sizes[-1]:,}: {alias_ratio:.1f} (target <= "

@@ -206,10 +206,6 @@ class ArtifactStore(ArtifactInspector):
         changes whenever any file does. Raises NotFound when nothing is stored at ``uri``.
         """
         bucket, key = parse_s3_uri(uri)
-        try:
-            return self.stat(uri)
-        except NotFound:
-            pass
         prefix = key.rstrip("/") + "/"
         try:
             objects = sorted(self.client.list_objects(bucket, prefix=prefix, recursive=True),
@@ -217,7 +213,7 @@ class ArtifactStore(ArtifactInspector):
         except (S3Error, InvalidResponseError) as exc:
             raise _not_found(exc, uri) from None
         if not objects:
-            raise NotFound(f"no object or folder at {uri}", field="uri")
+            return self.stat(uri)  # a single object, or NotFound
         lines, total = hashlib.sha256(), 0
         for obj in objects:
             digest = self.stat(f"s3://{bucket}/{obj.object_name}").sha256 or (obj.etag or "").strip('"')

@@ -30,7 +30,8 @@ class Cli:
 
     def __init__(self, home: Path, endpoint: str) -> None:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
-        self.env.update({"LLMOPS_HOME": str(home), "LLMOPS_REGISTRY_ENDPOINT": endpoint, "LLMOPS_API_KEY": ADMIN})
+        self.env.update({"LLMOPS_HOME": str(home), "LLMOPS_REGISTRY_ENDPOINT": endpoint, "LLMOPS_API_KEY": ADMIN,
+                         "COLUMNS": "200"})  # wide enough that tables don't wrap the words asserted on
 
     def __call__(self, *args: str, key: str | None = None) -> subprocess.CompletedProcess:
         env = {**self.env, "LLMOPS_API_KEY": key} if key else self.env
@@ -186,14 +187,24 @@ def test_models_register_govern_promote_approve_audit_lineage_rollback(embedded_
     assert cli.json("models", "resolve", f"models:/{name}@latest")["model_version"]["version"] == "3"
 
     # the audit log and the lineage
-    events = cli.json("models", "audit", "--name", name)["events"]
+    events = cli.json("models", "audit", "--name", name, "--page-size", "100")["events"]
     actions = [e["action"] for e in events]
-    assert any("approv" in a for a in actions) and any("rollback" in a or "alias" in a for a in actions), actions
-    assert {"bob", "bootstrap-admin"} <= {e["actor"] for e in events}
     assert all(e["model_name"] == name for e in events)
+    assert actions[0] == "alias.rolled_back" and actions[-1] == "model.created", actions  # newest first
+    assert (actions.count("model_version.created"), actions.count("promotion.requested")) == (3, 3), actions
+    assert {"evaluation.attached", "policy.set", "promotion.approved", "alias.promoted"} <= set(actions), actions
+    assert {e["actor"] for e in events if e["action"] in ("promotion.approved", "alias.promoted")} == {"bob"}
+    rollback_row = events[0]
+    assert (rollback_row["before"]["version"], rollback_row["after"]["version"]) == (3, 2)
+    assert rollback_row["actor"] == "bootstrap-admin" and rollback_row["reason"] == "regression in prod"
     by_bob = cli.json("models", "audit", "--name", name, "--actor", "bob")["events"]
     assert by_bob and all(e["actor"] == "bob" for e in by_bob)
-    assert "audit log" in cli.ok("models", "audit", "--name", name)
+    first = cli.json("models", "audit", "--name", name, "--page-size", "2")
+    rest = cli.json("models", "audit", "--name", name, "--page-size", "100", "--page-token",
+                    first["page"]["next_page_token"])
+    assert [e["id"] for e in first["events"] + rest["events"]] == [e["id"] for e in events]
+    table = cli.ok("models", "audit", "--name", name, "--action", "alias.rolled_back")
+    assert "alias.rolled_back" in table and "version: 3 -> 2" in table
     graph = cli.json("models", "lineage", name, "2")
     refs = {n["ref"] for n in graph["nodes"]}
     kinds = {n["kind"] for n in graph["nodes"]}

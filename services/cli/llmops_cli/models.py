@@ -263,8 +263,8 @@ def show_versions(versions: list[pb.ModelVersion], title: str = "model versions"
 
 
 def show_release(release: pb.Release, previous: int | None = None) -> None:
-    params = json.dumps(json_format.MessageToDict(release.sampling_parameters)) if release.HasField(
-        "sampling_parameters") else "-"
+    params = json.dumps(json_format.MessageToDict(release.sampling_parameters)) \
+        if release.sampling_parameters.fields else "-"
     moved = f" (was {previous or 'unset'})" if previous is not None else ""
     console.print(f"[bold]{release.model_name}@{release.alias}[/] -> version {release.version}{moved}; "
                   f"prompt {release.prompt_version or '-'}; params {escape(params)}")
@@ -274,7 +274,7 @@ def show_promotion(p: pb.PromotionRequest) -> None:
     status = _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
     color = {"approved": "green", "pending": "yellow"}.get(status, "red")
     console.print(f"promotion [bold]{p.id}[/]: {p.model_name}@{p.alias} -> version {p.version} "
-                  f"(now {p.previous_version or 'unset'}): [{color}]{status}[/]; requested by {p.requested_by}; "
+                  f"(was {p.previous_version or 'unset'}): [{color}]{status}[/]; requested by {p.requested_by}; "
                   f"approvals {sum(d.approved for d in p.decisions)}/{p.required_approvals}")
     if p.gate_results:
         table = Table("gate", "candidate", "current", "result", "message", title="gates")
@@ -309,7 +309,7 @@ def show_lineage(reply: pb.GetLineageResponse) -> None:
     def label(node_id: str, relation: str) -> str:
         node = nodes.get(node_id)
         kind = _short(pb.LineageNodeKind, "LINEAGE_NODE_KIND_", node.kind) if node else "?"
-        return f"[dim]{relation}[/] {kind} [bold]{escape(node.ref if node else node_id)}[/]"
+        return f"{kind} [bold]{escape(node.ref if node else node_id)}[/] [dim]({relation})[/]"
 
     def grow(tree: Tree, node_id: str, upstream: bool, seen: set[str]) -> None:
         for e in reply.edges:
@@ -317,19 +317,31 @@ def show_lineage(reply: pb.GetLineageResponse) -> None:
             if near == node_id and far not in seen:
                 grow(tree.add(label(far, e.relation)), far, upstream, seen | {far})
 
-    root = Tree(label(reply.root_id, "lineage of"))
+    root = Tree(label(reply.root_id, "root"))
     for upstream, title in ((True, "upstream"), (False, "downstream")):
         grow(root.add(title), reply.root_id, upstream, {reply.root_id})
     console.print(root)
 
 
+def _compact(value: Any) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return value if isinstance(value, str) else json.dumps(value, separators=(",", ":"))
+
+
+def audit_change(event: pb.AuditEvent) -> str:
+    """The fields that changed, one ``key: before -> after`` a line."""
+    before, after = (json_format.MessageToDict(s) for s in (event.before, event.after))
+    return "\n".join(f"{k}: {_compact(before[k]) if k in before else '-'} -> {_compact(after[k]) if k in after else '-'}"
+                     for k in dict.fromkeys([*before, *after])
+                     if before.get(k) != after.get(k) and (before.get(k) or after.get(k)))
+
+
 def show_audit(reply: pb.ListAuditEventsResponse) -> None:
-    table = Table("when", "actor", "action", "model", "version", "alias", "reason", "before -> after", title="audit log")
+    table = Table("when (UTC)", "actor", "action", "model", "version", "alias", "reason", "change", title="audit log")
     for e in reply.events:
-        change = " -> ".join(json.dumps(json_format.MessageToDict(s), separators=(",", ":")) if e.HasField(f) else "-"
-                             for f, s in (("before", e.before), ("after", e.after)))
-        table.add_row(e.occurred_at.ToJsonString(), e.actor, e.action, e.model_name, str(e.version or "-"),
-                      e.alias or "-", escape(e.reason), escape(change))
+        table.add_row(e.occurred_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.model_name,
+                      str(e.version or "-"), e.alias or "-", escape(e.reason), escape(audit_change(e)))
     console.print(table)
     next_page(reply.page)
 

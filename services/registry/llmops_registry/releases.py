@@ -135,10 +135,10 @@ async def resolve(uow: UnitOfWorkFactory, uri: str) -> tuple[ModelVersion, Relea
         elif ref.is_latest:
             found, release = await tx.latest_version(ref.model_name), None
         else:
-            release = await tx.get_alias(ref.model_name, ref.alias or "")
-            if release is None:
+            held = await tx.get_version_by_alias(ref.model_name, ref.alias or "")
+            if held is None:
                 raise NotFound(f"alias {ref.model_name}@{ref.alias} not found", field="uri")
-            found = await tx.get_version(ref.model_name, release.version)
+            found, release = held
     if found is None:
         raise NotFound(f"{uri} not found", field="uri")
     return found, release

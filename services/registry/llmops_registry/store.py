@@ -110,6 +110,10 @@ class RegistryUnitOfWork(abc.ABC):
     async def get_alias(self, model_name: str, alias: str) -> Release | None: ...
 
     @abc.abstractmethod
+    async def get_version_by_alias(self, model_name: str, alias: str) -> tuple[ModelVersion, Release] | None:
+        """The version an alias holds and its release, in one lookup."""
+
+    @abc.abstractmethod
     async def put_alias(self, release: Release) -> Release: ...
 
     @abc.abstractmethod
@@ -212,16 +216,16 @@ _VERSION_COLUMNS = (
     " created_by, request_id, created_at"
 )
 # One query returns a version with its evaluations and the aliases that hold it.
-_VERSION_SELECT = (
-    "SELECT v.model_name, v.version, v.artifact_uri, v.kind, v.base_model_version, v.format, v.size_bytes,"
+_VERSION_FIELDS = (
+    "v.model_name, v.version, v.artifact_uri, v.kind, v.base_model_version, v.format, v.size_bytes,"
     " v.sha256, v.tags, v.lineage, v.created_by, v.request_id, v.created_at,"
     " COALESCE((SELECT json_agg(json_build_array(e.evaluation_run_id, e.metrics, e.report_uri, e.completed_at)"
     "   ORDER BY e.completed_at, e.evaluation_run_id) FROM evaluation_results e"
     "   WHERE e.model_name = v.model_name AND e.version = v.version), '[]'::json),"
     " COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM aliases a"
     "   WHERE a.model_name = v.model_name AND a.version = v.version), '{}')"
-    " FROM model_versions v"
 )
+_VERSION_SELECT = f"SELECT {_VERSION_FIELDS} FROM model_versions v"
 _MODEL_COLUMNS = "name, description, tags, latest_version, created_at, updated_at"
 _MODEL_SELECT = (
     f"SELECT {_MODEL_COLUMNS}, COALESCE((SELECT json_object_agg(a.alias, a.version) FROM aliases a"
@@ -415,6 +419,16 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
         row = await self._one(f"SELECT {_ALIAS_COLUMNS} FROM aliases WHERE model_name = %s AND alias = %s",
                               (model_name, alias))
         return _release(row) if row else None
+
+    async def get_version_by_alias(self, model_name: str, alias: str) -> tuple[ModelVersion, Release] | None:
+        release_fields = ", ".join(f"r.{c.strip()}" for c in _ALIAS_COLUMNS.split(","))
+        row = await self._one(
+            f"SELECT {_VERSION_FIELDS}, {release_fields} FROM aliases r"
+            " JOIN model_versions v ON v.model_name = r.model_name AND v.version = r.version"
+            " WHERE r.model_name = %s AND r.alias = %s",
+            (model_name, alias),
+        )
+        return (_version(row[:15]), _release(row[15:])) if row else None
 
     async def put_alias(self, release: Release) -> Release:
         row = await self._one(
@@ -756,6 +770,11 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
 
     async def get_alias(self, model_name: str, alias: str) -> Release | None:
         return self.aliases.get((model_name, alias))
+
+    async def get_version_by_alias(self, model_name: str, alias: str) -> tuple[ModelVersion, Release] | None:
+        release = self.aliases.get((model_name, alias))
+        version = await self.get_version(model_name, release.version) if release else None
+        return (version, release) if version and release else None
 
     async def put_alias(self, release: Release) -> Release:
         stored = replace(release, updated_at=datetime.now(UTC))
