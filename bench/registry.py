@@ -5,16 +5,11 @@ gRPC (``grpc.aio``) with the bootstrap admin key. Baseline: MLflow's tracking se
 worker) on its own database in the same embedded PostgreSQL, called through ``mlflow.MlflowClient``.
 Both hold the same data: N versions in one model, and N versions spread over 100 models; each version
 is tagged with one of 10 ``team`` values (a search matches ~N/10 versions and returns a first page of
-100) and points at the same S3 folder. At each size the operations are timed call by call, project
-and MLflow alternating on the same random targets, so drift on the machine hits both alike:
-
-- create-version: the last creates of the population, one at a time (the rest run in parallel);
-- get-version: ``GetModelVersion`` / ``get_model_version``;
-- get-by-alias: ``Resolve("models:/<name>@champion")`` / ``get_model_version_by_alias``;
-- search-by-tag: ``SearchModelVersions(tags={"team": ...})`` / ``search_model_versions("tags.team = ...")``.
-
-A bare ``SELECT 1`` through a psycopg async pool on the same server is timed alongside get-by-alias.
-That ratio compares a gRPC call end to end (client, auth, server, query, reply) with a pool query only.
+100) and points at the same S3 folder. At each size, create-version (the last creates of the
+population), get-version, get-by-alias and search-by-tag are timed call by call, project and MLflow
+alternating on the same random targets, so drift on the machine hits both alike. A bare ``SELECT 1``
+through a psycopg async pool on the same server is timed alongside get-by-alias; that ratio compares
+a gRPC call end to end (client, auth, server, query, reply) with a pool query alone.
 
     python bench/registry.py [--quick]      # needs: pip install 'llmops-platform[bench]'
 
@@ -107,7 +102,7 @@ class Project:
                                                tags=tags)
         return (await self.stub.CreateModelVersion(request, metadata=self.md)).version
 
-    async def get(self, model: str, version: int) -> int:
+    async def get(self, model: str, version: int) -> int:  # get-version
         request = pb.GetModelVersionRequest(model_name=model, version=version)
         return (await self.stub.GetModelVersion(request, metadata=self.md)).version
 
@@ -115,11 +110,11 @@ class Project:
         request = pb.SetAliasRequest(model_name=model, alias="champion", version=version)
         await self.stub.SetAlias(request, metadata=self.md)
 
-    async def by_alias(self, model: str) -> int:
+    async def by_alias(self, model: str) -> int:  # get-by-alias
         reply = await self.stub.Resolve(pb.ResolveRequest(uri=f"models:/{model}@champion"), metadata=self.md)
         return reply.model_version.version
 
-    async def search(self, team: str) -> int:
+    async def search(self, team: str) -> int:  # search-by-tag, first page
         request = pb.SearchModelVersionsRequest(tags={"team": team}, page=common_pb2.PageRequest(page_size=PAGE))
         return len((await self.stub.SearchModelVersions(request, metadata=self.md)).versions)
 
@@ -133,7 +128,7 @@ class Mlflow:
     def create_model(self, name: str) -> None:
         self.client.create_registered_model(name)
 
-    def create(self, model: str, tags: dict[str, str]) -> int:
+    def create(self, model: str, tags: dict[str, str]) -> int:  # no wait: its SQL store creates versions READY
         version = self.client.create_model_version(model, source=ARTIFACT, tags=tags, await_creation_for=0)
         return int(version.version)
 
@@ -166,7 +161,7 @@ def p50_p95(samples: list[float]) -> list[float]:
     return [round(statistics.median(samples), 3), round(statistics.quantiles(samples, n=20)[18], 3)]
 
 
-async def populate(project: Project, baseline: Mlflow, specs: list[tuple[str, dict[str, str]]], workers: int = 4) -> None:
+async def populate(project: Project, baseline: Mlflow, specs: list[tuple[str, dict[str, str]]], workers=4) -> None:
     """Create untimed versions on both sides at once: one chain per model (so no two creates race for a
     model's next number), project chains on the event loop and MLflow chains in threads."""
     chains: dict[str, list[dict[str, str]]] = defaultdict(list)
@@ -241,7 +236,7 @@ async def measure(size: int, layout: Layout, project: Project, baseline: Mlflow,
 
 
 def print_table(size: int, label: str, result: dict) -> None:
-    print(f"\nN = {size:,} versions, {label} (bare SELECT 1 through a psycopg pool: p50 {result['select1_p50']:.3f} ms)")
+    print(f"\nN = {size:,} versions, {label} (bare SELECT 1 via a psycopg pool: p50 {result['select1_p50']:.3f} ms)")
     print(f"  {'operation':<15}{'project p50':>12}{'p95':>9}{'mlflow p50':>12}{'p95':>9}{'speedup':>9}")
     for op in OPS:
         (pp50, pp95), (mp50, mp95) = result[op]["project"], result[op]["mlflow"]

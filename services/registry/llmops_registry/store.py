@@ -16,13 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 import psycopg
-from psycopg_pool import AsyncConnectionPool
 
 from llmops_common.auth import Role
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
-from llmops_common.inbox import claim_event
-from llmops_common.outbox import add_to_outbox
+from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import UnitOfWork
 from llmops_registry.domain.governance import (
     AliasPolicy,
     AuditEntry,
@@ -37,27 +36,8 @@ from llmops_registry.domain.model import EvaluationResult, Lineage, ModelKind, M
 from llmops_registry.pagination import Page
 
 
-class RegistryUnitOfWork(abc.ABC):
-    """One transaction over the registry's state and its outbox."""
-
-    async def __aenter__(self) -> Self:
-        self.events: list[Envelope[Any]] = []
-        self.audits: list[AuditEntry] = []
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.rollback()
-
-    def emit(self, envelope: Envelope[Any]) -> None:
-        """Queue an event; it is written to the outbox by ``commit`` in the same transaction."""
-        self.events.append(envelope)
-
-    @abc.abstractmethod
-    async def commit(self) -> None: ...
-
-    @abc.abstractmethod
-    async def rollback(self) -> None:
-        """Discard uncommitted work (a no-op after commit)."""
+class RegistryUnitOfWork(UnitOfWork):
+    """One transaction over the registry's state, its audit log and its outbox."""
 
     @abc.abstractmethod
     async def create_model(self, model: RegisteredModel) -> RegisteredModel:
@@ -83,9 +63,6 @@ class RegistryUnitOfWork(abc.ABC):
     async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
         """Attach a result; False if this evaluation run was already attached."""
 
-    @abc.abstractmethod
-    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
-        """Record the event in the inbox; False if ``consumer`` already handled it."""
 
     # -- listing and search ------------------------------------------------------------------
 
@@ -160,16 +137,8 @@ class RegistryUnitOfWork(abc.ABC):
         """Versions whose base_model_version is ``ref`` (``models:/name/N``)."""
 
     @abc.abstractmethod
-    async def append_audit(self, entry: AuditEntry) -> None: ...
-
-    @abc.abstractmethod
     async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:
         """Newest first: ordered by id descending."""
-
-    def record(self, entry: AuditEntry, envelope: Envelope[Any]) -> None:
-        """A state change's audit row and its event, always together (written at commit)."""
-        self.audits.append(entry)
-        self.emit(envelope)
 
 
 UnitOfWorkFactory = Callable[..., RegistryUnitOfWork]  # called as uow() or uow(readonly=True)
@@ -246,59 +215,8 @@ _PROMOTION_COLUMNS = (
 _AUDIT_COLUMNS = "id, occurred_at, actor, action, model_name, version, alias, reason, before, after, correlation_id"
 
 
-class PostgresUnitOfWork(RegistryUnitOfWork):
-    """One transaction on a pooled connection; ``readonly`` skips BEGIN/COMMIT (single-statement reads)."""
-
-    def __init__(self, pool: AsyncConnectionPool, *, readonly: bool = False) -> None:
-        self.pool = pool
-        self.readonly = readonly
-        self._conn: psycopg.AsyncConnection | None = None
-        self._tx: psycopg.AsyncTransaction | None = None
-        self._ctx: Any = None
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        self._ctx = self.pool.connection()
-        self._conn = await self._ctx.__aenter__()
-        if not self.readonly:
-            self._tx = self._conn.transaction()
-            await self._tx.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        try:
-            if self._tx is not None:  # not committed: roll back
-                await self._tx.__aexit__(psycopg.Rollback, psycopg.Rollback(), None)
-        finally:
-            self._tx = None
-            await self._ctx.__aexit__(None, None, None)
-
-    @property
-    def conn(self) -> psycopg.AsyncConnection:
-        assert self._conn is not None, "unit of work not entered"
-        return self._conn
-
-    async def commit(self) -> None:
-        if self._tx is None:
-            raise RuntimeError("commit() on a read-only or finished unit of work")
-        for entry in self.audits:
-            await self.append_audit(entry)
-        if self.events:
-            await add_to_outbox(self.conn, *self.events)
-        await self._tx.__aexit__(None, None, None)
-        self._tx = None
-        self.events, self.audits = [], []
-
-    async def rollback(self) -> None:
-        self.events, self.audits = [], []
-
-    async def _one(self, query: str, params: tuple) -> tuple | None:
-        cur = await self.conn.execute(query, params)
-        return await cur.fetchone()
-
-    async def _all(self, query: str, params: tuple | list) -> list[tuple]:
-        cur = await self.conn.execute(query, params)
-        return await cur.fetchall()
+class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
+    """The registry's unit of work on PostgreSQL."""
 
     # models and versions
 
@@ -363,9 +281,6 @@ class PostgresUnitOfWork(RegistryUnitOfWork):
              result.completed_at),
         )
         return cur.rowcount == 1
-
-    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
-        return await claim_event(self.conn, consumer, event_id)
 
     async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
         where, params = ["TRUE"], []

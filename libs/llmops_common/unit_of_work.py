@@ -1,0 +1,109 @@
+"""The unit of work every service's store builds on: one transaction over the service's state, its
+audit trail and its outbox. Changes, their audit rows and their events commit together, or, leaving
+the block without ``commit()``, none of them does."""
+
+from __future__ import annotations
+
+import abc
+import uuid
+from typing import Any, Self
+
+import psycopg
+from psycopg_pool import AsyncConnectionPool
+
+from llmops_common.events import Envelope
+from llmops_common.inbox import claim_event
+from llmops_common.outbox import add_to_outbox
+
+
+class UnitOfWork(abc.ABC):
+    """The contract: queue events and audit rows, then commit them with the state change."""
+
+    async def __aenter__(self) -> Self:
+        self.events: list[Envelope[Any]] = []
+        self.audits: list[Any] = []
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.rollback()
+
+    def emit(self, envelope: Envelope[Any]) -> None:
+        """Queue an event; it is written to the outbox by ``commit`` in the same transaction."""
+        self.events.append(envelope)
+
+    def record(self, entry: Any, envelope: Envelope[Any]) -> None:
+        """A state change's audit row and its event, always together (written at commit)."""
+        self.audits.append(entry)
+        self.emit(envelope)
+
+    @abc.abstractmethod
+    async def commit(self) -> None: ...
+
+    @abc.abstractmethod
+    async def rollback(self) -> None:
+        """Discard uncommitted work (a no-op after commit)."""
+
+    @abc.abstractmethod
+    async def append_audit(self, entry: Any) -> None: ...
+
+    @abc.abstractmethod
+    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
+        """Record the event in the inbox; False if ``consumer`` already handled it."""
+
+
+class PostgresUnitOfWork(UnitOfWork):
+    """One transaction on a pooled connection; ``readonly`` skips BEGIN/COMMIT (single-statement reads)."""
+
+    def __init__(self, pool: AsyncConnectionPool, *, readonly: bool = False) -> None:
+        self.pool = pool
+        self.readonly = readonly
+        self._conn: psycopg.AsyncConnection | None = None
+        self._tx: psycopg.AsyncTransaction | None = None
+        self._ctx: Any = None
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        self._ctx = self.pool.connection()
+        self._conn = await self._ctx.__aenter__()
+        if not self.readonly:
+            self._tx = self._conn.transaction()
+            await self._tx.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        try:
+            if self._tx is not None:  # not committed: roll back
+                await self._tx.__aexit__(psycopg.Rollback, psycopg.Rollback(), None)
+        finally:
+            self._tx = None
+            await self._ctx.__aexit__(None, None, None)
+
+    @property
+    def conn(self) -> psycopg.AsyncConnection:
+        assert self._conn is not None, "unit of work not entered"
+        return self._conn
+
+    async def commit(self) -> None:
+        if self._tx is None:
+            raise RuntimeError("commit() on a read-only or finished unit of work")
+        for entry in self.audits:
+            await self.append_audit(entry)
+        if self.events:
+            await add_to_outbox(self.conn, *self.events)
+        await self._tx.__aexit__(None, None, None)
+        self._tx = None
+        self.events, self.audits = [], []
+
+    async def rollback(self) -> None:
+        self.events, self.audits = [], []
+
+    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
+        return await claim_event(self.conn, consumer, event_id)
+
+    async def _one(self, query: str, params: tuple | list) -> tuple | None:
+        cur = await self.conn.execute(query, params)
+        return await cur.fetchone()
+
+    async def _all(self, query: str, params: tuple | list) -> list[tuple]:
+        cur = await self.conn.execute(query, params)
+        return await cur.fetchall()
