@@ -116,10 +116,12 @@ async def test_approvals_count_distinct_approvers_and_exclude_the_requester(regi
 
 
 async def test_rollback_restores_the_previous_holder(registry):
-    await releases.set_alias(registry.unit_of_work, "m", "champion", 1, actor=DEV)
-    await releases.set_alias(registry.unit_of_work, "m", "champion", 2, actor=DEV)
+    await releases.set_alias(registry.unit_of_work, "m", "champion", 1, prompt_version="p/1",
+                             parameters={"temperature": 0.1}, actor=DEV)
+    await releases.set_alias(registry.unit_of_work, "m", "champion", 2, prompt_version="p/2", actor=DEV)
     release, replaced = await releases.rollback(registry.unit_of_work, "m", "champion", actor=DEV)
     assert (release.version, replaced.version) == (1, 2)
+    assert (release.prompt_version, release.sampling_parameters) == ("p/1", {"temperature": 0.1})
     with pytest.raises(Conflict):
         await releases.set_alias(registry.unit_of_work, "m", "champion", 2, expected_version=2, actor=DEV)
 

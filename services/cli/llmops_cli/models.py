@@ -11,6 +11,7 @@ import math
 import os
 import re
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
@@ -116,7 +117,7 @@ def to_dict(message: Message) -> dict[str, Any]:
                                      always_print_fields_with_no_presence=True)
 
 
-def emit(message: Message, as_json: bool, render) -> None:  # type: ignore[no-untyped-def]
+def emit(message: Message, as_json: bool, render: Callable[[Any], None]) -> None:
     if as_json:
         typer.echo(json.dumps(to_dict(message), indent=2))
     else:
@@ -157,7 +158,8 @@ def to_struct(params: list[str] | None) -> Struct | None:
 
 
 _GATE = re.compile(
-    r"^\s*(?P<metric>[^\s<>=:]+)\s*(?:(?P<op>>=|<=)\s*(?P<threshold>\S+)|:\s*(?P<sign>[+-])(?P<change>[^%\s]+)(?P<pct>%?))\s*$"
+    r"^\s*(?P<metric>[^\s<>=:]+)\s*"
+    r"(?:(?P<op>>=|<=)\s*(?P<threshold>\S+)|:\s*(?P<sign>[+-])(?P<change>[^%\s]+)(?P<pct>%?))\s*$"
 )
 
 
@@ -290,8 +292,8 @@ def show_promotion(p: pb.PromotionRequest) -> None:
 def show_promotions(reply: pb.ListPromotionsResponse) -> None:
     table = Table("id", "model", "alias", "version", "status", "requested by", "created", title="promotions")
     for p in reply.promotions:
-        table.add_row(p.id, p.model_name, p.alias, str(p.version), _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status),
-                      p.requested_by, p.created_at.ToJsonString())
+        status = _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
+        table.add_row(p.id, p.model_name, p.alias, str(p.version), status, p.requested_by, p.created_at.ToJsonString())
     console.print(table)
     next_page(reply.page)
 
@@ -332,8 +334,10 @@ def _compact(value: Any) -> str:
 def audit_change(event: pb.AuditEvent) -> str:
     """The fields that changed, one ``key: before -> after`` a line."""
     before, after = (json_format.MessageToDict(s) for s in (event.before, event.after))
-    return "\n".join(f"{k}: {_compact(before[k]) if k in before else '-'} -> {_compact(after[k]) if k in after else '-'}"
-                     for k in dict.fromkeys([*before, *after])
+    def side(values: dict[str, Any], key: str) -> str:
+        return _compact(values[key]) if key in values else "-"
+
+    return "\n".join(f"{k}: {side(before, k)} -> {side(after, k)}" for k in dict.fromkeys([*before, *after])
                      if before.get(k) != after.get(k) and (before.get(k) or after.get(k)))
 
 

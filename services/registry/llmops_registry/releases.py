@@ -71,6 +71,8 @@ async def move_alias(
     release = await tx.put_alias(Release(
         model_name, alias, version, prompt_version, dict(parameters or {}),
         previous_version=current.version if current else None, updated_by=actor,
+        previous_prompt_version=current.prompt_version if current else "",
+        previous_sampling_parameters=dict(current.sampling_parameters) if current else {},
     ))
     tx.record(
         AuditEntry(actor, action, model_name, version, alias, reason, _release_json(current), _release_json(release),
@@ -335,7 +337,8 @@ async def list_promotions(uow: UnitOfWorkFactory, query: PromotionQuery, page: P
 
 async def rollback(uow: UnitOfWorkFactory, model_name: str, alias: str, *, reason: str = "", actor: Principal,
                    correlation_id: str | None = None) -> tuple[Release, Release | None]:
-    """Point the alias back at the version it held before (approvers only, for a protected alias)."""
+    """Point the alias back at the release it held before: that version with its pinned prompt version and
+    parameters (approvers only, for a protected alias). A second rollback undoes the first."""
     validate_alias(alias)
     async with uow() as tx:
         current = await tx.get_alias(model_name, alias)
@@ -346,7 +349,9 @@ async def rollback(uow: UnitOfWorkFactory, model_name: str, alias: str, *, reaso
         policy = await tx.get_policy(model_name, alias)
         if policy is not None and policy.protected and actor.role < Role.APPROVER:
             raise PermissionDenied(f"rolling back protected {model_name}@{alias} needs the approver role")
-        moved = await move_alias(tx, model_name, alias, current.previous_version, actor=actor.name,
+        moved = await move_alias(tx, model_name, alias, current.previous_version,
+                                 prompt_version=current.previous_prompt_version,
+                                 parameters=current.previous_sampling_parameters, actor=actor.name,
                                  action="alias.rolled_back", reason=reason, correlation_id=correlation_id,
                                  expected_version=current.version)
         await tx.commit()

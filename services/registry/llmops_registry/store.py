@@ -201,7 +201,8 @@ _MODEL_SELECT = (
     " WHERE a.model_name = m.name), '{}'::json) FROM registered_models m"
 )
 _ALIAS_COLUMNS = (
-    "model_name, alias, version, prompt_version, sampling_parameters, previous_version, updated_at, updated_by"
+    "model_name, alias, version, prompt_version, sampling_parameters, previous_version, updated_at, updated_by,"
+    " previous_prompt_version, previous_sampling_parameters"
 )
 _POLICY_COLUMNS = (
     "model_name, alias, protected, gates, required_approvals, approver_role, auto_request, updated_at, updated_by"
@@ -347,13 +348,16 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
 
     async def put_alias(self, release: Release) -> Release:
         row = await self._one(
-            f"INSERT INTO aliases ({_ALIAS_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, now(), %s)"
+            f"INSERT INTO aliases ({_ALIAS_COLUMNS}) VALUES (%s, %s, %s, %s, %s, %s, now(), %s, %s, %s)"
             " ON CONFLICT (model_name, alias) DO UPDATE SET version = EXCLUDED.version,"
             " prompt_version = EXCLUDED.prompt_version, sampling_parameters = EXCLUDED.sampling_parameters,"
-            " previous_version = EXCLUDED.previous_version, updated_at = now(), updated_by = EXCLUDED.updated_by"
+            " previous_version = EXCLUDED.previous_version, updated_at = now(), updated_by = EXCLUDED.updated_by,"
+            " previous_prompt_version = EXCLUDED.previous_prompt_version,"
+            " previous_sampling_parameters = EXCLUDED.previous_sampling_parameters"
             f" RETURNING {_ALIAS_COLUMNS}",
             (release.model_name, release.alias, release.version, release.prompt_version,
-             json.dumps(release.sampling_parameters), release.previous_version, release.updated_by),
+             json.dumps(release.sampling_parameters), release.previous_version, release.updated_by,
+             release.previous_prompt_version, json.dumps(release.previous_sampling_parameters)),
         )
         return _release(row)
 
@@ -526,9 +530,10 @@ def _ts(value: Any) -> datetime:
 
 
 def _release(row: tuple) -> Release:
-    model_name, alias, version, prompt_version, params, previous, updated_at, updated_by = row
+    model_name, alias, version, prompt_version, params, previous, updated_at, updated_by, prev_prompt, prev_params = row
     return Release(model_name, alias, int(version), prompt_version, dict(params),
-                   int(previous) if previous is not None else None, updated_at, updated_by)
+                   int(previous) if previous is not None else None, updated_at, updated_by, prev_prompt,
+                   dict(prev_params))
 
 
 def _policy(row: tuple) -> AliasPolicy:

@@ -69,6 +69,8 @@ class Release:
     previous_version: int | None = None
     updated_at: datetime | None = None
     updated_by: str = ""
+    previous_prompt_version: str = ""
+    previous_sampling_parameters: Parameters = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,1 @@
+"""The prompt store: prompts with immutable versions, movable labels, sandboxed rendering and diffs."""

@@ -1,0 +1,1 @@
+"""The prompt store's rules, in plain Python: no I/O here."""
