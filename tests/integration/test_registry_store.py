@@ -19,8 +19,8 @@ from llmops_common.testing.events import wait_for
 from llmops_registry import handlers, releases
 from llmops_registry.domain.governance import AliasPolicy, MetricGate, PromotionStatus
 from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
-from llmops_registry.pagination import page
-from llmops_registry.pagination import token as make_token
+from llmops_common.pagination import page
+from llmops_common.pagination import token as make_token
 from llmops_registry.store import AuditQuery, PostgresUnitOfWork, VersionQuery
 
 pytestmark = pytest.mark.integration

@@ -14,4 +14,4 @@ class PromptLabelMoved(EventPayload, event_type="llmops.prompts.label.moved"):
     prompt_name: str
     label: str
     previous_version: int | None = None
-    new_version: int
+    new_version: int | None = None

@@ -26,7 +26,7 @@ from llmops_registry.domain.model import (
     RegisteredModel,
     RegisterModel,
 )
-from llmops_registry.pagination import Page
+from llmops_common.pagination import Page
 from llmops_registry.store import AuditQuery, ModelQuery, RegistryUnitOfWork, UnitOfWorkFactory, VersionQuery
 
 log = logging.getLogger(__name__)

@@ -36,7 +36,7 @@ from llmops_registry.domain.governance import (
 )
 from llmops_registry.domain.model import ModelVersion
 from llmops_registry.handlers import event
-from llmops_registry.pagination import Page
+from llmops_common.pagination import Page
 from llmops_registry.store import PromotionQuery, RegistryUnitOfWork, UnitOfWorkFactory
 
 

@@ -33,7 +33,7 @@ from llmops_registry.domain.governance import (
     Release,
 )
 from llmops_registry.domain.model import EvaluationResult, Lineage, ModelKind, ModelVersion, RegisteredModel
-from llmops_registry.pagination import Page
+from llmops_common.pagination import Page
 
 
 class RegistryUnitOfWork(UnitOfWork):

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 
-from google.protobuf import json_format
-from google.protobuf.struct_pb2 import Struct
-from google.protobuf.timestamp_pb2 import Timestamp
-from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 
 from llmops_common.auth import Role
+from llmops_common.proto_convert import struct, timestamp
 
 from llmops_common.errors import InvalidArgument
 from llmops_registry.domain.governance import AliasPolicy, AuditEntry, MetricGate, Promotion, PromotionStatus, Release
 from llmops_registry.lineage import Graph
-from llmops_registry.pagination import Page, page, token
 from llmops_registry.domain.model import (
     CreateModelVersion,
     EvaluationResult,
@@ -35,12 +30,6 @@ _KIND_TO_PB = {
 _KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
 
 
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value)
-    return ts
 
 
 def register_model_command(request: pb.CreateRegisteredModelRequest) -> RegisterModel:
@@ -142,29 +131,14 @@ def status_from_pb(value: int) -> PromotionStatus | None:
     return _STATUS_FROM_PB.get(value)
 
 
-def struct(values: dict[str, Any] | None) -> Struct:
-    result = Struct()
-    if values:
-        result.update(values)
-    return result
 
 
-def parameters(value: Struct) -> dict[str, Any]:
-    return json_format.MessageToDict(value) if value is not None else {}
 
 
-def page_request(request_page: Any) -> Page:
-    return page(request_page.page_size, request_page.page_token)
 
 
-def page_response(key: tuple | None) -> common_pb2.PageResponse:
-    return common_pb2.PageResponse(next_page_token=token(key))
 
 
-def time_bounds(time_range: Any) -> tuple[datetime | None, datetime | None]:
-    start = time_range.start.ToDatetime(UTC) if time_range.HasField("start") else None
-    end = time_range.end.ToDatetime(UTC) if time_range.HasField("end") else None
-    return start, end
 
 
 def release(value: Release) -> pb.Release:

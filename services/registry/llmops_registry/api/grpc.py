@@ -9,6 +9,7 @@ from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id
 from llmops_common.errors import Unauthenticated
+from llmops_common import proto_convert
 from llmops_common.grpc_server import GrpcService
 from llmops_common.storage import ArtifactInspector
 from llmops_registry import handlers, releases
@@ -57,9 +58,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     async def ListRegisteredModels(self, request: pb.ListRegisteredModelsRequest, context: Context):
         rows, last = await handlers.list_models(self.uow, ModelQuery(request.name_prefix, dict(request.tags)),
-                                                convert.page_request(request.page))
+                                                proto_convert.page_request(request.page))
         return pb.ListRegisteredModelsResponse(models=[convert.registered_model(m) for m in rows],
-                                               page=convert.page_response(last))
+                                               page=proto_convert.page_response(last))
 
     async def CreateModelVersion(self, request: pb.CreateModelVersionRequest, context: Context):
         version = await handlers.create_model_version(self.uow, self.artifacts, convert.create_version_command(request),
@@ -70,12 +71,12 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return convert.model_version(await handlers.get_model_version(self.uow, request.model_name, request.version))
 
     async def SearchModelVersions(self, request: pb.SearchModelVersionsRequest, context: Context):
-        after, before = convert.time_bounds(request.created)
+        after, before = proto_convert.time_bounds(request.created)
         query = VersionQuery(request.model_name, request.name_prefix, dict(request.tags),
                              convert.kind_from_pb(request.kind), request.base_model_version, request.alias, after, before)
-        rows, last = await handlers.search_versions(self.uow, query, convert.page_request(request.page))
+        rows, last = await handlers.search_versions(self.uow, query, proto_convert.page_request(request.page))
         return pb.SearchModelVersionsResponse(versions=[convert.model_version(v) for v in rows],
-                                              page=convert.page_response(last))
+                                              page=proto_convert.page_response(last))
 
     async def AttachEvaluation(self, request: pb.AttachEvaluationRequest, context: Context):
         version = await handlers.attach_evaluation_command(
@@ -87,7 +88,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     async def SetAlias(self, request: pb.SetAliasRequest, context: Context):
         release, previous = await releases.set_alias(
             self.uow, request.model_name, request.alias, request.version, prompt_version=request.prompt_version,
-            parameters=convert.parameters(request.sampling_parameters), reason=request.reason,
+            parameters=proto_convert.from_struct(request.sampling_parameters), reason=request.reason,
             expected_version=request.expected_version or None, **_ctx())
         return pb.SetAliasResponse(release=convert.release(release),
                                    previous_version=previous.version if previous else 0)
@@ -124,7 +125,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     async def RequestPromotion(self, request: pb.RequestPromotionRequest, context: Context):
         promotion = await releases.request_promotion(
             self.uow, request.model_name, request.alias, request.version, prompt_version=request.prompt_version,
-            parameters=convert.parameters(request.sampling_parameters), reason=request.reason,
+            parameters=proto_convert.from_struct(request.sampling_parameters), reason=request.reason,
             request_id=request.request_id, **_ctx())
         return convert.promotion(promotion)
 
@@ -141,9 +142,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     async def ListPromotions(self, request: pb.ListPromotionsRequest, context: Context):
         query = PromotionQuery(request.model_name, request.alias, convert.status_from_pb(request.status))
-        rows, last = await releases.list_promotions(self.uow, query, convert.page_request(request.page))
+        rows, last = await releases.list_promotions(self.uow, query, proto_convert.page_request(request.page))
         return pb.ListPromotionsResponse(promotions=[convert.promotion(p) for p in rows],
-                                         page=convert.page_response(last))
+                                         page=proto_convert.page_response(last))
 
     # lineage and audit
 
@@ -152,11 +153,11 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return convert.lineage_graph(graph)
 
     async def ListAuditEvents(self, request: pb.ListAuditEventsRequest, context: Context):
-        after, before = convert.time_bounds(request.occurred)
+        after, before = proto_convert.time_bounds(request.occurred)
         query = AuditQuery(request.model_name, request.actor, request.action, after, before)
-        rows, last = await handlers.list_audit(self.uow, query, convert.page_request(request.page))
+        rows, last = await handlers.list_audit(self.uow, query, proto_convert.page_request(request.page))
         return pb.ListAuditEventsResponse(events=[convert.audit_event(e) for e in rows],
-                                          page=convert.page_response(last))
+                                          page=proto_convert.page_response(last))
 
 
 def grpc_service(uow: UnitOfWorkFactory, artifacts: ArtifactInspector) -> GrpcService:
