@@ -8,9 +8,9 @@ from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct, Value
 from llmops.prompts.v1 import prompts_pb2 as pb
 
-from llmops_common.errors import InvalidArgument
+from llmops_common.prompt_client import template_from_pb
 from llmops_common.proto_convert import timestamp
-from llmops_common.templating import ChatMessage, Delimiting, Template, VariableSpec, VariableType
+from llmops_common.templating import ChatMessage, Delimiting, VariableType
 from llmops_prompts.domain.model import CreateVersion, FieldChange, Prompt, PromptVersion, VersionDiff
 from llmops_prompts.store import LabelRecord
 
@@ -32,26 +32,13 @@ def _value(python: Any) -> Value:
     return value
 
 
-def variable_from_pb(spec: pb.VariableSpec) -> VariableSpec:
-    default = json_format.MessageToDict(spec.default_value) if spec.HasField("default_value") else None
-    return VariableSpec(spec.name, _TYPES.get(spec.type, VariableType.STRING), spec.required, default,
-                        spec.description, _DELIMITING[spec.delimiting], spec.delimiter_tag)
 
 
-def template_from_request(request: Any) -> Template:
-    variables = tuple(variable_from_pb(v) for v in request.variables)
-    which = request.WhichOneof("template")
-    if which == "text":
-        return Template(text=request.text, variables=variables)
-    if which == "chat":
-        return Template(messages=tuple(ChatMessage(m.role, m.content) for m in request.chat.messages),
-                        variables=variables)
-    raise InvalidArgument("set text or chat", field="template")
 
 
 def create_version_command(request: pb.CreateVersionRequest) -> CreateVersion:
     config = json_format.MessageToDict(request.model_config, preserving_proto_field_name=True)
-    return CreateVersion(request.prompt_name, template_from_request(request), config, request.commit_message,
+    return CreateVersion(request.prompt_name, template_from_pb(request), config, request.commit_message,
                          request.request_id)
 
 
