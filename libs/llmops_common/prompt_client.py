@@ -35,19 +35,19 @@ INVALIDATIONS = Counter("llmops_prompt_client_invalidations_total", "Cache entri
 SUBJECTS = "llmops.prompts.>"
 REF = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:@(?P<label>[A-Za-z0-9_-]+)|/(?P<version>\d+))?$")
 
-_TYPES = {
+VARIABLE_TYPES = {
     pb.VARIABLE_TYPE_STRING: VariableType.STRING, pb.VARIABLE_TYPE_INTEGER: VariableType.INTEGER,
     pb.VARIABLE_TYPE_NUMBER: VariableType.NUMBER, pb.VARIABLE_TYPE_BOOLEAN: VariableType.BOOLEAN,
     pb.VARIABLE_TYPE_LIST: VariableType.LIST, pb.VARIABLE_TYPE_OBJECT: VariableType.OBJECT,
 }
-_DELIMITING = {pb.DELIMITING_UNSPECIFIED: Delimiting.NONE, pb.DELIMITING_FENCED: Delimiting.FENCED,
+DELIMITINGS = {pb.DELIMITING_UNSPECIFIED: Delimiting.NONE, pb.DELIMITING_FENCED: Delimiting.FENCED,
                pb.DELIMITING_TAGGED: Delimiting.TAGGED}
 
 
 def variable_from_pb(spec: pb.VariableSpec) -> VariableSpec:
     default = json_format.MessageToDict(spec.default_value) if spec.HasField("default_value") else None
-    return VariableSpec(spec.name, _TYPES.get(spec.type, VariableType.STRING), spec.required, default,
-                        spec.description, _DELIMITING[spec.delimiting], spec.delimiter_tag)
+    return VariableSpec(spec.name, VARIABLE_TYPES.get(spec.type, VariableType.STRING), spec.required, default,
+                        spec.description, DELIMITINGS[spec.delimiting], spec.delimiter_tag)
 
 
 def template_from_pb(message: pb.PromptVersion | pb.CreateVersionRequest) -> Template:

@@ -8,21 +8,14 @@ from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct, Value
 from llmops.prompts.v1 import prompts_pb2 as pb
 
-from llmops_common.prompt_client import template_from_pb
+from llmops_common.prompt_client import DELIMITINGS, VARIABLE_TYPES, template_from_pb
 from llmops_common.proto_convert import timestamp
-from llmops_common.templating import ChatMessage, Delimiting, VariableType
+from llmops_common.templating import ChatMessage
 from llmops_prompts.domain.model import CreateVersion, FieldChange, Prompt, PromptVersion, VersionDiff
 from llmops_prompts.store import LabelRecord
 
-_TYPES = {
-    pb.VARIABLE_TYPE_STRING: VariableType.STRING, pb.VARIABLE_TYPE_INTEGER: VariableType.INTEGER,
-    pb.VARIABLE_TYPE_NUMBER: VariableType.NUMBER, pb.VARIABLE_TYPE_BOOLEAN: VariableType.BOOLEAN,
-    pb.VARIABLE_TYPE_LIST: VariableType.LIST, pb.VARIABLE_TYPE_OBJECT: VariableType.OBJECT,
-}
-_TYPES_PB = {v: k for k, v in _TYPES.items()}
-_DELIMITING = {pb.DELIMITING_UNSPECIFIED: Delimiting.NONE, pb.DELIMITING_FENCED: Delimiting.FENCED,
-               pb.DELIMITING_TAGGED: Delimiting.TAGGED}
-_DELIMITING_PB = {v: k for k, v in _DELIMITING.items()}
+_TYPES_PB = {v: k for k, v in VARIABLE_TYPES.items()}
+_DELIMITING_PB = {v: k for k, v in DELIMITINGS.items()}
 _CHANGE = {"added": pb.CHANGE_KIND_ADDED, "removed": pb.CHANGE_KIND_REMOVED, "modified": pb.CHANGE_KIND_MODIFIED}
 
 
