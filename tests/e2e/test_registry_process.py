@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import grpc
 from google.protobuf.struct_pb2 import Struct
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
@@ -26,42 +22,23 @@ from llmops_common.events.registry import AliasMoved, ModelVersionCreated
 from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.events import wait_for
+from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess, health
 
 pytestmark = pytest.mark.e2e
-ADMIN = "llmops_bootstrap_e2e-admin"
+ADMIN = TEST_ADMIN_KEY
 
 
-def start_registry(env: dict[str, str], log: Path) -> tuple[subprocess.Popen, int]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llmops_registry.main"],
-        env={**os.environ, **env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
-             "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN, "LLMOPS_LOG_FORMAT": "text"},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    return proc, port
+def start_registry(env: dict[str, str], log: Path) -> tuple[ServiceProcess, int]:
+    service = ServiceProcess("registry", "llmops_registry.main", env, log).start()
+    return service, service.port
 
 
-async def health(port: int) -> int | None:
-    try:
-        async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-            reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            return reply.status
-    except grpc.RpcError:
-        return None
+async def wait_serving(service: ServiceProcess, port: int, log: Path) -> None:
+    await service.wait_serving()
 
 
-async def wait_serving(proc: subprocess.Popen, port: int, log: Path, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while await health(port) != health_pb2.HealthCheckResponse.SERVING:
-        assert proc.poll() is None, f"registry exited:\n{log.read_text()}"
-        assert time.monotonic() < deadline, f"registry not SERVING:\n{log.read_text()}"
-        await asyncio.sleep(0.2)
-
-
-def stop(proc: subprocess.Popen, timeout: float = 20) -> int:
-    proc.send_signal(signal.SIGTERM)
-    return proc.wait(timeout)
+def stop(service: ServiceProcess) -> int:
+    return service.stop()
 
 
 async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, unique_name, tmp_path):
@@ -144,8 +121,8 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
         assert stop(proc) == 0
         assert "registry stopped" in log.read_text()
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.proc.poll() is None:
+            proc.proc.kill()
         await bus.stop()
 
 
@@ -162,12 +139,12 @@ async def test_unreachable_nats_keeps_the_service_up_but_not_serving(stack_env, 
         while "nats unavailable; retrying" not in log.read_text() and time.monotonic() < deadline:
             await asyncio.sleep(0.2)
         assert "nats unavailable; retrying" in log.read_text()
-        assert proc.poll() is None, log.read_text()
+        assert proc.proc.poll() is None, log.read_text()
         assert await health(port) == health_pb2.HealthCheckResponse.NOT_SERVING
         assert stop(proc) == 0
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.proc.poll() is None:
+            proc.proc.kill()
 
 
 async def test_outdated_schema_is_refused_at_start(stack_env, tmp_path, unique_name):
@@ -182,9 +159,9 @@ async def test_outdated_schema_is_refused_at_start(stack_env, tmp_path, unique_n
     env["LLMOPS_POSTGRES_DSN"] = dsn.rsplit("/", 1)[0] + f"/{unique_name}"
     proc, _ = start_registry(env, log)
     try:
-        code = proc.wait(30)
+        code = proc.proc.wait(30)
     finally:
-        if proc.poll() is None:
-            proc.kill()
+        if proc.proc.poll() is None:
+            proc.proc.kill()
     assert code != 0
     assert "is not migrated" in log.read_text()
