@@ -35,6 +35,7 @@ MAX_RANGE_TOTAL = 100_000
 MAX_SEQUENCE = 100_000
 RENDER_SECONDS = 1.0
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+TAG = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]{0,63}$")
 CHAT_ROLES = ("system", "user", "assistant", "tool")
 
 
@@ -162,6 +163,8 @@ def validate(template: Template) -> None:
             raise InvalidArgument(f"invalid variable name {spec.name!r}", field="variables")
         if spec.default is not None:
             spec.check(spec.default)
+        if spec.delimiter_tag and not TAG.match(spec.delimiter_tag):
+            raise InvalidArgument(f"invalid delimiter tag {spec.delimiter_tag!r}", field=f"variables.{spec.name}")
     if len(set(names)) != len(names):
         raise InvalidArgument("variable names must be unique", field="variables")
     for message in template.messages:
@@ -198,7 +201,7 @@ def bind(specs: tuple[VariableSpec, ...], values: Mapping[str, Any]) -> dict[str
         if spec.name in values and values[spec.name] is not None:
             bound[spec.name] = _delimit(spec, spec.check(values[spec.name]))
         elif spec.default is not None:
-            bound[spec.name] = _delimit(spec, spec.default)
+            bound[spec.name] = _delimit(spec, spec.check(spec.default))
         elif spec.required:
             raise InvalidArgument(f"missing required variable {spec.name!r}", field=f"variables.{spec.name}")
         else:

@@ -29,6 +29,7 @@ async def store():
 async def test_versions_are_numbered_and_latest_follows(store):
     prompt, version, label = await handlers.get_prompt(store.unit_of_work, "support")
     assert (prompt.latest_version, version.version, label) == (2, 2, "latest")
+    assert prompt.labels == {"latest": 2} and version.labels == ("latest",)
     assert [e.type for e in store.outbox] == ["llmops.prompts.version.created"] * 2
     with pytest.raises(AlreadyExists):
         await handlers.create_prompt(store.unit_of_work, "support", "", {}, actor=DEV)
@@ -62,7 +63,8 @@ async def test_render_and_diff(store):
     assert (version.version, output) == (2, "Answer briefly: why (1)")
     change = await handlers.diff_versions(store.unit_of_work, "support", 1, 2)
     assert "-Answer: {{ q }}" in change.template_diff and "+Answer briefly: {{ q }} ({{ n }})" in change.template_diff
-    assert [(c.path, c.kind) for c in change.variable_changes] == [("n", "added")]
+    assert [(c.path, c.kind) for c in change.variable_changes] == [("variables.n", "added")]
+    assert "\n+Answer briefly" in change.template_diff  # lines stay apart without trailing newlines
     assert change.model_config_changes == [] and not change.type_changed
 
 

@@ -36,6 +36,10 @@ def test_variables_are_checked_against_the_schema():
                     VariableSpec("tags", VariableType.LIST), VariableSpec("mode", required=False, default="fast"))
     assert render(template, {"n": 3, "tags": ["a", "b"]}) == "3 a,b fast"
     assert render(template, {"n": 3.0, "tags": []}) == "3  fast"  # JSON sends integers as floats
+    defaulted = text("{{ k }}", VariableSpec("k", VariableType.INTEGER, required=False, default=3.0))
+    assert render(defaulted, {}) == "3"
+    with pytest.raises(InvalidArgument, match="invalid delimiter tag"):
+        text("{{ q }}", VariableSpec("q", delimiting=Delimiting.TAGGED, delimiter_tag="a><b"))
     for values, message in (({"tags": []}, "missing required variable 'n'"),
                             ({"n": "three", "tags": []}, "'n' must be integer, got str"),
                             ({"n": True, "tags": []}, "'n' must be integer, got bool"),

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from llmops_cli.models import models_app
+from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES
 from llmops_cli.supervisor import Supervisor
 from llmops_common.embedded import EmbeddedStack
@@ -26,6 +27,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dev_app, name="dev")
 app.add_typer(models_app, name="models")
+app.add_typer(prompts_app, name="prompts")
 console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -95,7 +95,7 @@ async def get_prompt(uow: UnitOfWorkFactory, name: str, *, version: int | None =
                 raise NotFound(f"prompt version {name}/{version} not found", field="version")
             return prompt, found, resolved
         for candidate in ([label] if label else list(DEFAULT_LABELS)):
-            number = prompt.latest_version if candidate == LATEST else prompt.labels.get(candidate)
+            number = prompt.labels.get(candidate)
             if number:
                 found = await tx.get_version(name, number)
                 if found is not None:

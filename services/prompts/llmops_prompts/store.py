@@ -16,7 +16,7 @@ from llmops_common.events import Envelope
 from llmops_common.templating import ChatMessage, Delimiting, Template, VariableSpec, VariableType
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
 from llmops_common.unit_of_work import UnitOfWork
-from llmops_prompts.domain.model import Prompt, PromptVersion, template_json
+from llmops_prompts.domain.model import LATEST, Prompt, PromptVersion, template_json
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ _PROMPT_SELECT = (
 _VERSION_SELECT = (
     "SELECT v.prompt_name, v.version, v.body, v.model_config, v.commit_message, v.author, v.sha256, v.request_id,"
     " v.created_at, COALESCE((SELECT array_agg(l.label ORDER BY l.label) FROM labels l"
-    "   WHERE l.prompt_name = v.prompt_name AND l.version = v.version), '{}')"
+    "   WHERE l.prompt_name = v.prompt_name AND l.version = v.version), '{}'),"
+    " (SELECT p.latest_version = v.version FROM prompts p WHERE p.name = v.prompt_name)"
     " FROM prompt_versions v"
 )
 
@@ -191,8 +192,8 @@ class PostgresUnitOfWork(PostgresTransaction, PromptsUnitOfWork):
 
 def _prompt(row: tuple) -> Prompt:
     name, description, tags, latest, created_at, updated_at, labels = row
-    return Prompt(name, description, dict(tags), int(latest), {k: int(v) for k, v in labels.items()},
-                  created_at, updated_at)
+    labels = {k: int(v) for k, v in labels.items()} | ({LATEST: int(latest)} if latest else {})
+    return Prompt(name, description, dict(tags), int(latest), labels, created_at, updated_at)
 
 
 def template_from_json(body: dict[str, Any]) -> Template:
@@ -207,9 +208,9 @@ def template_from_json(body: dict[str, Any]) -> Template:
 
 
 def _version(row: tuple) -> PromptVersion:
-    name, version, body, model_config, message, author, sha, request_id, created_at, labels = row
+    name, version, body, model_config, message, author, sha, request_id, created_at, labels, is_latest = row
     return PromptVersion(name, int(version), template_from_json(body), dict(model_config), message, author, sha,
-                         request_id or "", tuple(labels), created_at)
+                         request_id or "", tuple(labels) + ((LATEST,) if is_latest else ()), created_at)
 
 
 # -- in memory -----------------------------------------------------------------------------------------
@@ -261,7 +262,9 @@ class InMemoryUnitOfWork(PromptsUnitOfWork):
         return True
 
     def _labels_of(self, name: str) -> dict[str, int]:
-        return {label: r.version for (p, label), r in self.labels.items() if p == name}
+        labels = {label: r.version for (p, label), r in self.labels.items() if p == name}
+        latest = self.prompts[name].latest_version if name in self.prompts else 0
+        return labels | ({LATEST: latest} if latest else {})
 
     async def create_prompt(self, prompt: Prompt) -> Prompt:
         if prompt.name in self.prompts:

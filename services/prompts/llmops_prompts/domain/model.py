@@ -109,8 +109,8 @@ class VersionDiff:
 
 def _template_lines(template: Template) -> list[str]:
     if template.text is not None:
-        return template.text.splitlines(keepends=True)
-    return [f"[{m.role}]\n{m.content}\n" for m in template.messages]
+        return template.text.splitlines()
+    return [line for m in template.messages for line in (f"[{m.role}]", *m.content.splitlines())]
 
 
 def _dict_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "") -> list[FieldChange]:
@@ -129,11 +129,12 @@ def _dict_changes(before: dict[str, Any], after: dict[str, Any], prefix: str = "
 
 
 def diff(old: PromptVersion, new: PromptVersion) -> VersionDiff:
-    text = "".join(difflib.unified_diff(
+    lines = difflib.unified_diff(
         _template_lines(old.template), _template_lines(new.template),
-        fromfile=f"{old.prompt_name}/{old.version}", tofile=f"{new.prompt_name}/{new.version}",
-    ))
+        fromfile=f"{old.prompt_name}/{old.version}", tofile=f"{new.prompt_name}/{new.version}", lineterm="",
+    )
     variables = _dict_changes({v.name: asdict(v) for v in old.template.variables},
-                              {v.name: asdict(v) for v in new.template.variables})
-    return VersionDiff(text, variables, _dict_changes(old.model_config, new.model_config),
+                              {v.name: asdict(v) for v in new.template.variables}, "variables.")
+    return VersionDiff("\n".join(lines), variables,
+                       _dict_changes(old.model_config, new.model_config, "model_config."),
                        old.template.kind != new.template.kind)
