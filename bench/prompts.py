@@ -11,7 +11,8 @@ renders/s are medians over rounds, latency percentiles are over every render of 
 Also: label-move visibility. ``production`` is moved between two versions through gRPC ``SetLabel``
 (clock started just before the call) while two warm clients poll ``get`` every millisecond until they
 see the new version: one in this process and one in a child process (this script with ``--watch``;
-the two processes share the machine's wall clock).
+the two processes share the machine's wall clock). Each move follows as soon as both clients have
+seen the previous one, as when a version is created and labelled in one go.
 
     python bench/prompts.py [--quick] [--renders N] [--rounds R] [--moves M]
 

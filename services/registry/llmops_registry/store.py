@@ -247,9 +247,12 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
 
     async def add_version(self, version: ModelVersion) -> ModelVersion:
         row = await self._one(
-            f"INSERT INTO model_versions ({_VERSION_COLUMNS}) VALUES"
+            f"WITH v AS (INSERT INTO model_versions ({_VERSION_COLUMNS}) VALUES"
             " (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, now())"
-            f" RETURNING {_VERSION_COLUMNS}, '[]'::json, '{{}}'::text[]",
+            f" RETURNING {_VERSION_COLUMNS}),"
+            " t AS (INSERT INTO model_version_tags (key, value, model_name, version)"
+            " SELECT e.key, e.value, v.model_name, v.version FROM v, jsonb_each_text(v.tags) AS e)"
+            f" SELECT {_VERSION_COLUMNS}, '[]'::json, '{{}}'::text[] FROM v",
             (
                 version.model_name, version.version, version.artifact_uri, version.kind.value,
                 version.base_model_version or None, version.format, version.size_bytes, version.sha256,
@@ -301,7 +304,14 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
         return [_model(r) for r in rows]
 
     async def search_versions(self, query: VersionQuery, page: Page) -> list[ModelVersion]:
-        where, params = ["TRUE"], []
+        where, params, source, key = ["TRUE"], [], "model_versions v", "v"
+        if query.tags:  # walk the tag index in result order; any further tags filter the rows it yields
+            (tag, value), *_ = sorted(query.tags.items())
+            source = ("model_version_tags t JOIN model_versions v"
+                      " ON v.model_name = t.model_name AND v.version = t.version")
+            key = "t"
+            where += ["t.key = %s", "t.value = %s"]
+            params += [tag, value]
         for clause, value in (
             ("v.model_name = %s", query.model_name),
             ("v.model_name LIKE %s", _prefix(query.name_prefix) if query.name_prefix else ""),
@@ -317,10 +327,11 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
                 where.append(clause)
                 params.append(value)
         if page.after:
-            where.append("(v.model_name, v.version) > (%s, %s)")
+            where.append(f"({key}.model_name, {key}.version) > (%s, %s)")
             params.extend(page.after)
         rows = await self._all(
-            f"{_VERSION_SELECT} WHERE {' AND '.join(where)} ORDER BY v.model_name, v.version LIMIT %s",
+            f"SELECT {_VERSION_FIELDS} FROM {source} WHERE {' AND '.join(where)}"
+            f" ORDER BY {key}.model_name, {key}.version LIMIT %s",
             [*params, page.size],
         )
         return [_version(r) for r in rows]
