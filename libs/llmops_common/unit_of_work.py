@@ -86,10 +86,11 @@ class PostgresUnitOfWork(UnitOfWork):
     async def commit(self) -> None:
         if self._tx is None:
             raise RuntimeError("commit() on a read-only or finished unit of work")
-        for entry in self.audits:
-            await self.append_audit(entry)
-        if self.events:
-            await add_to_outbox(self.conn, *self.events)
+        async with self.conn.pipeline():  # audit rows and outbox rows in one round trip
+            for entry in self.audits:
+                await self.append_audit(entry)
+            if self.events:
+                await add_to_outbox(self.conn, *self.events)
         await self._tx.__aexit__(None, None, None)
         self._tx = None
         self.events, self.audits = [], []
