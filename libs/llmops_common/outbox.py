@@ -84,6 +84,7 @@ class OutboxRelay:
         listener = asyncio.create_task(self._listen(stop))
         try:
             while not stop.is_set():
+                self._wake.clear()  # before relaying: a NOTIFY that arrives meanwhile must not be lost
                 try:
                     published = await self.relay_once()
                 except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
@@ -94,7 +95,6 @@ class OutboxRelay:
                     published = 0
                 if published >= self.batch_size:
                     continue
-                self._wake.clear()
                 await _first_of(self._wake, stop, timeout=self.poll_seconds)
         finally:
             listener.cancel()
