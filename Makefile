@@ -40,9 +40,12 @@ protos: $(STAMP)
 protos-check: $(STAMP)
 	$(LLMOPS) dev protos --check
 
-## bench: every benchmark at its --quick size
+## bench: every benchmark at its --quick size (installs the baselines: mlflow)
 bench: $(STAMP)
+	$(PIP) install --quiet -c constraints.txt -e ".[dev,bench]"
 	$(PY) bench/bus.py --quick
+	$(PY) bench/prompts.py --quick
+	$(PY) bench/registry.py --quick
 
 down: $(STAMP)
 	$(LLMOPS) down
