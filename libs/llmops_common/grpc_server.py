@@ -78,7 +78,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         service: str,
         authenticator: Authenticator | None,
         method_roles: Mapping[str, Role],
-        access_log_enabled: bool = True,
+        access_log_enabled: bool = False,
     ) -> None:
         self.service = service
         self.authenticator = authenticator
@@ -212,7 +212,7 @@ class GrpcServer:
         host: str,
         port: int,
         authenticator: Authenticator | None,
-        access_log_enabled: bool = True,
+        access_log_enabled: bool = False,
     ) -> None:
         self.services = list(services)
         roles: dict[str, Role] = {}

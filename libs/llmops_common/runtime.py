@@ -123,6 +123,7 @@ async def run_service(
         host=settings.grpc_host,
         port=settings.grpc_port,
         authenticator=adapters.authenticator,
+        access_log_enabled=settings.access_log,
     )
     await server.start()
     await server.set_serving(False)

@@ -46,6 +46,8 @@ class CommonSettings(BaseSettings):
     metrics_port: int = Field(default=9100, ge=0, le=65535)
     log_format: str = Field(default="json", pattern="^(json|text)$")
     log_level: str = "INFO"
+    # One INFO line per gRPC call; off by default (per-call counts and latencies are always in /metrics).
+    access_log: bool = False
     # Auth: a bootstrap admin key accepted without a database row (set it in production from a secret).
     bootstrap_admin_key: SecretStr | None = None
     # Start-up: how long to keep retrying unreachable infrastructure before giving up (0 = forever).
