@@ -197,6 +197,20 @@ async def check(layout: Layout, project: Project, baseline: Mlflow) -> None:
     assert got == (expected, expected), f"search {team}: project, mlflow returned {got}, expected {expected}"
 
 
+async def settle(dsn: str) -> None:
+    """VACUUM ANALYZE both sides' databases after a population, so neither is timed while autovacuum
+    catches up on the rows just written (it ran mid-measurement and cost both sides, at random)."""
+    import psycopg
+
+    server = dsn.rsplit("/", 1)[0]
+    async with await psycopg.AsyncConnection.connect(f"{server}/postgres", autocommit=True) as conn:
+        names = [r[0] for r in await (await conn.execute(
+            "SELECT datname FROM pg_database WHERE datname = 'llmops' OR datname LIKE 'mlflow_bench_%'")).fetchall()]
+    for name in names:
+        async with await psycopg.AsyncConnection.connect(f"{server}/{name}", autocommit=True) as conn:
+            await conn.execute("VACUUM ANALYZE")
+
+
 async def measure(size: int, layout: Layout, project: Project, baseline: Mlflow, pool, args) -> dict:
     """Grow ``layout`` to ``size`` on both sides and time every operation there."""
     times = {op: ([], []) for op in OPS}
@@ -205,6 +219,7 @@ async def measure(size: int, layout: Layout, project: Project, baseline: Mlflow,
     # Each side is timed in blocks of back-to-back calls, the blocks alternating: a call timed right after
     # the other side's call would pay for the machine waking from that gap (measured: a 7 ms pause before
     # each call turns a 0.9 ms gRPC get into 2.3 ms, and inflates MLflow alike).
+    await settle(args.dsn)
     creates = layout.grow(sample)
     for start in range(0, sample, BLOCK):
         for model, tags in creates[start:start + BLOCK]:
@@ -336,6 +351,7 @@ async def main(args: argparse.Namespace) -> dict:
             artifacts.put_bytes(f"{ARTIFACT}/model.safetensors", b"w" * 4096)
             project = Project(await start_registry(env, tmp, procs))
             baseline = Mlflow(await start_mlflow(stack.postgres_dsn, tmp, procs))
+            args.dsn = stack.postgres_dsn
             pool = make_pool(stack.postgres_dsn, "registry", max_size=2)  # the service's pool settings
             await pool.open(wait=True)
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import uuid
 from collections.abc import Callable
@@ -16,7 +15,6 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
-import grpc
 import typer
 from google.protobuf import json_format
 from google.protobuf.message import Message
@@ -25,6 +23,7 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc
+from llmops_cli.rpc import ServiceClient
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
@@ -74,7 +73,7 @@ class Status(str, Enum):
 
 # -- gRPC plumbing ---------------------------------------------------------------------------------
 
-_conn: dict[str, str | None] = {"target": None, "api_key": None}
+client = ServiceClient("registry", registry_pb2_grpc.RegistryServiceStub, 50055)
 
 
 @models_app.callback()
@@ -84,32 +83,11 @@ def _connect(
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="LLMOPS_API_KEY",
                                                 help="API key (default: the local bootstrap admin key).")] = None,
 ) -> None:
-    _conn["target"], _conn["api_key"] = registry, api_key
-
-
-def _target() -> str:
-    return _conn["target"] or f"127.0.0.1:{os.environ.get('LLMOPS_REGISTRY_GRPC_PORT') or 50055}"
-
-
-def _api_key() -> str:
-    if _conn["api_key"]:
-        return _conn["api_key"]
-    from llmops_cli.main import _stack, admin_key  # here, not at the top: main imports this module
-
-    return admin_key(_stack())
+    client.configure(registry, api_key)
 
 
 def call(method: str, request: Message, timeout: float = 30.0) -> Any:
-    """One RPC; a gRPC error becomes ``error (<STATUS>): <details>`` on stderr and exit code 1."""
-    metadata = [("authorization", f"Bearer {_api_key()}")]
-    with grpc.insecure_channel(_target()) as channel:
-        stub = registry_pb2_grpc.RegistryServiceStub(channel)
-        try:
-            return getattr(stub, method)(request, metadata=metadata, timeout=timeout)
-        except grpc.RpcError as exc:
-            details = (exc.details() or "").replace("\n", " ")
-            typer.echo(f"error ({exc.code().name}): {details}", err=True)
-            raise typer.Exit(1) from None
+    return client.call(method, request, timeout)
 
 
 def to_dict(message: Message) -> dict[str, Any]:

@@ -11,13 +11,11 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any
 
-import grpc
 import typer
 import yaml
 from google.protobuf import json_format
@@ -43,6 +41,7 @@ from llmops_cli.models import (
     parse_pairs,
     show_kv,
 )
+from llmops_cli.rpc import ServiceClient
 
 VAR_SPEC_HELP = (
     "Variable declaration, repeatable: NAME[?][:TYPE][=DEFAULT][,fenced[:TAG]|,tagged[:TAG]]. "
@@ -63,7 +62,7 @@ console = Console()
 
 # -- gRPC plumbing (the registry's helpers are bound to its endpoint and stub) ---------------------------
 
-_conn: dict[str, str | None] = {"target": None, "api_key": None}
+client = ServiceClient("prompts", prompts_pb2_grpc.PromptServiceStub, 50052)
 
 
 @prompts_app.callback()
@@ -73,33 +72,11 @@ def _connect(
     api_key: Annotated[str | None, typer.Option("--api-key", envvar="LLMOPS_API_KEY",
                                                 help="API key (default: the local bootstrap admin key).")] = None,
 ) -> None:
-    _conn["target"], _conn["api_key"] = prompts, api_key
-
-
-def _target() -> str:
-    return _conn["target"] or f"127.0.0.1:{os.environ.get('LLMOPS_PROMPTS_GRPC_PORT') or 50052}"
-
-
-def _api_key() -> str:
-    if _conn["api_key"]:
-        return _conn["api_key"]
-    # here, not at the top: main imports this module
-    from llmops_cli.main import _stack, admin_key
-
-    return admin_key(_stack())
+    client.configure(prompts, api_key)
 
 
 def call(method: str, request: Message, timeout: float = 30.0) -> Any:
-    """One RPC; a gRPC error becomes ``error (<STATUS>): <details>`` on stderr and exit code 1."""
-    metadata = [("authorization", f"Bearer {_api_key()}")]
-    with grpc.insecure_channel(_target()) as channel:
-        stub = prompts_pb2_grpc.PromptServiceStub(channel)
-        try:
-            return getattr(stub, method)(request, metadata=metadata, timeout=timeout)
-        except grpc.RpcError as exc:
-            details = (exc.details() or "").replace("\n", " ")
-            typer.echo(f"error ({exc.code().name}): {details}", err=True)
-            raise typer.Exit(1) from None
+    return client.call(method, request, timeout)
 
 
 # -- parsing ---------------------------------------------------------------------------------------------
