@@ -4,81 +4,30 @@ govern `production` with a gate and an approval, promote, approve as a second us
 from __future__ import annotations
 
 import json
-import os
-import signal
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
 import typer
 
 from llmops_cli.models import gate_text, parse_gates, parse_scalar
-from llmops_cli.supervisor import health_serving
-from llmops_common.embedded import free_port
 from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
+from llmops_common.testing.cli import Cli
+from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
 
 pytestmark = pytest.mark.e2e
-LLMOPS = [sys.executable, "-c", "from llmops_cli.main import run; run()"]
-ADMIN = "llmops_bootstrap_cli-models-admin"
-
-
-class Cli:
-    """Runs `llmops` as a subprocess against one stack home and registry endpoint."""
-
-    def __init__(self, home: Path, endpoint: str) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
-        self.env.update({"LLMOPS_HOME": str(home), "LLMOPS_REGISTRY_ENDPOINT": endpoint, "LLMOPS_API_KEY": ADMIN,
-                         "COLUMNS": "200"})  # wide enough that tables don't wrap the words asserted on
-
-    def __call__(self, *args: str, key: str | None = None) -> subprocess.CompletedProcess:
-        env = {**self.env, "LLMOPS_API_KEY": key} if key else self.env
-        return subprocess.run([*LLMOPS, *args], env=env, capture_output=True, text=True, timeout=60)
-
-    def ok(self, *args: str, key: str | None = None) -> str:
-        done = self(*args, key=key)
-        assert done.returncode == 0, f"llmops {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def json(self, *args: str, key: str | None = None) -> dict:
-        return json.loads(self.ok(*args, "--json", key=key))
-
-    def fails(self, *args: str, code: str, key: str | None = None) -> str:
-        done = self(*args, key=key)
-        assert done.returncode == 1, f"llmops {' '.join(args)} should fail:\n{done.stdout}\n{done.stderr}"
-        assert done.stderr.startswith(f"error ({code}): "), done.stderr
-        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-        return done.stderr
+ADMIN = TEST_ADMIN_KEY
 
 
 @pytest.fixture
-def registry(embedded_stack, stack_env, tmp_path):
+async def registry(embedded_stack, stack_env, tmp_path):
     """The registry as its own process on a free port, its schema migrated through the CLI."""
-    cli = Cli(embedded_stack.home, "unused")
-    cli.ok("migrate", "registry")
-    port, log = free_port(), tmp_path / "registry.log"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "llmops_registry.main"],
-        env={**os.environ, **stack_env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
-             "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN, "LLMOPS_LOG_FORMAT": "text"},
-        stdout=log.open("wb"), stderr=subprocess.STDOUT,
-    )
-    endpoint = f"127.0.0.1:{port}"
+    Cli(embedded_stack.home, ADMIN).ok("migrate", "registry")
+    service = ServiceProcess("registry", "llmops_registry.main", stack_env, tmp_path / "registry.log").start()
     try:
-        deadline = time.monotonic() + 30
-        while not health_serving(endpoint):
-            assert proc.poll() is None, f"registry exited:\n{log.read_text()}"
-            assert time.monotonic() < deadline, f"registry not SERVING:\n{log.read_text()}"
-            time.sleep(0.2)
-        yield endpoint
+        await service.wait_serving()
+        yield service.endpoint
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        service.stop()
 
 
 def test_gate_syntax():
@@ -107,7 +56,7 @@ def test_models_register_govern_promote_approve_audit_lineage_rollback(embedded_
     artifacts.put_bytes(f"{base_uri}/model.safetensors", b"b" * 8192)
     artifacts.put_bytes(f"{adapter_uri}/adapter_model.safetensors", b"a" * 4096)
     artifacts.put_bytes(f"{adapter2_uri}/adapter_model.safetensors", b"c" * 4096)
-    cli = Cli(embedded_stack.home, registry)
+    cli = Cli(embedded_stack.home, ADMIN, LLMOPS_REGISTRY_ENDPOINT=registry)
 
     # a model, a base version and an adapter on it, with lineage
     model = cli.json("models", "create", name, "--description", "e2e model", "--tag", "team=nlp")

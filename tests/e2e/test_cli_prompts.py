@@ -5,49 +5,17 @@ and unparseable templates, diff and list."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import typer
 from llmops.prompts.v1 import prompts_pb2 as pb
 
 from llmops_cli.main import _migrate
+from llmops_common.testing.cli import Cli
 from llmops_cli.prompts import parse_json_value, parse_ref, parse_var_spec, var_spec_text
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
 
 pytestmark = pytest.mark.e2e
-LLMOPS = [sys.executable, "-c", "from llmops_cli.main import run; run()"]
-
-
-class Cli:
-    """Runs `llmops` as a subprocess against one stack home and prompt service endpoint."""
-
-    def __init__(self, home: Path, endpoint: str) -> None:
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
-        self.env.update({"LLMOPS_HOME": str(home), "LLMOPS_PROMPTS_ENDPOINT": endpoint,
-                         "LLMOPS_API_KEY": TEST_ADMIN_KEY, "COLUMNS": "200"})
-
-    def __call__(self, *args: str, key: str | None = None) -> subprocess.CompletedProcess:
-        env = {**self.env, "LLMOPS_API_KEY": key} if key else self.env
-        return subprocess.run([*LLMOPS, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
-
-    def ok(self, *args: str, key: str | None = None) -> str:
-        done = self(*args, key=key)
-        assert done.returncode == 0, f"llmops {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
-        return done.stdout
-
-    def json(self, *args: str, key: str | None = None) -> dict:
-        return json.loads(self.ok(*args, "--json", key=key))
-
-    def fails(self, *args: str, code: str, key: str | None = None) -> str:
-        done = self(*args, key=key)
-        assert done.returncode == 1, f"llmops {' '.join(args)} should fail:\n{done.stdout}\n{done.stderr}"
-        assert done.stderr.startswith(f"error ({code}): "), done.stderr
-        assert "Traceback" not in done.stderr and len(done.stderr.strip().splitlines()) == 1
-        return done.stderr
 
 
 @pytest.fixture
@@ -88,7 +56,7 @@ def test_variable_spec_syntax():
 
 async def test_prompts_create_version_label_render_diff_list(embedded_stack, prompts_service, unique_name, tmp_path):
     name = f"support-{unique_name}"
-    cli = Cli(embedded_stack.home, prompts_service.endpoint)
+    cli = Cli(embedded_stack.home, TEST_ADMIN_KEY, LLMOPS_PROMPTS_ENDPOINT=prompts_service.endpoint)
 
     prompt = cli.json("prompts", "create", name, "--description", "support answers", "--tag", "team=support")
     assert (prompt["name"], prompt["tags"], prompt["latest_version"]) == (name, {"team": "support"}, "0")
