@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
@@ -164,5 +165,16 @@ async def run_service(
         log.info("%s stopped", settings.service_name)
 
 
-def configure_process(settings: CommonSettings) -> None:
+@dataclass
+class Service:
+    """What a service's bootstrap builds: its adapters (unconnected) and the gRPC services it hosts."""
+
+    adapters: Adapters
+    grpc_services: list[GrpcService]
+
+
+def serve(settings: CommonSettings, bootstrap: Callable[[Any], Service], migrations: list[Migration]) -> None:
+    """A service's ``main``: configure logging, wire the service, run it until SIGTERM."""
     configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)
+    service = bootstrap(settings)
+    asyncio.run(run_service(service.adapters, migrations=migrations, grpc_services=service.grpc_services))

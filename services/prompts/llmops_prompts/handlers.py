@@ -13,7 +13,6 @@ from llmops_common.pagination import Page
 from llmops_common.templating import ChatMessage, render
 from llmops_prompts.domain.model import (
     DEFAULT_LABELS,
-    LATEST,
     CreateVersion,
     Prompt,
     PromptVersion,

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-
-from llmops_common.runtime import configure_process, run_service
+from llmops_common.runtime import serve
 from llmops_registry.bootstrap import bootstrap, migrations
 from llmops_registry.settings import RegistrySettings
 
 
 def main() -> None:
-    settings = RegistrySettings()
-    configure_process(settings)
-    registry = bootstrap(settings)
-    asyncio.run(run_service(registry.adapters, migrations=migrations(), grpc_services=registry.grpc_services))
+    serve(RegistrySettings(), bootstrap, migrations())
 
 
 if __name__ == "__main__":
