@@ -8,6 +8,7 @@ left alone); ``down`` stops only the processes whose pid files ``up`` wrote.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import warnings
@@ -87,6 +89,11 @@ class EmbeddedStack:
 
     def pidfile(self, name: str) -> Path:
         return self.home / "run" / f"{name}.pid"
+
+    def ray_temp_dir(self) -> Path:
+        """Ray's session folder: short, since Ray's Unix sockets live in it (107-character limit)."""
+        digest = hashlib.sha1(str(self.home).encode()).hexdigest()[:10]
+        return Path(tempfile.gettempdir()) / f"llmops-ray-{digest}"
 
     @property
     def nats_url(self) -> str:
@@ -206,12 +213,12 @@ class EmbeddedStack:
         ray = shutil.which("ray", path=str(Path(sys.executable).parent)) or shutil.which("ray")
         if ray is None:
             raise RuntimeError("ray is not installed: pip install 'llmops-platform[training]'")
-        self.data("ray").mkdir(parents=True, exist_ok=True)
+        self.ray_temp_dir().mkdir(parents=True, exist_ok=True)
         self._spawn(
             "ray",
             [ray, "start", "--head", "--block", f"--port={self.ports.ray}", f"--node-ip-address={self.host}",
              f"--dashboard-port={self.ports.ray_dashboard}", "--include-dashboard=false",
-             f"--temp-dir={self.data('ray')}", "--num-cpus=2", "--disable-usage-stats"],
+             f"--temp-dir={self.ray_temp_dir()}", "--num-cpus=2", "--disable-usage-stats"],
         )
 
     def _start_postgres(self, timeout: float) -> None:

@@ -109,3 +109,17 @@ async def test_keys_create_list_revoke(embedded_stack, pg_pool):
     assert again.returncode != 0 and "no active API key" in (again.stdout + again.stderr)
     bad_role = llmops(home, "keys", "create", "x", "--role", "root")
     assert bad_role.returncode != 0 and "unknown role" in (bad_role.stdout + bad_role.stderr)
+
+
+def test_stack_up_with_ray_runs_a_task_and_down_stops_it(home):
+    up = llmops(home, "stack", "up", "--ray", "--json", timeout=180)
+    assert up.returncode == 0, up.stdout + up.stderr
+    ray_status = {c["name"]: c for c in json.loads(up.stdout)["components"]}["ray"]
+    assert ray_status["answering"], ray_status
+    task = subprocess.run(
+        [sys.executable, "-c", "import ray; ray.init(address=%r, log_to_driver=False);"
+         "print(ray.get(ray.remote(lambda x: x * 2).remote(21)))" % ray_status["endpoint"]],
+        capture_output=True, text=True, timeout=120)
+    assert task.stdout.strip().splitlines()[-1] == "42", task.stderr[-2000:]
+    assert "ray" in llmops(home, "stack", "down").stdout
+    assert not alive(ray_status["pid"])
