@@ -147,9 +147,6 @@ class Bus:
         await self.broker.stop()
         self._js = None
 
-    async def ping(self) -> bool:
-        conn = self.broker.connection if self._js is not None else None
-        return bool(conn and conn.is_connected)
 
     # -- publishing ----------------------------------------------------------------------------
 

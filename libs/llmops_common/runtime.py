@@ -17,7 +17,7 @@ from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 
-from llmops_common.auth import Authenticator, PostgresApiKeyStore
+from llmops_common.auth import AUTH_SCHEMA, Authenticator, PostgresApiKeyStore
 from llmops_common.bus import Bus
 from llmops_common.db import Migration, SchemaOutdated, check_schema, load_migrations, make_pool
 from llmops_common.grpc_server import GrpcServer, GrpcService, install_signal_handlers
@@ -28,11 +28,8 @@ from llmops_common.telemetry import configure_logging, start_metrics_server
 
 log = logging.getLogger(__name__)
 
-AUTH_MIGRATIONS_SOURCE = "auth"
-
-
 def auth_migrations() -> list[Migration]:
-    return load_migrations("llmops_common", "migrations/auth", source=AUTH_MIGRATIONS_SOURCE)
+    return load_migrations("llmops_common", "migrations/auth", source=AUTH_SCHEMA)
 
 
 @dataclass
@@ -141,7 +138,7 @@ async def run_service(
         async def open_postgres() -> None:
             async with adapters.pool.connection(timeout=5) as conn:
                 await check_schema(conn, settings.postgres_schema, migrations)
-                await check_schema(conn, "auth", auth_migrations())
+                await check_schema(conn, AUTH_SCHEMA, auth_migrations())
 
         connected = (
             await retry_until("postgres", open_postgres, stop, give_up_after=give_up)

@@ -103,6 +103,7 @@ def stack_status(as_json: JsonOpt = False) -> None:
 async def _migrate(names: list[str], env: dict[str, str]) -> dict[str, list[str]]:
     import psycopg
 
+    from llmops_common.auth import AUTH_SCHEMA
     from llmops_common.db import migrate
     from llmops_common.runtime import auth_migrations
     from llmops_common.settings import CommonSettings
@@ -111,7 +112,7 @@ async def _migrate(names: list[str], env: dict[str, str]) -> dict[str, list[str]
                                  if k.removeprefix("LLMOPS_").lower() in CommonSettings.model_fields})
     applied: dict[str, list[str]] = {}
     async with await psycopg.AsyncConnection.connect(settings.postgres_dsn, autocommit=True) as conn:
-        applied["auth"] = await migrate(conn, "auth", auth_migrations())
+        applied[AUTH_SCHEMA] = await migrate(conn, AUTH_SCHEMA, auth_migrations())
         for name in names:
             applied[name] = await migrate(conn, name, SERVICES[name].migrations())
     return applied
@@ -174,11 +175,11 @@ def status(as_json: JsonOpt = False) -> None:
 
 
 async def _with_key_store(action):  # type: ignore[no-untyped-def]
-    from llmops_common.auth import PostgresApiKeyStore
+    from llmops_common.auth import AUTH_SCHEMA, PostgresApiKeyStore
     from llmops_common.db import make_pool
 
     env = service_env(_stack())
-    pool = make_pool(env["LLMOPS_POSTGRES_DSN"], "auth")
+    pool = make_pool(env["LLMOPS_POSTGRES_DSN"], AUTH_SCHEMA)
     await pool.open(wait=True, timeout=10)
     try:
         return await action(PostgresApiKeyStore(pool))

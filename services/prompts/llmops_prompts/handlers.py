@@ -3,6 +3,7 @@ write their event through the outbox, and label moves and tag edits are audited.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from llmops_common.auth import Principal, Role
@@ -25,7 +26,7 @@ from llmops_prompts.domain.model import (
 from llmops_prompts.store import AuditEntry, LabelRecord, PromptsUnitOfWork
 
 PRODUCER = "prompts"
-UnitOfWorkFactory = Any  # called as uow() or uow(readonly=True) -> PromptsUnitOfWork
+UnitOfWorkFactory = Callable[..., PromptsUnitOfWork]  # called as uow() or uow(readonly=True)
 
 
 def _event(payload: Any, correlation_id: str | None) -> Envelope[Any]:
