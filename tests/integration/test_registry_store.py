@@ -191,3 +191,36 @@ async def test_lineage_links_data_prompt_run_base_adapter_and_aliases(registry, 
         (e.from_id, e.to_id, e.relation) for e in up.edges}
     down = await lineage(registry, "base", base)
     assert f"models:/tuned/{adapter.version}" in down.nodes
+
+
+async def test_list_models_delete_alias_and_reject(registry, pg_pool):
+    from llmops_common.errors import NotFound
+    from llmops_registry.store import ModelQuery
+
+    for i in range(5):
+        await handlers.register_model(registry, RegisterModel(f"lm-{i}", tags={"tier": "gold" if i % 2 else "silver"}),
+                                      actor=DEV)
+    first, cursor = await handlers.list_models(registry, ModelQuery("lm-"), page(2, ""))
+    second, cursor2 = await handlers.list_models(registry, ModelQuery("lm-"), page(2, make_token(cursor)))
+    third, cursor3 = await handlers.list_models(registry, ModelQuery("lm-"), page(2, make_token(cursor2)))
+    assert [m.name for m in first + second + third] == [f"lm-{i}" for i in range(5)] and cursor3 is None
+    gold, _ = await handlers.list_models(registry, ModelQuery("lm-", {"tier": "gold"}), page(10, ""))
+    assert [m.name for m in gold] == ["lm-1", "lm-3"]
+
+    version = await registry.new_version("lm-0")
+    await releases.set_alias(registry, "lm-0", "canary", version, actor=DEV)
+    assert (await handlers.get_model(registry, "lm-0")).aliases == {"canary": version}
+    audit_before, outbox_before = await counts(pg_pool)
+    assert (await releases.delete_alias(registry, "lm-0", "canary", actor=DEV)).version == version
+    assert await counts(pg_pool) == (audit_before + 1, outbox_before + 1)
+    with pytest.raises(NotFound):
+        await releases.delete_alias(registry, "lm-0", "canary", actor=DEV)
+
+    await releases.set_policy(registry, AliasPolicy("lm-0", "production", True, (), required_approvals=1), actor=ADMIN)
+    with pytest.raises(PermissionDenied):
+        await releases.delete_alias(registry, "lm-0", "production", actor=ADMIN)
+    pending = await releases.request_promotion(registry, "lm-0", "production", version, actor=DEV)
+    rejected = await releases.reject_promotion(registry, pending.id, reason="not yet", actor=ANN)
+    assert rejected.status is PromotionStatus.REJECTED and rejected.decisions[0].approved is False
+    with pytest.raises(NotFound):
+        await releases.resolve(registry, "models:/lm-0@production")
