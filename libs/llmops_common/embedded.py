@@ -163,6 +163,13 @@ class EmbeddedStack:
             stopped.append(name)
         return stopped
 
+    def stop_postgres(self, mode: str = "fast") -> None:
+        """Stop PostgreSQL alone (fault tests); ``up`` or ``start_postgres`` brings it back."""
+        self._pg_ctl("-m", mode, "-w", "stop")
+
+    def start_postgres(self, timeout: float = 30.0) -> None:
+        self._start_postgres(timeout)
+
     def status(self) -> list[ComponentStatus]:
         endpoints = {
             "nats": self.nats_url,

@@ -1,0 +1,62 @@
+"""Infrastructure failing under a running service: callers get UNAVAILABLE, not INTERNAL, and the
+service recovers by itself when the dependency returns. Runs on a stack of its own, since it stops
+PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import grpc
+import pytest
+from llmops.registry.v1 import registry_pb2 as pb
+from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
+
+from llmops_cli.main import _migrate
+from llmops_common.embedded import EmbeddedStack, StackPorts
+from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
+
+pytestmark = pytest.mark.e2e
+METADATA = [("authorization", f"Bearer {TEST_ADMIN_KEY}")]
+
+
+@pytest.fixture
+def own_stack(tmp_path):
+    stack = EmbeddedStack(tmp_path / "stack", StackPorts.free())
+    stack.up()
+    yield stack
+    stack.down()
+
+
+async def test_postgres_down_mid_operation_gives_unavailable_then_recovers(own_stack, tmp_path):
+    env = own_stack.env()
+    await _migrate(["registry"], env)
+    service = ServiceProcess("registry", "llmops_registry.main", env, tmp_path / "registry.log").start()
+    try:
+        await service.wait_serving()
+        async with grpc.aio.insecure_channel(service.endpoint) as channel:
+            stub = pb_grpc.RegistryServiceStub(channel)
+            await stub.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name="m"), metadata=METADATA)
+
+            own_stack.stop_postgres("immediate")
+            started = time.monotonic()
+            with pytest.raises(grpc.RpcError) as err:
+                await stub.GetRegisteredModel(pb.GetRegisteredModelRequest(name="m"), metadata=METADATA, timeout=30)
+            assert err.value.code() is grpc.StatusCode.UNAVAILABLE, err.value.details()
+            assert "Traceback" not in err.value.details()
+            assert time.monotonic() - started < 15
+
+            own_stack.start_postgres()
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    got = await stub.GetRegisteredModel(pb.GetRegisteredModelRequest(name="m"), metadata=METADATA)
+                    break
+                except grpc.RpcError as exc:
+                    assert exc.code() is grpc.StatusCode.UNAVAILABLE
+                    assert time.monotonic() < deadline, "the service did not recover after PostgreSQL returned"
+                    await asyncio.sleep(0.5)
+            assert got.name == "m"
+        assert service.proc.poll() is None
+    finally:
+        service.stop()
