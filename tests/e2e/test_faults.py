@@ -60,3 +60,45 @@ async def test_postgres_down_mid_operation_gives_unavailable_then_recovers(own_s
         assert service.proc.poll() is None
     finally:
         service.stop()
+
+
+async def test_events_written_while_nats_is_down_are_published_when_it_returns(own_stack, tmp_path):
+    from llmops_common.bus import Bus
+    from llmops_common.embedded import terminate_process
+    from llmops_common.events.registry import ModelVersionCreated
+    from llmops_common.settings import CommonSettings
+    from llmops_common.storage import ArtifactStore
+    from llmops_common.testing.events import wait_for
+
+    env = own_stack.env()
+    settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()})
+    artifacts = ArtifactStore.from_settings(settings)
+    artifacts.ensure_buckets()
+    artifacts.put_bytes("s3://llmops-models/m/v1/model.safetensors", b"w")
+    await _migrate(["registry"], env)
+    service = ServiceProcess("registry", "llmops_registry.main", env, tmp_path / "registry.log").start()
+    bus = Bus(settings, producer="test")
+    try:
+        await service.wait_serving()
+        async with grpc.aio.insecure_channel(service.endpoint) as channel:
+            stub = pb_grpc.RegistryServiceStub(channel)
+            await stub.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name="m"), metadata=METADATA)
+            terminate_process(own_stack.pid_of("nats"), 10)
+            version = await stub.CreateModelVersion(
+                pb.CreateModelVersionRequest(model_name="m", artifact_uri="s3://llmops-models/m/v1",
+                                             kind=pb.MODEL_KIND_BASE), metadata=METADATA)
+            assert version.version == 1  # committed with its event in the outbox, NATS or not
+        await asyncio.sleep(2)
+        own_stack.up()  # brings back only what is down: NATS, with its streams on disk
+        seen = []
+
+        async def on_created(envelope) -> None:
+            seen.append(envelope.payload.version)
+
+        bus.subscribe(ModelVersionCreated.event_type, durable="fault-test", handler=on_created)
+        await bus.start()
+        await wait_for(lambda: seen == [1], timeout=30, what="the event held in the outbox while NATS was down")
+        assert service.proc.poll() is None
+    finally:
+        await bus.stop()
+        service.stop()
