@@ -33,12 +33,6 @@ def start_registry(env: dict[str, str], log: Path) -> tuple[ServiceProcess, int]
     return service, service.port
 
 
-async def wait_serving(service: ServiceProcess, port: int, log: Path) -> None:
-    await service.wait_serving()
-
-
-def stop(service: ServiceProcess) -> int:
-    return service.stop()
 
 
 async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, unique_name, tmp_path):
@@ -69,7 +63,7 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
     log = tmp_path / "registry.log"
     proc, port = start_registry(stack_env, log)
     try:
-        await wait_serving(proc, port, log)
+        await proc.wait_serving()
         metadata = [("authorization", f"Bearer {ADMIN}"), ("x-correlation-id", f"corr-{unique_name}")]
         async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = pb_grpc.RegistryServiceStub(channel)
@@ -118,7 +112,7 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
                 "champion", None, 1)
             assert moved[0].payload.prompt_version == "support/3"
             assert moved[0].payload.parameters == {"temperature": 0.2}
-        assert stop(proc) == 0
+        assert proc.stop() == 0
         assert "registry stopped" in log.read_text()
     finally:
         if proc.proc.poll() is None:
@@ -141,7 +135,7 @@ async def test_unreachable_nats_keeps_the_service_up_but_not_serving(stack_env, 
         assert "nats unavailable; retrying" in log.read_text()
         assert proc.proc.poll() is None, log.read_text()
         assert await health(port) == health_pb2.HealthCheckResponse.NOT_SERVING
-        assert stop(proc) == 0
+        assert proc.stop() == 0
     finally:
         if proc.proc.poll() is None:
             proc.proc.kill()
