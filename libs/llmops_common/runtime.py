@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
@@ -109,6 +109,7 @@ async def run_service(
     grpc_services: list[GrpcService],
     stop: asyncio.Event | None = None,
     ready: Callable[[GrpcServer], None] | None = None,
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = (),
 ) -> None:
     """Serve until SIGTERM/SIGINT (or ``stop``). Subscribers must be registered on ``adapters.bus``."""
     settings = adapters.settings
@@ -131,6 +132,7 @@ async def run_service(
 
     give_up = settings.startup_retry_seconds
     relay_task: asyncio.Task[None] | None = None
+    workers: list[asyncio.Task[None]] = []
     try:
 
         await adapters.pool.open(wait=False)  # connects in the background, retrying by itself
@@ -149,6 +151,8 @@ async def run_service(
         if connected:
             relay = OutboxRelay(adapters.pool, adapters.bus.publish_many, schema=settings.postgres_schema)
             relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
+            workers = [asyncio.create_task(work(stop), name=getattr(work, "__qualname__", "worker"))
+                       for work in background]
             await server.set_serving(True)
             log.info("%s serving", settings.service_name)
             await stop.wait()
@@ -156,6 +160,9 @@ async def run_service(
         await server.stop(settings.shutdown_grace_seconds)
         if relay_task:
             await relay_task
+        for worker in workers:  # they watch ``stop``; a job in flight is finished or left to be retried
+            with contextlib.suppress(Exception):
+                await worker
         with contextlib.suppress(Exception):
             await adapters.bus.stop()
         await adapters.pool.close()
@@ -168,10 +175,13 @@ class Service:
 
     adapters: Adapters
     grpc_services: list[GrpcService]
+    # Long-running workers started once connected; each gets the stop event and must return after it.
+    background: list[Callable[[asyncio.Event], Awaitable[None]]] = field(default_factory=list)
 
 
 def serve(settings: CommonSettings, bootstrap: Callable[[Any], Service], migrations: list[Migration]) -> None:
     """A service's ``main``: configure logging, wire the service, run it until SIGTERM."""
     configure_logging(settings.service_name, fmt=settings.log_format, level=settings.log_level)
     service = bootstrap(settings)
-    asyncio.run(run_service(service.adapters, migrations=migrations, grpc_services=service.grpc_services))
+    asyncio.run(run_service(service.adapters, migrations=migrations, grpc_services=service.grpc_services,
+                            background=service.background))

@@ -175,6 +175,25 @@ class ArtifactStore(ArtifactInspector):
 
     # -- metadata ----------------------------------------------------------------------------
 
+    def list_objects(self, uri: str) -> list[tuple[str, int]]:
+        """(uri, size) of the object at ``uri`` or of every object under it as a prefix, sorted."""
+        bucket, key = parse_s3_uri(uri)
+        try:
+            found = [(f"s3://{bucket}/{o.object_name}", o.size or 0)
+                     for o in self.client.list_objects(bucket, prefix=key, recursive=True)
+                     if o.object_name == key or key.endswith("/") or o.object_name.startswith(key.rstrip("/") + "/")]
+        except (S3Error, InvalidResponseError) as exc:
+            raise _not_found(exc, uri) from None
+        return sorted(found)
+
+    def delete_prefix(self, uri: str) -> int:
+        """Remove every object under the prefix ``uri``; returns how many were removed."""
+        bucket, key = parse_s3_uri(uri)
+        names = [o.object_name for o in self.client.list_objects(bucket, prefix=key.rstrip("/") + "/", recursive=True)]
+        for name in names:
+            self.client.remove_object(bucket, name)
+        return len(names)
+
     def stat(self, uri: str) -> StoredObject:
         bucket, key = parse_s3_uri(uri)
         try:

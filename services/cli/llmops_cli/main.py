@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from llmops_cli.datasets import datasets_app
 from llmops_cli.models import models_app
 from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES
@@ -27,6 +28,7 @@ app.add_typer(stack_app, name="stack")
 app.add_typer(keys_app, name="keys")
 app.add_typer(dev_app, name="dev")
 app.add_typer(models_app, name="models")
+app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
 console = Console()
 

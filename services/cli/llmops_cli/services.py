@@ -30,6 +30,8 @@ class ServiceSpec:
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
+        ServiceSpec("ingestion", "llmops_ingestion.main", "llmops_ingestion.settings:IngestionSettings",
+                    "llmops_ingestion.bootstrap"),
         ServiceSpec("prompts", "llmops_prompts.main", "llmops_prompts.settings:PromptsSettings",
                     "llmops_prompts.bootstrap"),
         ServiceSpec("registry", "llmops_registry.main", "llmops_registry.settings:RegistrySettings",

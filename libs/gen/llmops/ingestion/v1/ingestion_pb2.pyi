@@ -180,7 +180,7 @@ class PreparationConfig(_message.Message):
     def __init__(self, normalize: _Optional[_Union[NormalizeStep, _Mapping]] = ..., length_filter: _Optional[_Union[LengthFilterStep, _Mapping]] = ..., dedup: _Optional[_Union[DedupStep, _Mapping]] = ..., pii: _Optional[_Union[PiiStep, _Mapping]] = ..., split: _Optional[_Union[SplitStep, _Mapping]] = ..., bad_record_policy: _Optional[_Union[BadRecordPolicy, str]] = ...) -> None: ...
 
 class StepReport(_message.Message):
-    __slots__ = ("step", "records_in", "records_kept", "dropped_by_reason")
+    __slots__ = ("step", "records_in", "records_kept", "dropped_by_reason", "records_modified")
     class DroppedByReasonEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -192,14 +192,26 @@ class StepReport(_message.Message):
     RECORDS_IN_FIELD_NUMBER: _ClassVar[int]
     RECORDS_KEPT_FIELD_NUMBER: _ClassVar[int]
     DROPPED_BY_REASON_FIELD_NUMBER: _ClassVar[int]
+    RECORDS_MODIFIED_FIELD_NUMBER: _ClassVar[int]
     step: str
     records_in: int
     records_kept: int
     dropped_by_reason: _containers.ScalarMap[str, int]
-    def __init__(self, step: _Optional[str] = ..., records_in: _Optional[int] = ..., records_kept: _Optional[int] = ..., dropped_by_reason: _Optional[_Mapping[str, int]] = ...) -> None: ...
+    records_modified: int
+    def __init__(self, step: _Optional[str] = ..., records_in: _Optional[int] = ..., records_kept: _Optional[int] = ..., dropped_by_reason: _Optional[_Mapping[str, int]] = ..., records_modified: _Optional[int] = ...) -> None: ...
+
+class DatasetUsage(_message.Message):
+    __slots__ = ("used_by", "reference", "recorded_at")
+    USED_BY_FIELD_NUMBER: _ClassVar[int]
+    REFERENCE_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
+    used_by: str
+    reference: str
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, used_by: _Optional[str] = ..., reference: _Optional[str] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DatasetVersion(_message.Message):
-    __slots__ = ("dataset_name", "version", "uri", "manifest_uri", "shape", "record_count", "split_counts", "preparation", "config_hash", "source", "steps", "profile_uri", "profile_html_uri", "job_id", "created_at", "created_by")
+    __slots__ = ("dataset_name", "version", "uri", "manifest_uri", "shape", "record_count", "split_counts", "preparation", "config_hash", "source", "steps", "profile_uri", "profile_html_uri", "job_id", "created_at", "created_by", "used_by")
     class SplitCountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +235,7 @@ class DatasetVersion(_message.Message):
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    USED_BY_FIELD_NUMBER: _ClassVar[int]
     dataset_name: str
     version: str
     uri: str
@@ -239,7 +252,8 @@ class DatasetVersion(_message.Message):
     job_id: str
     created_at: _timestamp_pb2.Timestamp
     created_by: str
-    def __init__(self, dataset_name: _Optional[str] = ..., version: _Optional[str] = ..., uri: _Optional[str] = ..., manifest_uri: _Optional[str] = ..., shape: _Optional[_Union[RecordShape, str]] = ..., record_count: _Optional[int] = ..., split_counts: _Optional[_Mapping[str, int]] = ..., preparation: _Optional[_Union[PreparationConfig, _Mapping]] = ..., config_hash: _Optional[str] = ..., source: _Optional[_Union[DataSource, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepReport, _Mapping]]] = ..., profile_uri: _Optional[str] = ..., profile_html_uri: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ...) -> None: ...
+    used_by: _containers.RepeatedCompositeFieldContainer[DatasetUsage]
+    def __init__(self, dataset_name: _Optional[str] = ..., version: _Optional[str] = ..., uri: _Optional[str] = ..., manifest_uri: _Optional[str] = ..., shape: _Optional[_Union[RecordShape, str]] = ..., record_count: _Optional[int] = ..., split_counts: _Optional[_Mapping[str, int]] = ..., preparation: _Optional[_Union[PreparationConfig, _Mapping]] = ..., config_hash: _Optional[str] = ..., source: _Optional[_Union[DataSource, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepReport, _Mapping]]] = ..., profile_uri: _Optional[str] = ..., profile_html_uri: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., used_by: _Optional[_Iterable[_Union[DatasetUsage, _Mapping]]] = ...) -> None: ...
 
 class IngestionProgress(_message.Message):
     __slots__ = ("records_read", "bytes_read", "total_bytes", "step")
@@ -356,15 +370,17 @@ class NGramCount(_message.Message):
     def __init__(self, ngram: _Optional[str] = ..., count: _Optional[int] = ...) -> None: ...
 
 class DuplicateCluster(_message.Message):
-    __slots__ = ("size", "examples")
+    __slots__ = ("size", "examples", "kind")
     SIZE_FIELD_NUMBER: _ClassVar[int]
     EXAMPLES_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
     size: int
     examples: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, size: _Optional[int] = ..., examples: _Optional[_Iterable[str]] = ...) -> None: ...
+    kind: str
+    def __init__(self, size: _Optional[int] = ..., examples: _Optional[_Iterable[str]] = ..., kind: _Optional[str] = ...) -> None: ...
 
 class DatasetProfile(_message.Message):
-    __slots__ = ("dataset_name", "version", "json_uri", "html_uri", "steps", "char_lengths", "token_lengths", "duplicate_clusters", "pii_counts", "top_ngrams", "field_completeness", "script_mix", "bad_record_count", "bad_record_samples")
+    __slots__ = ("dataset_name", "version", "json_uri", "html_uri", "steps", "char_lengths", "token_lengths", "duplicate_clusters", "pii_counts", "top_ngrams", "field_completeness", "script_mix", "bad_record_count", "bad_record_samples", "record_count", "split_counts", "tokenizer", "ngram_n", "ngram_sample_fraction", "html_url", "summary")
     class PiiCountsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -386,6 +402,13 @@ class DatasetProfile(_message.Message):
         key: str
         value: float
         def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class SplitCountsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
     DATASET_NAME_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     JSON_URI_FIELD_NUMBER: _ClassVar[int]
@@ -400,6 +423,13 @@ class DatasetProfile(_message.Message):
     SCRIPT_MIX_FIELD_NUMBER: _ClassVar[int]
     BAD_RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
     BAD_RECORD_SAMPLES_FIELD_NUMBER: _ClassVar[int]
+    RECORD_COUNT_FIELD_NUMBER: _ClassVar[int]
+    SPLIT_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    TOKENIZER_FIELD_NUMBER: _ClassVar[int]
+    NGRAM_N_FIELD_NUMBER: _ClassVar[int]
+    NGRAM_SAMPLE_FRACTION_FIELD_NUMBER: _ClassVar[int]
+    HTML_URL_FIELD_NUMBER: _ClassVar[int]
+    SUMMARY_FIELD_NUMBER: _ClassVar[int]
     dataset_name: str
     version: str
     json_uri: str
@@ -414,7 +444,14 @@ class DatasetProfile(_message.Message):
     script_mix: _containers.ScalarMap[str, float]
     bad_record_count: int
     bad_record_samples: _containers.RepeatedCompositeFieldContainer[_common_pb2.ErrorDetail]
-    def __init__(self, dataset_name: _Optional[str] = ..., version: _Optional[str] = ..., json_uri: _Optional[str] = ..., html_uri: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepReport, _Mapping]]] = ..., char_lengths: _Optional[_Union[Distribution, _Mapping]] = ..., token_lengths: _Optional[_Union[Distribution, _Mapping]] = ..., duplicate_clusters: _Optional[_Iterable[_Union[DuplicateCluster, _Mapping]]] = ..., pii_counts: _Optional[_Mapping[str, int]] = ..., top_ngrams: _Optional[_Iterable[_Union[NGramCount, _Mapping]]] = ..., field_completeness: _Optional[_Mapping[str, float]] = ..., script_mix: _Optional[_Mapping[str, float]] = ..., bad_record_count: _Optional[int] = ..., bad_record_samples: _Optional[_Iterable[_Union[_common_pb2.ErrorDetail, _Mapping]]] = ...) -> None: ...
+    record_count: int
+    split_counts: _containers.ScalarMap[str, int]
+    tokenizer: str
+    ngram_n: int
+    ngram_sample_fraction: float
+    html_url: str
+    summary: str
+    def __init__(self, dataset_name: _Optional[str] = ..., version: _Optional[str] = ..., json_uri: _Optional[str] = ..., html_uri: _Optional[str] = ..., steps: _Optional[_Iterable[_Union[StepReport, _Mapping]]] = ..., char_lengths: _Optional[_Union[Distribution, _Mapping]] = ..., token_lengths: _Optional[_Union[Distribution, _Mapping]] = ..., duplicate_clusters: _Optional[_Iterable[_Union[DuplicateCluster, _Mapping]]] = ..., pii_counts: _Optional[_Mapping[str, int]] = ..., top_ngrams: _Optional[_Iterable[_Union[NGramCount, _Mapping]]] = ..., field_completeness: _Optional[_Mapping[str, float]] = ..., script_mix: _Optional[_Mapping[str, float]] = ..., bad_record_count: _Optional[int] = ..., bad_record_samples: _Optional[_Iterable[_Union[_common_pb2.ErrorDetail, _Mapping]]] = ..., record_count: _Optional[int] = ..., split_counts: _Optional[_Mapping[str, int]] = ..., tokenizer: _Optional[str] = ..., ngram_n: _Optional[int] = ..., ngram_sample_fraction: _Optional[float] = ..., html_url: _Optional[str] = ..., summary: _Optional[str] = ...) -> None: ...
 
 class CreateDatasetRequest(_message.Message):
     __slots__ = ("name", "description", "tags")

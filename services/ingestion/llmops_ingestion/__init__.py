@@ -1,0 +1,1 @@
+"""Ingestion and data preparation service."""

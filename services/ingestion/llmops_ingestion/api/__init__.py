@@ -1,0 +1,1 @@
+"""Transport: gRPC servicer and event subscribers."""

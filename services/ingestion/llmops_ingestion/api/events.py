@@ -1,0 +1,62 @@
+"""Event subscribers: translation only."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from llmops_common.auth import Principal, Role
+from llmops_common.bus import Bus
+from llmops_common.errors import DomainError, InvalidArgument
+from llmops_common.events import Envelope
+from llmops_common.events.evaluation import EvaluationRunRequested
+from llmops_common.events.ingestion import DatasetIngestionFailed, DatasetRequested
+from llmops_common.events.training import TrainingRunRequested
+from llmops_ingestion import handlers
+from llmops_ingestion.domain.config import parse_config
+from llmops_ingestion.domain.model import IngestionRequest, SourceSpec
+from llmops_ingestion.domain.shapes import Shape
+from llmops_ingestion.store import UnitOfWorkFactory
+
+EVENT_ACTOR = Principal("event", "event:llmops.ingestion.dataset.requested", Role.DEVELOPER)
+
+
+def request_from_event(envelope: Envelope[DatasetRequested]) -> IngestionRequest:
+    """The payload's ``config`` may carry ``preparation``, ``shape`` and ``column_mapping``."""
+    payload = envelope.payload
+    config = dict(payload.config)
+    shape = config.pop("shape", None)
+    try:
+        shape_value = Shape(shape) if shape else None
+    except ValueError:
+        raise InvalidArgument(f"unknown shape {shape!r}; known: {[s.value for s in Shape]}",
+                              field="config.shape") from None
+    return IngestionRequest(payload.dataset_name, SourceSpec.from_uri(payload.source_uri, payload.format),
+                            shape_value, dict(config.pop("column_mapping", {}) or {}),
+                            parse_config(config.pop("preparation", {}), where="config.preparation"),
+                            request_id=f"event:{envelope.id}")
+
+
+def subscribe(bus: Bus, uow: UnitOfWorkFactory, local_roots: list[Path], wake: Callable[[], None]) -> None:
+    async def on_requested(envelope: Envelope[Any]) -> None:
+        """Queue a job (idempotent: the event id is the request id). A request that cannot be valid
+        is answered with ``dataset.failed`` rather than retried."""
+        try:
+            await handlers.submit_ingestion(uow, request_from_event(envelope), actor=EVENT_ACTOR,
+                                            local_roots=local_roots, correlation_id=envelope.correlation_id,
+                                            wake=wake)
+        except DomainError as exc:
+            if exc.code in ("unavailable", "internal"):
+                raise
+            await bus.publish(Envelope.wrap(DatasetIngestionFailed(dataset_name=envelope.payload.dataset_name,
+                                                                   reason=str(exc)),
+                                            producer="ingestion", correlation_id=envelope.correlation_id))
+
+    async def on_named(envelope: Envelope[Any]) -> None:
+        reference = getattr(envelope.payload, "base_model_uri", "") or getattr(envelope.payload, "model_uri", "")
+        await handlers.record_usage(uow, envelope.id, envelope.payload.dataset_version, envelope.type, reference)
+
+    bus.subscribe(DatasetRequested.event_type, durable=handlers.REQUEST_CONSUMER, handler=on_requested)
+    for event_type in (TrainingRunRequested.event_type, EvaluationRunRequested.event_type):
+        bus.subscribe(event_type, durable=f"{handlers.USAGE_CONSUMER}-{event_type.split('.')[1]}", handler=on_named)

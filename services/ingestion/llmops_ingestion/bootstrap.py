@@ -1,0 +1,26 @@
+"""Wiring: settings -> adapters -> store, job runner, servicer and subscribers. Nothing connects here."""
+
+from __future__ import annotations
+
+from llmops_common.db import Migration, service_migrations
+from llmops_common.runtime import Adapters, Service
+from llmops_ingestion.api import events, grpc
+from llmops_ingestion.jobs import JobRunner
+from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.store import PostgresUnitOfWork
+
+
+def migrations() -> list[Migration]:
+    return service_migrations("llmops_ingestion")
+
+
+def bootstrap(settings: IngestionSettings) -> Service:
+    adapters = Adapters.build(settings)
+
+    def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(adapters.pool, readonly=readonly)
+
+    runner = JobRunner(uow, adapters.artifacts, settings)
+    events.subscribe(adapters.bus, uow, settings.local_source_roots, runner.wake)
+    return Service(adapters, [grpc.grpc_service(uow, adapters.artifacts, settings, runner.wake)],
+                   background=[runner.run])

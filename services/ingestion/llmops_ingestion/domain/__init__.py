@@ -1,0 +1,1 @@
+"""Pure preparation rules: readers, shapes, normalisation, dedup, PII, split, profile."""

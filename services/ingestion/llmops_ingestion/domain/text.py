@@ -1,0 +1,80 @@
+"""Text rules: Unicode normalisation and whitespace clean-up, token counts, script of a text."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Callable
+from pathlib import Path
+
+from llmops_common.errors import InvalidArgument
+
+# C0/C1 control characters other than tab and newline are removed; tabs become spaces via split().
+_CONTROLS = {c: None for c in [*range(9), *range(11, 32), 127, *range(128, 160)]}
+_CONTROLS[0x0D] = None
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def make_normalizer(form: str) -> Callable[[str], str]:
+    """Unicode ``form`` (NFC, NFKC, ...), control characters removed, runs of spaces collapsed within
+    lines, lines stripped, at most one blank line in a row, no leading or trailing whitespace."""
+
+    def normalize(text: str) -> str:
+        if not text.isascii():
+            text = unicodedata.normalize(form, text)
+        text = text.translate(_CONTROLS)
+        if "\n" not in text:
+            return " ".join(text.split())
+        text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
+        return _BLANK_LINES.sub("\n\n", text).strip()
+
+    return normalize
+
+
+class TokenCounter:
+    """Counts tokens: ``whitespace`` splits on whitespace; otherwise a local ``tokenizer.json`` file
+    (or a folder holding one) is loaded with the ``tokenizers`` library. Nothing is downloaded."""
+
+    def __init__(self, tokenizer: str) -> None:
+        self.name = tokenizer
+        self._tokenizer = None
+        if tokenizer != "whitespace":
+            path = Path(tokenizer)
+            if path.is_dir():
+                path = path / "tokenizer.json"
+            if not path.is_file():
+                raise InvalidArgument(f"no tokenizer.json at {str(path)!r}; use 'whitespace' or a local path",
+                                      field="preparation.length_filter.tokenizer")
+            try:
+                from tokenizers import Tokenizer
+            except ImportError:  # pragma: no cover - depends on the installed extras
+                raise InvalidArgument("the 'tokenizers' package is not installed on this service",
+                                      field="preparation.length_filter.tokenizer") from None
+            self._tokenizer = Tokenizer.from_file(str(path))
+
+    def count(self, texts: list[str]) -> list[int]:
+        if self._tokenizer is None:
+            return [len(t.split()) for t in texts]
+        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
+
+
+def script_of(text: str, *, sample: int = 200) -> str:
+    """The dominant Unicode script of a text's letters ("Latin", "Cyrillic", "CJK", ...; "None")."""
+    if text.isascii():
+        return "Latin" if any(c.isalpha() for c in text) else "None"
+    counts: dict[str, int] = {}
+    seen = 0
+    for char in text:
+        if not char.isalpha():
+            continue
+        name = unicodedata.name(char, "")
+        script = name.split(" ", 1)[0] if name else "Unknown"
+        if script in ("CJK", "HIRAGANA", "KATAKANA", "HANGUL"):
+            script = "CJK"
+        counts[script] = counts.get(script, 0) + 1
+        seen += 1
+        if seen >= sample:
+            break
+    if not counts:
+        return "None"
+    return max(counts, key=counts.__getitem__).title().replace("Cjk", "CJK")

@@ -1,0 +1,263 @@
+"""The job runner: claims queued ingestion jobs and turns each into a dataset version, or a failure.
+
+A job stages its source on local disk, runs the preparation in a worker thread (heartbeating its
+progress to Postgres), uploads the version folder (shards first, manifest last), then commits the
+version row, the job's end and the ``dataset.ingested`` event together. Any failure ends the job
+``failed`` with the file, line and problem, removes whatever it uploaded, and emits ``dataset.failed``;
+no version row exists unless everything before it succeeded. A process that dies mid-job leaves a
+stale heartbeat, and the job is claimed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from llmops_common.errors import DomainError, ErrorCode
+from llmops_common.events import Envelope
+from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed
+from llmops_common.storage import ArtifactStore
+from llmops_ingestion import handlers
+from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
+from llmops_ingestion.domain.pipeline import Outcome, Preparation, PreparationFailed, Progress, SourceFile
+from llmops_ingestion.domain.report import render_html
+from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.store import AuditEntry, UnitOfWorkFactory
+
+log = logging.getLogger(__name__)
+PRODUCER = "ingestion"
+ACTOR = "ingestion-service"
+
+
+@dataclass
+class JobRunner:
+    uow: UnitOfWorkFactory
+    artifacts: ArtifactStore
+    settings: IngestionSettings
+
+    def __post_init__(self) -> None:
+        self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the service's loop, for calls from worker threads
+        self._stop = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Work through the queue until ``stop``; poll as well, for jobs other instances accepted."""
+        self._stop = stop
+        while not stop.is_set():
+            self._wake.clear()
+            try:
+                async with self.uow() as tx:
+                    job = await tx.claim_job(self.settings.job_stale_seconds)
+                    await tx.commit()
+            except Exception:  # Postgres away: try again on the next poll
+                log.warning("could not claim an ingestion job", exc_info=True)
+                job = None
+            if job is not None:
+                await self.process(job)
+                continue
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(_first(self._wake.wait(), stop.wait()), self.settings.job_poll_seconds)
+
+    async def process(self, job: IngestionJob) -> None:
+        self._loop = asyncio.get_running_loop()
+        workdir = self.settings.work_dir / str(job.job_id)
+        shutil.rmtree(workdir, ignore_errors=True)
+        uploaded_to: str | None = None
+        progress = _ProgressBox(self._stop)
+        beat = asyncio.create_task(self._heartbeat(job, progress))
+        try:
+            source, files = await asyncio.to_thread(self._stage, job.request.source, workdir / "source",
+                                                    job.request.dataset_name)
+            outcome = await asyncio.to_thread(self._prepare, job, files, workdir, source, progress)
+            if outcome.folder is not None:
+                uploaded_to = self._version_uri(job.request.dataset_name, outcome.version)
+                progress.set(step="upload")
+                await asyncio.to_thread(self._upload, outcome.folder, uploaded_to)
+            await self._succeed(job, outcome, source)
+            uploaded_to = None
+        except JobInterrupted:
+            async with self.uow() as tx:
+                await tx.release_job(job.job_id)
+                await tx.commit()
+            log.info("ingestion job %s interrupted by shutdown; queued again", job.job_id)
+        except PreparationFailed as exc:
+            await self._fail(job, handlers.job_error(exc.problem, code=ErrorCode.INVALID, file=exc.file,
+                                                     line=exc.line))
+        except DomainError as exc:
+            await self._fail(job, handlers.job_error(exc.message, code=exc.code, file=exc.field))
+        except Exception as exc:  # an infrastructure fault still ends the job, loudly
+            log.exception("ingestion job %s failed", job.job_id)
+            await self._fail(job, handlers.job_error(f"internal error: {exc!r}", code=ErrorCode.INTERNAL))
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            if uploaded_to:
+                await asyncio.to_thread(self._remove_unless_committed, job.request.dataset_name, uploaded_to)
+            shutil.rmtree(workdir, ignore_errors=True)
+
+    # -- steps -------------------------------------------------------------------------------
+
+    def _stage(self, spec: SourceSpec, folder: Path, dataset_name: str) -> tuple[dict[str, Any], list[SourceFile]]:
+        """Bring the source onto local disk (local paths are read in place); record what was read."""
+        folder.mkdir(parents=True, exist_ok=True)
+        if spec.kind is SourceKind.LOCAL:
+            root = handlers.check_local_source(spec.location, self.settings.local_source_roots)
+            paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
+            files = [SourceFile(p, str(p), spec.format) for p in paths]
+        else:
+            uri = spec.location
+            if spec.kind is SourceKind.UPLOAD:
+                uri = asyncio.run_coroutine_threadsafe(self._upload_uri(spec.location), self._loop).result()
+            objects = [(u, size) for u, size in self.artifacts.list_objects(uri) if not u.endswith("/")]
+            if not objects:
+                raise DomainError(f"no objects at {uri}", code=ErrorCode.NOT_FOUND, field=uri)
+            files = []
+            for i, (object_uri, _) in enumerate(objects):
+                local = folder / f"{i:05d}-{Path(object_uri).name}"
+                self.artifacts.get_file(object_uri, local)
+                name = object_uri if spec.kind is SourceKind.S3 else Path(object_uri).name
+                files.append(SourceFile(local, name, spec.format))
+        if not files:
+            raise DomainError(f"no files under {spec.location}", code=ErrorCode.NOT_FOUND, field=spec.location)
+        lineage = [{"name": f.name, "size_bytes": f.path.stat().st_size, "sha256": _sha256(f.path)} for f in files]
+        return {"dataset_name": dataset_name, "uri": spec.uri, "format": str(spec.format or "detect"),
+                "files": lineage}, files
+
+    async def _upload_uri(self, upload_id: str) -> str:
+        async with self.uow(readonly=True) as tx:
+            upload = await tx.get_upload(uuid.UUID(upload_id))
+        if upload is None:
+            raise DomainError(f"no upload {upload_id}", code=ErrorCode.NOT_FOUND, field="source.upload_id")
+        return upload.uri
+
+    def _prepare(self, job: IngestionJob, files: list[SourceFile], workdir: Path, source: dict[str, Any],
+                 progress: _ProgressBox) -> Outcome:
+        request = job.request
+        preparation = Preparation(request.preparation, shape=request.shape, column_mapping=request.column_mapping,
+                                  workdir=workdir / "work", max_record_bytes=self.settings.max_record_bytes,
+                                  shard_records=self.settings.shard_records, on_progress=progress.update)
+
+        def version_exists(version: str) -> bool:
+            async def lookup() -> bool:
+                async with self.uow(readonly=True) as tx:
+                    return await tx.get_version(request.dataset_name, version) is not None
+            return asyncio.run_coroutine_threadsafe(lookup(), self._loop).result()
+
+        outcome = preparation.run(files, version_exists=version_exists, source=source)
+        if outcome.profile is not None and outcome.folder is not None:
+            (outcome.folder / "profile.html").write_text(render_html(outcome.profile), encoding="utf-8")
+        return outcome
+
+    def _upload(self, folder: Path, uri: str) -> None:
+        last = ("profile.json", "profile.html", "manifest.json")  # the manifest marks a complete version
+        for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in last):
+            self.artifacts.put_file(f"{uri}{path.relative_to(folder).as_posix()}", path)
+        for name in last:
+            self.artifacts.put_file(f"{uri}{name}", folder / name)
+
+    def _version_uri(self, dataset_name: str, version: str) -> str:
+        return f"s3://{self.settings.s3_bucket_datasets}/{dataset_name}/{version}/"
+
+    async def _succeed(self, job: IngestionJob, outcome: Outcome, source: dict[str, Any]) -> None:
+        name = job.request.dataset_name
+        uri = self._version_uri(name, outcome.version)
+        async with self.uow() as tx:
+            reused = True
+            if outcome.folder is not None:
+                reused = not await tx.add_version(DatasetVersion(
+                    name, outcome.version, uri, f"{uri}manifest.json", outcome.shape, outcome.record_count,
+                    outcome.split_counts, job.request.preparation.model_dump(mode="json"),
+                    job.request.preparation.config_hash(), source, outcome.steps, f"{uri}profile.json",
+                    f"{uri}profile.html", job.job_id, job.created_by))
+            version = await tx.get_version(name, outcome.version)
+            assert version is not None
+            await tx.finish_job(job.job_id, JobStatus.SUCCEEDED, version=outcome.version, reused=reused)
+            counts = {"records": version.record_count, **version.split_counts}
+            tx.record(AuditEntry(ACTOR, "version.reused" if reused else "version.created", name, outcome.version,
+                                 detail={"job_id": str(job.job_id)}, correlation_id=job.correlation_id or None),
+                      Envelope.wrap(DatasetIngested(dataset_name=name, version=outcome.version, uri=uri,
+                                                    counts=counts),
+                                    producer=PRODUCER, correlation_id=job.correlation_id or None))
+            await tx.commit()
+        log.info("ingestion job %s: %s@%s (%s)", job.job_id, name, outcome.version, "reused" if reused else "new")
+
+    async def _fail(self, job: IngestionJob, error: dict[str, Any]) -> None:
+        reason = f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+        async with self.uow() as tx:
+            await tx.finish_job(job.job_id, JobStatus.FAILED, error=error)
+            tx.record(AuditEntry(ACTOR, "ingestion.failed", job.request.dataset_name, detail=error,
+                                 correlation_id=job.correlation_id or None),
+                      Envelope.wrap(DatasetIngestionFailed(dataset_name=job.request.dataset_name, reason=reason),
+                                    producer=PRODUCER, correlation_id=job.correlation_id or None))
+            await tx.commit()
+        log.warning("ingestion job %s failed: %s", job.job_id, reason)
+
+    def _remove_unless_committed(self, dataset_name: str, uri: str) -> None:
+        version = uri.rstrip("/").rsplit("/", 1)[-1]
+
+        async def committed() -> bool:
+            async with self.uow(readonly=True) as tx:
+                return await tx.get_version(dataset_name, version) is not None
+        if not asyncio.run_coroutine_threadsafe(committed(), self._loop).result():
+            self.artifacts.delete_prefix(uri)
+
+    async def _heartbeat(self, job: IngestionJob, progress: _ProgressBox) -> None:
+        while True:
+            await asyncio.sleep(self.settings.job_heartbeat_seconds)
+            with contextlib.suppress(Exception):
+                async with self.uow() as tx:
+                    await tx.heartbeat(job.job_id, progress.snapshot())
+                    await tx.commit()
+
+
+class JobInterrupted(Exception):
+    """The service is stopping; the job goes back to the queue."""
+
+
+class _ProgressBox:
+    """The latest progress, written by the worker thread and read by the heartbeat; the worker thread
+    learns here, between batches, that the service is stopping."""
+
+    def __init__(self, stop: asyncio.Event) -> None:
+        self._value: dict[str, Any] = {"records_read": 0, "bytes_read": 0, "total_bytes": 0, "step": "stage"}
+        self._stop = stop
+
+    def update(self, progress: Progress) -> None:
+        if self._stop.is_set():
+            raise JobInterrupted
+        self._value = {"records_read": progress.records_read, "bytes_read": progress.bytes_read,
+                       "total_bytes": progress.total_bytes, "step": progress.step}
+
+    def set(self, **fields: Any) -> None:
+        self._value = {**self._value, **fields}
+
+    def snapshot(self) -> dict[str, Any]:
+        return dict(self._value)
+
+
+async def _first(*waits: Any) -> None:
+    tasks = [asyncio.ensure_future(w) for w in waits]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

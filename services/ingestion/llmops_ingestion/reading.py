@@ -1,0 +1,108 @@
+"""Reading versions back: profile, deterministic samples, and diffs between two versions.
+
+Versions are immutable and content-addressed, so their shards are cached on local disk by
+``<dataset>/<version>`` without invalidation; the manifest, written last, marks a complete copy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from llmops_common.storage import ArtifactStore
+from llmops_ingestion.domain.model import DatasetVersion
+
+DEFAULT_SAMPLE = 10
+MAX_SAMPLE = 1000
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    added_count: int
+    removed_count: int
+    unchanged_count: int
+    added: list[dict[str, Any]]
+    removed: list[dict[str, Any]]
+
+
+class VersionReader:
+    def __init__(self, artifacts: ArtifactStore, cache_dir: Path) -> None:
+        self.artifacts, self.cache_dir = artifacts, cache_dir
+
+    def profile(self, version: DatasetVersion) -> dict[str, Any]:
+        return json.loads(self.artifacts.get_bytes(version.profile_uri))
+
+    def sample(self, version: DatasetVersion, split: str | None, limit: int, seed: int) -> list[dict[str, Any]]:
+        """``limit`` records chosen by a seeded hash of their ids: the same seed gives the same sample."""
+        limit = min(limit or DEFAULT_SAMPLE, MAX_SAMPLE)
+        shards = [s for s in self._manifest(version)["shards"] if split is None or s["split"] == split]
+        folder = self._folder(version)
+        ids = [pq.read_table(folder / s["path"], columns=["record_id"]).column(0).to_numpy(zero_copy_only=False)
+               for s in shards]
+        if not ids:
+            return []
+        all_ids = np.concatenate(ids)
+        salt = seed.to_bytes(8, "big", signed=True)
+        keys = np.array([hashlib.blake2b(salt + rid.encode(), digest_size=8).digest() for rid in all_ids], dtype="S8")
+        rank = {rid: i for i, rid in enumerate(all_ids[np.argsort(keys, kind="stable")[:limit]].tolist())}
+        return sorted(self._rows(folder, shards, set(rank)), key=lambda r: rank[r["record_id"]])
+
+    def diff(self, older: DatasetVersion, newer: DatasetVersion, limit: int) -> VersionDiff:
+        """Counts of records added, removed and kept (by record id), with samples of each change."""
+        limit = min(limit or DEFAULT_SAMPLE, MAX_SAMPLE)
+        old_ids, new_ids = self._ids(older), self._ids(newer)
+        added = np.setdiff1d(new_ids, old_ids)
+        removed = np.setdiff1d(old_ids, new_ids)
+        unchanged = new_ids.size - added.size
+        return VersionDiff(int(added.size), int(removed.size), int(unchanged),
+                           self._pick(newer, set(added[:limit].tolist())),
+                           self._pick(older, set(removed[:limit].tolist())))
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _ids(self, version: DatasetVersion) -> np.ndarray:
+        folder = self._folder(version)
+        columns = [pq.read_table(folder / s["path"], columns=["record_id"]).column(0).to_numpy(zero_copy_only=False)
+                   for s in self._manifest(version)["shards"]]
+        return np.unique(np.concatenate(columns)) if columns else np.array([], dtype=object)
+
+    def _pick(self, version: DatasetVersion, ids: set[str]) -> list[dict[str, Any]]:
+        if not ids:
+            return []
+        rows = self._rows(self._folder(version), self._manifest(version)["shards"], ids)
+        return sorted(rows, key=lambda r: r["record_id"])
+
+    @staticmethod
+    def _rows(folder: Path, shards: list[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:
+        wanted = list(ids)
+        rows: list[dict[str, Any]] = []
+        for shard in shards:
+            table = pq.read_table(folder / shard["path"])
+            rows += table.filter(pc.is_in(table.column("record_id"), value_set=pa.array(wanted, pa.string()))).to_pylist()
+        return rows
+
+    def _manifest(self, version: DatasetVersion) -> dict[str, Any]:
+        return json.loads((self._folder(version) / "manifest.json").read_text())
+
+    def _folder(self, version: DatasetVersion) -> Path:
+        folder = self.cache_dir / version.dataset_name / version.version
+        if (folder / "manifest.json").exists():
+            return folder
+        partial = folder.with_name(f"{version.version}.partial")
+        shutil.rmtree(partial, ignore_errors=True)
+        manifest = json.loads(self.artifacts.get_bytes(version.manifest_uri))
+        for shard in manifest["shards"]:
+            self.artifacts.get_file(f"{version.uri}{shard['path']}", partial / shard["path"])
+        (partial / "manifest.json").write_text(json.dumps(manifest))
+        shutil.rmtree(folder, ignore_errors=True)
+        partial.rename(folder)
+        return folder
