@@ -56,7 +56,8 @@ def preparation(message: pb.PreparationConfig, present: bool) -> PreparationConf
         if message.HasField(step):
             step_message = getattr(message, step)
             fields = {f.name: False for f in step_message.DESCRIPTOR.fields if f.type == f.TYPE_BOOL}
-            fields |= {f.name: list(v) if f.label == f.LABEL_REPEATED else v for f, v in step_message.ListFields()}
+            fields |= {f.name: v if isinstance(v, str | bool | int | float) else list(v)
+                       for f, v in step_message.ListFields()}
             data[step] = fields
     if message.bad_record_policy == pb.BAD_RECORD_POLICY_SKIP:
         data["bad_record_policy"] = "skip"

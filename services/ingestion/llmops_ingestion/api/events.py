@@ -35,7 +35,7 @@ def request_from_event(envelope: Envelope[DatasetRequested]) -> IngestionRequest
     return IngestionRequest(payload.dataset_name, SourceSpec.from_uri(payload.source_uri, payload.format),
                             shape_value, dict(config.pop("column_mapping", {}) or {}),
                             parse_config(config.pop("preparation", {}), where="config.preparation"),
-                            request_id=f"event:{envelope.id}")
+                            request_id=f"event:{envelope.event_id}")
 
 
 def subscribe(bus: Bus, uow: UnitOfWorkFactory, local_roots: list[Path], wake: Callable[[], None]) -> None:
@@ -55,7 +55,7 @@ def subscribe(bus: Bus, uow: UnitOfWorkFactory, local_roots: list[Path], wake: C
 
     async def on_named(envelope: Envelope[Any]) -> None:
         reference = getattr(envelope.payload, "base_model_uri", "") or getattr(envelope.payload, "model_uri", "")
-        await handlers.record_usage(uow, envelope.id, envelope.payload.dataset_version, envelope.type, reference)
+        await handlers.record_usage(uow, envelope.event_id, envelope.payload.dataset_version, envelope.type, reference)
 
     bus.subscribe(DatasetRequested.event_type, durable=handlers.REQUEST_CONSUMER, handler=on_requested)
     for event_type in (TrainingRunRequested.event_type, EvaluationRunRequested.event_type):

@@ -67,7 +67,7 @@ _PEM = re.compile(
 
 # Well-known formats; each is searched only when a substring every match contains is in the text.
 _AWS = re.compile(r"A(?<![A-Za-z0-9]A)[KS]IA[A-Z0-9]{16}(?![A-Za-z0-9])")
-_GITHUB = re.compile(r"gh(?<![A-Za-z0-9]gh)(?:[pousr]_[A-Za-z0-9]{20,}|ithub_pat_[A-Za-z0-9_]{20,})(?![\w-])")
+_GITHUB = re.compile(r"g(?<![A-Za-z0-9]g)(?:h[pousr]_[A-Za-z0-9]{20,}|ithub_pat_[A-Za-z0-9_]{20,})(?![\w-])")
 _SLACK = re.compile(r"xox(?<![A-Za-z0-9]xox)[abpr]-[A-Za-z0-9-]{10,}(?![\w-])")
 _OPENAI = re.compile(r"sk-(?<![A-Za-z0-9-]sk-)(?=[A-Za-z_-]*[0-9])[A-Za-z0-9_-]{20,}(?![\w-])")
 _STRIPE = re.compile(r"(?<![A-Za-z0-9])[sr]k_(?:live|test)_[A-Za-z0-9]{10,}(?![\w-])")
@@ -83,7 +83,6 @@ _ASSIGNMENT = re.compile(
     r"|(?P<bare>(?![$<{%*=])[^\s\"',;&()\[\]{}<>`]++)(?![(\[]))"
 )
 # The cheap test for an assignment: a keyword just before a ":" or "=" (the name must end with one).
-_SEPARATOR = re.compile(r"[:=]")
 _KEYWORD_BEFORE = re.compile(r"(?i:key|secret|token|passw(?:or)?d|pwd|passphrase)[\"']?[ \t]{0,8}[:=]\Z")
 
 _TOKEN = re.compile(r"(?<![A-Za-z0-9+_-])[A-Za-z0-9+_-]{32,}={0,2}(?![A-Za-z0-9+_=-])")
@@ -130,6 +129,8 @@ _THOUSANDS = re.compile(r"[0-9]{1,3}(?P<ts>[ .])[0-9]{3}(?:(?P=ts)[0-9]{3})+")
 _CARD_SHAPE = re.compile(r"[0-9]{13,19}|[0-9]{4}(?P<cs>[ -])[0-9]{3,6}(?:(?P=cs)[0-9]{3,6}){1,3}")
 
 _DIGIT = re.compile(r"[0-9]")
+# Every match above has two digits with a separator between them, or 8 digits in a row.
+_NUMERIC_GATE = re.compile(r"[0-9](?:[ .()-][0-9]|[0-9]{7})")
 
 
 def _numeric_pattern(card: bool, ip: bool, phone: bool) -> re.Pattern[str] | None:
@@ -274,10 +275,11 @@ class PiiRedactor:
             text = _redact_emails(text, counts)
         if self._ip and ":" in text and _V6_HINT.search(text):
             text = _V6.sub(_counting(counts, "ip", _is_ipv6), text)
-        if self._digit_kinds and _DIGIT.search(text):
-            if self._secret and _TOKEN_GATE.search(text):
+        if self._digit_kinds and (digit := _DIGIT.search(text)):
+            first = digit.start()
+            if self._secret and _TOKEN_GATE.search(text, first):
                 text = _TOKEN.sub(_counting(counts, "secret", _is_random_token), text)
-            if self._numeric is not None:
+            if self._numeric is not None and _NUMERIC_GATE.search(text, first):
                 text = self._numeric.sub(self._numeric_replacer(counts), text)
         return text, counts
 
@@ -287,7 +289,7 @@ class PiiRedactor:
         if ("=" in text or ":" in text) and _has_assignment(text):
             text = _ASSIGNMENT.sub(_assignment_replacer(counts), text)
         if "_" in text:
-            if "gh" in text:
+            if "gh" in text or "github_pat_" in text:
                 text = _subn(_GITHUB, text, counts)
             if "k_live_" in text or "k_test_" in text:
                 text = _subn(_STRIPE, text, counts)
@@ -335,10 +337,12 @@ def _subn(pattern: re.Pattern[str], text: str, counts: dict[str, int]) -> str:
 
 
 def _has_assignment(text: str) -> bool:
-    for m in _SEPARATOR.finditer(text):
-        end = m.end()
-        if _KEYWORD_BEFORE.search(text, max(0, end - 25), end):
-            return True
+    for separator in ":=":
+        i = text.find(separator)
+        while i != -1:
+            if _KEYWORD_BEFORE.search(text, max(0, i - 24), i + 1):
+                return True
+            i = text.find(separator, i + 1)
     return False
 
 
@@ -365,10 +369,11 @@ def _assignment_replacer(counts: dict[str, int]) -> Callable[[re.Match[str]], st
         name, sep, quote, bare = m.group("name", "sep", "q", "bare")
         if quote is not None:
             value = f"{quote}[SECRET]{quote}"
-        elif ":" in sep and "=" not in sep and bare.isalpha() and _is_prose_name(name):
-            return m.group()  # "Password: swordfish" in prose
         else:
-            value = "[SECRET]"
+            core = bare.rstrip(".")  # a full stop after the value ends the sentence
+            if not core or (":" in sep and "=" not in sep and core.isalpha() and _is_prose_name(name)):
+                return m.group()  # "Password: swordfish" in prose
+            value = "[SECRET]" + bare[len(core) :]
         _add(counts, "secret", 1)
         return f"{name}{sep}{value}"
 
