@@ -38,8 +38,9 @@ Rules, where the kinds are ambiguous:
     prefix: ``AWS_SECRET_ACCESS_KEY``, ``accessToken``, ``X-Auth-Token``): only the value is replaced, so
     ``api_key=[SECRET]``. Names like ``max_tokens``, ``tokenizer`` or ``token_count`` do not end with a
     keyword and are left alone. Values that are references, not secrets (``$VAR``, ``<placeholder>``,
-    ``{...}``, ``***``, ``os.environ[...]``, ``get_password()``) are skipped. After a plain word name
-    (``Password:``) with ``:`` and no quotes, a value made of letters only is prose and is kept;
+    ``{...}``, ``***``, ``os.environ[...]``, ``get_password()``) are skipped, and a full stop after an
+    unquoted value is kept as the end of the sentence. After a plain word name (``Password:``) with ``:``
+    and no quotes, a value made of letters only is prose and is kept (``The secret: patience.``);
   - generic high-entropy tokens: a run of 32+ characters of ``[A-Za-z0-9+_-]`` (plus ``=`` padding) with
     upper case, lower case and digits, at least two separate digit runs, lower-case runs of 4+ letters
     covering under half of it, and at most one ``+``/``-``/``_`` per 8 characters. So long words,
@@ -234,11 +235,12 @@ class PiiRedactor:
     """Replaces personal data and secrets in text with ``[EMAIL]``, ``[PHONE]``, ``[CREDIT_CARD]``,
     ``[IP]`` and ``[SECRET]``, counting the findings by kind.
 
-    ``kinds`` limits the kinds redacted (``None`` or empty: all of :data:`PII_KINDS`); the rules for each
-    kind are in the module docstring. Instances are immutable and safe to share between threads.
+    ``kinds`` limits the kinds redacted (``None`` or empty: all of :data:`PII_KINDS`; one name alone is
+    accepted too); the rules for each kind are in the module docstring. A redactor keeps no state between
+    calls, so one instance can be shared by threads.
     """
 
-    __slots__ = ("_card", "_digit_kinds", "_email", "_ip", "_kinds", "_numeric", "_phone", "_secret")
+    __slots__ = ("_digit_kinds", "_email", "_ip", "_kinds", "_numeric", "_phone", "_secret")
 
     def __init__(self, kinds: Iterable[str] | None = None) -> None:
         requested = (kinds,) if isinstance(kinds, str) else tuple(kinds or ())
@@ -252,9 +254,8 @@ class PiiRedactor:
         self._secret = "secret" in selected
         self._email = "email" in selected
         self._ip = "ip" in selected
-        self._card = "credit_card" in selected
         self._phone = "phone" in selected
-        self._numeric = _numeric_pattern(self._card, self._ip, self._phone)
+        self._numeric = _numeric_pattern("credit_card" in selected, self._ip, self._phone)
         self._digit_kinds = self._numeric is not None or self._secret
 
     @property
@@ -269,6 +270,7 @@ class PiiRedactor:
         """Return ``text`` with its PII replaced, and the count of replacements by kind (only kinds found;
         empty when nothing was found, and then ``text`` itself is returned)."""
         counts: dict[str, int] = {}
+        original = text
         if self._secret:
             text = self._redact_known_secrets(text, counts)
         if self._email and "@" in text:
@@ -281,6 +283,8 @@ class PiiRedactor:
                 text = _TOKEN.sub(_counting(counts, "secret", _is_random_token), text)
             if self._numeric is not None and _NUMERIC_GATE.search(text, first):
                 text = self._numeric.sub(self._numeric_replacer(counts), text)
+        if not counts:
+            return original, counts  # candidates were found and rejected: the text is unchanged
         return text, counts
 
     def _redact_known_secrets(self, text: str, counts: dict[str, int]) -> str:
@@ -381,14 +385,15 @@ def _assignment_replacer(counts: dict[str, int]) -> Callable[[re.Match[str]], st
 
 
 def _redact_emails(text: str, counts: dict[str, int]) -> str:
-    """Search for emails only around each ``@`` (a local part has at most 64 characters)."""
+    """Search for emails only around each ``@``: a local part has at most 64 characters, a domain at most 255."""
     pieces: list[str] = []
     last = 0
     at = text.find("@")
     while at != -1:
         m = _EMAIL.search(text, max(last, at - 64), at + 320)
         if m is None:
-            at = text.find("@", at + 1)
+            # Any email around an "@" up to 64 further on lies inside the window just searched.
+            at = text.find("@", at + 65)
             continue
         pieces.append(text[last : m.start()])
         pieces.append("[EMAIL]")

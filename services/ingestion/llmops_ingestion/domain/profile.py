@@ -16,6 +16,7 @@ from llmops_ingestion.domain.text import script_of
 
 NGRAM_N = 3
 NGRAM_SAMPLE_TARGET = 50_000  # records whose n-grams are counted; larger datasets are sampled by hash
+NGRAM_TABLE_LIMIT = 200_000  # distinct n-grams kept; past it, the rarest are pruned (space-saving style)
 TOP_NGRAMS = 30
 TOP_CLUSTERS = 10
 EXAMPLES_PER_CLUSTER = 3
@@ -65,6 +66,13 @@ class ProfileAccumulator:
         if sample_position < self.ngram_fraction:
             words = text.lower().split()
             self.ngrams.update(" ".join(words[i:i + NGRAM_N]) for i in range(len(words) - NGRAM_N + 1))
+            if len(self.ngrams) > NGRAM_TABLE_LIMIT:
+                self._prune_ngrams()
+
+    def _prune_ngrams(self) -> None:
+        """Keep the most common quarter of the table: memory stays bounded on text whose n-grams are
+        nearly all distinct, and an n-gram common enough to make the top list survives every pruning."""
+        self.ngrams = Counter(dict(self.ngrams.most_common(NGRAM_TABLE_LIMIT // 4)))
 
     def add_near_example(self, keeper: int, text: str, *, is_keeper: bool) -> None:
         examples = self.near_examples.setdefault(keeper, [])
