@@ -284,3 +284,45 @@ async def test_cli_ingest_list_show_profile_sample_diff(embedded_stack, ingestio
     bad.write_text("instruction,output\nhello there,general kenobi\nonly one field\n")
     failed = cli("datasets", "ingest", name, str(bad))
     assert failed.returncode == 1 and "ragged.csv:3" in failed.stdout + failed.stderr
+
+
+async def test_a_job_survives_its_worker_being_killed(stack_env, artifacts, unique_name, tmp_path):
+    """SIGKILL mid-preparation: the accepted job is not lost; a new process claims it again once the
+    old heartbeat is stale, and it ends with the same version an uninterrupted run gives."""
+    await _migrate(["ingestion"], stack_env)
+    name = f"kill-{unique_name}"
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    data = jsonl(shared / "big.jsonl", range(150_000))
+    env = {**stack_env, "LLMOPS_INGESTION_WORK_DIR": str(tmp_path / "work"),
+           "LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS": json.dumps([str(shared)]),
+           "LLMOPS_INGESTION_JOB_POLL_SECONDS": "0.3", "LLMOPS_INGESTION_JOB_HEARTBEAT_SECONDS": "0.3",
+           "LLMOPS_INGESTION_JOB_STALE_SECONDS": "3"}
+    first = ServiceProcess("ingestion", "llmops_ingestion.main", env, tmp_path / "first.log").start()
+    await first.wait_serving()
+    async with grpc.aio.insecure_channel(first.endpoint) as channel:
+        stub = pb_grpc.IngestionServiceStub(channel)
+        job = await stub.IngestDataset(pb.IngestDatasetRequest(
+            dataset_name=name, source=pb.DataSource(local_path=str(data))), metadata=METADATA)
+        deadline = time.monotonic() + 60
+        while job.progress.records_read == 0:
+            assert time.monotonic() < deadline and job.status != pb.JOB_STATUS_SUCCEEDED, "job did not start"
+            await asyncio.sleep(0.1)
+            job = await stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=METADATA)
+    assert job.status == pb.JOB_STATUS_RUNNING
+    first.proc.kill()
+    first.proc.wait()
+
+    second = ServiceProcess("ingestion", "llmops_ingestion.main", env, tmp_path / "second.log").start()
+    try:
+        await second.wait_serving()
+        async with grpc.aio.insecure_channel(second.endpoint) as channel:
+            stub = pb_grpc.IngestionServiceStub(channel)
+            done = await finished(stub, job, timeout=180)
+            assert done.status == pb.JOB_STATUS_SUCCEEDED, done.error
+            assert done.version.record_count == 150_000
+            fresh = await finished(stub, await stub.IngestDataset(pb.IngestDatasetRequest(
+                dataset_name=name, source=pb.DataSource(local_path=str(data))), metadata=METADATA), timeout=180)
+            assert fresh.reused_existing_version and fresh.version.version == done.version.version
+    finally:
+        second.stop()

@@ -14,7 +14,7 @@ class ServiceSpec:
     name: str
     module: str  # runs with ``python -m``
     settings: str  # "module:Class"
-    bootstrap: str  # module holding ``migrations()``
+    bootstrap: str  # module holding ``migrations()`` (light: the migrate job's image has no service extras)
 
     def settings_class(self) -> type[CommonSettings]:
         module, cls = self.settings.split(":")
@@ -31,7 +31,7 @@ SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
         ServiceSpec("ingestion", "llmops_ingestion.main", "llmops_ingestion.settings:IngestionSettings",
-                    "llmops_ingestion.bootstrap"),
+                    "llmops_ingestion.schema"),
         ServiceSpec("prompts", "llmops_prompts.main", "llmops_prompts.settings:PromptsSettings",
                     "llmops_prompts.bootstrap"),
         ServiceSpec("registry", "llmops_registry.main", "llmops_registry.settings:RegistrySettings",

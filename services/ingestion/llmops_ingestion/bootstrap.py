@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from llmops_common.db import Migration, service_migrations
 from llmops_common.runtime import Adapters, Service
 from llmops_ingestion.api import events, grpc
 from llmops_ingestion.jobs import JobRunner
+from llmops_ingestion.schema import migrations
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.store import PostgresUnitOfWork
 
 
-def migrations() -> list[Migration]:
-    return service_migrations("llmops_ingestion")
+__all__ = ["bootstrap", "migrations"]
 
 
 def bootstrap(settings: IngestionSettings) -> Service:

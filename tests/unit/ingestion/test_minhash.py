@@ -6,7 +6,7 @@ import random
 
 import numpy as np
 
-from llmops_ingestion.domain.minhash import MinHashScheme, cluster, estimated_similarity
+from llmops_ingestion.domain.minhash import MinHashScheme, cluster, estimated_similarity, fingerprint
 
 WORDS = [f"word{i}" for i in range(3000)]
 
@@ -32,7 +32,7 @@ def _jaccard(a: str, b: str, k: int = 3) -> float:
 
 def _run(texts: list[str], scheme: MinHashScheme, order_key: np.ndarray):
     signatures, has = scheme.signatures(texts)
-    return cluster(scheme.band_keys(signatures), signatures, has, order_key, scheme.threshold)
+    return cluster(scheme.band_keys(signatures), fingerprint(signatures), has, order_key, scheme.threshold)
 
 
 def test_signature_of_a_text_does_not_depend_on_its_batch():
@@ -55,7 +55,7 @@ def test_estimated_similarity_tracks_jaccard():
     pairs = [(t, _edit(t, i)) for i, t in enumerate(base)] + list(zip(base[:15], base[15:], strict=True))
     sigs, _ = scheme.signatures([p for pair in pairs for p in pair])
     left, right = np.arange(0, len(sigs), 2), np.arange(1, len(sigs), 2)
-    estimated = estimated_similarity(sigs, left, right)
+    estimated = estimated_similarity(fingerprint(sigs), left, right)
     exact = np.array([_jaccard(a, b) for a, b in pairs])
     assert np.abs(estimated - exact).max() < 0.12
 
@@ -90,5 +90,5 @@ def test_texts_without_words_have_no_signature_and_are_never_duplicates():
     scheme = MinHashScheme()
     signatures, has = scheme.signatures(["", "   ", "two words", "one"])
     assert has.tolist() == [False, False, True, True]
-    result = cluster(scheme.band_keys(signatures), signatures, has, np.arange(4, dtype=np.uint64), 0.8)
+    result = cluster(scheme.band_keys(signatures), fingerprint(signatures), has, np.arange(4, dtype=np.uint64), 0.8)
     assert result.kept.all()

@@ -112,6 +112,8 @@ def test_phone_is_redacted(phone):
         "ISBN 978-3-16-148410-0 is a book.",
         "Order 1234567890 shipped.",  # a bare digit run is as likely an id or a timestamp: not a phone
         "Scores were 10 20 30 in three rounds.",
+        "Scores were 10 20 30 40 50 60 in six rounds.",
+        "Editions 2022 2023 2024 were sold out.",
     ],
 )
 def test_phone_near_misses_are_kept(text):
@@ -172,6 +174,42 @@ def test_credit_card_takes_precedence_over_phone():
     assert ALL.redact("3782 822463 10005") == ("[CREDIT_CARD]", {"credit_card": 1})
     # A valid card is never a phone, even when only phones are asked for.
     assert PiiRedactor(["phone"]).redact("4111 1111 1111 1111") == ("4111 1111 1111 1111", {})
+
+
+@pytest.mark.parametrize(
+    ("text", "expected", "counts"),
+    [
+        ("In 2024 4111-1111-1111-1111 was charged", "In 2024 [CREDIT_CARD] was charged", {"credit_card": 1}),
+        ("Card 4111 1111 1111 1111 2024 expired", "Card [CREDIT_CARD] 2024 expired", {"credit_card": 1}),
+        ("Card 4111 1111 1111 1111 exp 12/25", "Card [CREDIT_CARD] exp 12/25", {"credit_card": 1}),
+        (
+            "Cards 4111 1111 1111 1111 5555 5555 5555 4444",
+            "Cards [CREDIT_CARD] [CREDIT_CARD]",
+            {"credit_card": 2},
+        ),
+        (
+            "Call 020 7946 0958 4111 1111 1111 1111",
+            "Call [PHONE] [CREDIT_CARD]",
+            {"phone": 1, "credit_card": 1},
+        ),
+        (
+            "Call 020 7946 0958 4111-1111-1111-1111",
+            "Call [PHONE] [CREDIT_CARD]",
+            {"phone": 1, "credit_card": 1},
+        ),
+        (
+            "Call (202) 555-0143 4111 1111 1111 1111",
+            "Call [PHONE] [CREDIT_CARD]",
+            {"phone": 1, "credit_card": 1},
+        ),
+        ("Call +1-202-555-0143 12:30 today", "Call [PHONE] 12:30 today", {"phone": 1}),
+        ("At 12:30 020 7946 0958 rang", "At 12:30 [PHONE] rang", {"phone": 1}),
+        ("Call +44 20 7946 0958 2024 edition", "Call [PHONE] 2024 edition", {"phone": 1}),
+        ("Call 020 7946 0958, 020 7946 0959", "Call [PHONE], [PHONE]", {"phone": 2}),
+    ],
+)
+def test_numbers_next_to_other_numbers(text, expected, counts):
+    assert ALL.redact(text) == (expected, counts)
 
 
 # --- ip -----------------------------------------------------------------------------------------------

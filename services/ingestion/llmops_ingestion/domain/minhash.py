@@ -6,8 +6,10 @@ in insertion order, so which copy survives depends on the input order. That loop
 6,000 records/s and about 1 KB of dict memory per record and band. Here the same scheme runs on
 arrays: word shingles of a whole batch are hashed in one pass over its UTF-8 bytes, the
 permutations are one multiply-shift over a (shingles x permutations) matrix, and banding is a sort
-per band over all records at the end. Candidates are verified on the signatures (estimated Jaccard
-at or above the threshold), and each cluster keeps the member with the smallest content hash,
+per band over all records at the end. Candidates are verified on 8-bit fingerprints of the
+signatures (b-bit MinHash, Li and König 2010: one byte per permutation, a quarter of the signature's
+memory) whose estimated Jaccard must reach the threshold, and each cluster keeps the member with the
+smallest content hash,
 so the result does not depend on the order of the input. ``datasketch`` still chooses the band
 count and width (``MinHashLSH``'s false-positive/negative optimisation).
 """
@@ -137,14 +139,24 @@ class MinHashScheme:
         return long_hashes, long_owner
 
 
-def estimated_similarity(signatures: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
-    """Estimated Jaccard similarity of the signature pairs (left[i], right[i])."""
+def fingerprint(signatures: np.ndarray) -> np.ndarray:
+    """The lowest byte of every permutation's minimum: what ``estimated_similarity`` compares."""
+    return (signatures & 0xFF).astype(np.uint8)
+
+
+def estimated_similarity(fingerprints: np.ndarray, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Estimated Jaccard similarity of the pairs (left[i], right[i]) from 8-bit fingerprints.
+
+    Two unrelated minima still agree on their low byte with probability 1/256, so the raw match rate
+    m estimates J + (1 - J) / 256, and J = (m - 1/256) / (1 - 1/256).
+    """
     out = np.empty(left.size, dtype=np.float64)
     step = 65_536
     for start in range(0, left.size, step):
         sl = slice(start, start + step)
-        out[sl] = (signatures[left[sl]] == signatures[right[sl]]).mean(axis=1)
-    return out
+        out[sl] = (fingerprints[left[sl]] == fingerprints[right[sl]]).mean(axis=1)
+    chance = 1 / 256
+    return np.clip((out - chance) / (1 - chance), 0.0, 1.0)
 
 
 @dataclass(frozen=True)
@@ -163,9 +175,9 @@ class NearDuplicates:
         return {int(k): int(s) for k, s in zip(keepers, sizes) if s > 1}
 
 
-def cluster(band_keys: np.ndarray, signatures: np.ndarray, eligible: np.ndarray, order_key: np.ndarray,
+def cluster(band_keys: np.ndarray, fingerprints: np.ndarray, eligible: np.ndarray, order_key: np.ndarray,
             threshold: float) -> NearDuplicates:
-    """Cluster records that share a band and whose signatures agree on at least ``threshold``.
+    """Cluster records that share a band and whose fingerprints estimate a Jaccard of at least ``threshold``.
 
     ``order_key`` (e.g. a content hash) picks each cluster's keeper: the smallest key wins, so the
     outcome is the same however the input was ordered.
@@ -190,7 +202,7 @@ def cluster(band_keys: np.ndarray, signatures: np.ndarray, eligible: np.ndarray,
     left, right = np.concatenate(lefts), np.concatenate(rights)
     pairs = np.unique(np.stack([left, right], axis=1), axis=0)
     left, right = pairs[:, 0], pairs[:, 1]
-    verified = estimated_similarity(signatures, left, right) >= threshold
+    verified = estimated_similarity(fingerprints, left, right) >= threshold
     left, right = left[verified], right[verified]
     if left.size == 0:
         return NearDuplicates(keeper)

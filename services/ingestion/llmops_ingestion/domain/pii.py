@@ -14,16 +14,21 @@ with no PII costs a few microseconds and is returned unchanged (the same object)
 
 Rules, where the kinds are ambiguous:
 
-* credit_card: 13-19 digits, contiguous or in groups of a 4-digit group then 3-6-digit groups joined by
-  one space or one dash (the same one throughout), not starting with 0, and passing the Luhn check.
-  A card-shaped number failing Luhn is never a card; it is then judged by the phone rules, so a grouped
-  10-15-digit run becomes ``[PHONE]`` and a 16-19-digit one (longer than any E.164 number) stays as is.
-  Cards win over phones; a Luhn-valid card is never reported as a phone even when only phones are asked.
-* phone: ``+`` and a country code then 8-15 digits in groups (``+44 20 7946 0958``, ``+1-202-555-0143``);
-  ``(202) 555-0143``; or 10-15 digits in groups joined by one kind of separator (space, dash or dot:
-  ``202-555-0143``, ``202.555.0143``, ``020 7946 0958``). A bare digit run without separators or ``+``
-  is not a phone (it is as likely an id or a timestamp); dates, times, versions, prices, IPv4-shaped
-  numbers and thousands groupings (``1 000 000 000``) are not phones.
+* Numbers are read as runs of digit groups joined by one kind of separator (space, dash or dot), each run
+  judged as a whole: a card, else a phone, else a card in its leading groups (a card, then a year) or its
+  trailing groups (a year or a phone, then a card). A group going on with another separator is left to
+  the next run (``2024 4111-1111-1111-1111``). Two phones joined only by a space read as one number.
+* credit_card: 13-19 digits, contiguous or as a 4-digit group then 3-6-digit groups joined by spaces or
+  dashes, not starting with 0, passing the Luhn check. A card-shaped number failing Luhn is never a card;
+  it is then judged by the phone rules, so a grouped 10-15-digit run becomes ``[PHONE]`` and a 16-19-digit
+  one (longer than any E.164 number) stays as is. Cards win over phones: a Luhn-valid card is never
+  reported as a phone, even when only phones are asked for.
+* phone: ``+`` then 8-15 digits (``+44 20 7946 0958``, ``+1-202-555-0143``, ``+442079460958``, groups
+  after the 15th digit are left out); ``(202) 555-0143``, ``+1 (202) 555-0143``; or 2-6 groups with
+  10-15 digits (``202-555-0143``, ``202.555.0143``, ``020 7946 0958``, ``01 23 45 67 89``). A bare digit
+  run with no separator and no ``+`` is not a phone (it is as likely an id or a timestamp); neither are
+  dates, times, versions, prices, IPv4-shaped numbers, thousands (``1 000 000 000``), rows of 2-digit
+  numbers (``10 20 30 40 50``) or of years.
 * ip: IPv4 with octets 0-255 and no leading zeros, not part of a longer dotted run (``1.2.3.4.5``) or a
   word (``v1.2.3.4``); IPv6 in full, ``::``-compressed and IPv4-mapped forms, containing at least one
   digit (so ``::`` in code or ``dead::beef`` is left alone); times like ``12:30:45`` never match.
@@ -113,21 +118,23 @@ _HEX_GROUP = re.compile(r"[0-9A-Fa-f]{1,4}")
 
 # --- credit card, IPv4, phone: one pass over the digits ----------------------------------------------
 
+# Not followed by more digits, nor by a time, a date or a decimal part.
+_END = r"(?!\w|[.,:/][0-9])"
+_GROUP = r"[0-9]{1,6}(?![0-9]|[:/,][0-9])"
 _IP4 = r"(?P<ip4>(?<=[0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?!\w|\.[0-9]))"
-_CARD = (
-    r"(?P<card>(?<=[0-9])(?<![+-][0-9])"
-    r"(?:[0-9]{12,18}|[0-9]{3}(?P<cs>[ -])[0-9]{3,6}(?:(?P=cs)[0-9]{3,6}){1,3})(?!\w|\.[0-9]))"
+# "(202) 555-0143"; "+1 (202) 555-0143", "+44 (0)20 7946 0958".
+_PAREN = (
+    r"(?P<paren>(?:(?<=\()[0-9]{3}\) ?[0-9]{3}[ .-][0-9]{4}"
+    r"|(?<=\+)[0-9]{1,3}[ .-]?\([0-9]{1,4}\)[ .-]?[0-9]{2,5}"
+    rf"(?:(?P<ps>[ .-]){_GROUP}(?:(?P=ps){_GROUP}){{0,2}})?(?![ .-][0-9]{{1,5}}(?![0-9]|[:/,][0-9]))){_END})"
 )
-_PHONE_INTL = r"(?P<intl>(?<=\+)[0-9]{1,3}(?>(?:[ .-]?(?:\([0-9]{1,4}\)|[0-9]{1,5})){2,6})(?!\w))"
-_PHONE_NA = r"(?P<na>(?<=\()[0-9]{3}\) ?[0-9]{3}[ .-][0-9]{4}(?!\w))"
-_PHONE = (
-    r"(?P<phone>(?<=[0-9])(?<![+-][0-9])(?=(?:[ .-]?[0-9]){9})"
-    r"[0-9]{0,3}(?P<ps>[ .-])[0-9]{2,5}(?:(?P=ps)[0-9]{2,5}){0,4}(?!\w|(?P=ps)[0-9]))"
+# A run: one or more groups of digits joined by one kind of separator, with 10 digits or more (8 after a
+# "+"): "4111 1111 1111 1111", "202-555-0143", "+44 20 7946 0958", "4111111111111111". It is judged as a
+# whole by PiiRedactor._judge_run.
+_RUN = (
+    r"(?P<run>(?:(?<=\+)[0-9](?=(?:[ .-]?[0-9]){7})|(?<=[0-9])(?<![+-][0-9])(?=(?:[ .-]?[0-9]){9}))"
+    rf"[0-9]*(?:(?P<sep>[ .-]){_GROUP}(?:(?P=sep){_GROUP})*)?{_END})"
 )
-_PHONE_FULL = re.compile(r"[0-9]{1,4}(?P<ps>[ .-])[0-9]{2,5}(?:(?P=ps)[0-9]{2,5}){0,4}")
-_IP4_SHAPE = re.compile(r"[0-9]{1,3}(?:\.[0-9]{1,3}){3}")
-_THOUSANDS = re.compile(r"[0-9]{1,3}(?P<ts>[ .])[0-9]{3}(?:(?P=ts)[0-9]{3})+")
-_CARD_SHAPE = re.compile(r"[0-9]{13,19}|[0-9]{4}(?P<cs>[ -])[0-9]{3,6}(?:(?P=cs)[0-9]{3,6}){1,3}")
 
 _DIGIT = re.compile(r"[0-9]")
 # Every match above has two digits with a separator between them, or 8 digits in a row.
@@ -135,18 +142,22 @@ _NUMERIC_GATE = re.compile(r"[0-9](?:[ .()-][0-9]|[0-9]{7})")
 
 
 def _numeric_pattern(card: bool, ip: bool, phone: bool) -> re.Pattern[str] | None:
-    alternatives = [p for on, p in ((ip, _IP4), (card, _CARD)) if on]
+    alternatives = [_IP4] if ip else []
     if phone:
-        alternatives += [_PHONE_INTL, _PHONE_NA, _PHONE]
+        alternatives.append(_PAREN)
+    if card or phone:
+        alternatives.append(_RUN)
     if not alternatives:
         return None
-    # The leading class lets `re` jump from digit to digit; the look-behind rejects digits inside words.
+    # The leading class lets `re` jump from digit to digit; the look-behinds reject digits inside words,
+    # decimals, times and dates.
     head = r"[+(0-9](?<![\w.][+(0-9])" if phone else r"[0-9](?<![\w.][0-9])"
+    head += r"(?<![0-9][:/,][0-9])"
     return re.compile(head + "(?:" + "|".join(alternatives) + ")")
 
 
-def _digits(s: str) -> str:
-    return "".join(ch for ch in s if "0" <= ch <= "9")
+def _digit_count(s: str) -> int:
+    return sum(1 for ch in s if "0" <= ch <= "9")
 
 
 def _luhn(digits: str) -> bool:
@@ -159,22 +170,35 @@ def _luhn(digits: str) -> bool:
     return total % 10 == 0
 
 
-def _is_card(s: str) -> bool:
-    if not _CARD_SHAPE.fullmatch(s):
+def _is_card(groups: list[str], sep: str | None) -> bool:
+    """13-19 digits passing Luhn, not starting with 0: contiguous, or a group of 4 then groups of 3-6 joined
+    by spaces or dashes."""
+    if len(groups) > 1 and (sep == "." or len(groups[0]) != 4 or not all(3 <= len(g) <= 6 for g in groups[1:])):
         return False
-    digits = _digits(s)
+    digits = "".join(groups)
     return 13 <= len(digits) <= 19 and digits[0] != "0" and _luhn(digits)
 
 
-def _is_grouped_phone(s: str) -> bool:
-    """A run of digit groups joined by one kind of separator (the generic phone shape), 10-15 digits."""
-    return (
-        _PHONE_FULL.fullmatch(s) is not None
-        and 10 <= len(_digits(s)) <= 15
-        and _IP4_SHAPE.fullmatch(s) is None
-        and _THOUSANDS.fullmatch(s) is None
-        and not _is_card(s)
-    )
+def _is_phone(groups: list[str], sep: str | None, plus: bool) -> bool:
+    """After "+": 8-15 digits. Otherwise 2-6 groups (the first of 1-4 digits, the others of 2-5) with 10-15
+    digits, and not an IPv4-shaped number, a number grouped in thousands (``1 000 000 000``), a row of
+    2-digit numbers (``10 20 30 40 50``; ``01 23 45 67 89`` is a phone), a row of years or a card number."""
+    digits = sum(map(len, groups))
+    if plus:
+        return 8 <= digits <= 15 and len(groups) <= 7 and (len(groups) == 1 or all(len(g) <= 5 for g in groups))
+    if not (10 <= digits <= 15 and 2 <= len(groups) <= 6 and len(groups[0]) <= 4):
+        return False
+    if not all(2 <= len(g) <= 5 for g in groups[1:]):
+        return False
+    if sep == "." and len(groups) == 4 and all(len(g) <= 3 for g in groups):
+        return False
+    if sep != "-" and len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
+        return False
+    if groups[0][0] != "0" and all(len(g) <= 2 for g in groups):
+        return False
+    if all(len(g) == 4 and g[:2] in ("19", "20") for g in groups):
+        return False  # a row of years
+    return not _is_card(groups, sep)
 
 
 def _is_ipv4(s: str) -> bool:
@@ -240,7 +264,7 @@ class PiiRedactor:
     calls, so one instance can be shared by threads.
     """
 
-    __slots__ = ("_digit_kinds", "_email", "_ip", "_kinds", "_numeric", "_phone", "_secret")
+    __slots__ = ("_card", "_digit_kinds", "_email", "_ip", "_kinds", "_numeric", "_phone", "_secret")
 
     def __init__(self, kinds: Iterable[str] | None = None) -> None:
         requested = (kinds,) if isinstance(kinds, str) else tuple(kinds or ())
@@ -254,8 +278,9 @@ class PiiRedactor:
         self._secret = "secret" in selected
         self._email = "email" in selected
         self._ip = "ip" in selected
+        self._card = "credit_card" in selected
         self._phone = "phone" in selected
-        self._numeric = _numeric_pattern("credit_card" in selected, self._ip, self._phone)
+        self._numeric = _numeric_pattern(self._card, self._ip, self._phone)
         self._digit_kinds = self._numeric is not None or self._secret
 
     @property
@@ -282,7 +307,7 @@ class PiiRedactor:
             if self._secret and _TOKEN_GATE.search(text, first):
                 text = _TOKEN.sub(_counting(counts, "secret", _is_random_token), text)
             if self._numeric is not None and _NUMERIC_GATE.search(text, first):
-                text = self._numeric.sub(self._numeric_replacer(counts), text)
+                text = self._redact_numbers(text, counts)
         if not counts:
             return original, counts  # candidates were found and rejected: the text is unchanged
         return text, counts
@@ -310,28 +335,99 @@ class PiiRedactor:
             text = _subn(_JWT, text, counts)
         return text
 
-    def _numeric_replacer(self, counts: dict[str, int]) -> Callable[[re.Match[str]], str]:
-        phone = self._phone
-
-        def replace(m: re.Match[str]) -> str:
-            s = m.group()
+    def _redact_numbers(self, text: str, counts: dict[str, int]) -> str:
+        """Credit cards, IPv4 addresses and phones in one pass. A rejected candidate consumes no more than it
+        must, so a card right after a year (``2024 4111-1111-1111-1111``) is still found."""
+        pattern = self._numeric
+        assert pattern is not None
+        pieces: list[str] = []
+        last = pos = 0
+        while (m := pattern.search(text, pos)) is not None:
+            start, end = m.span()
             group = m.lastgroup
-            if group == "ip4":
-                kind = "ip" if _is_ipv4(s) else None
-            elif group == "card":
-                kind = "credit_card" if _is_card(s) else "phone" if phone and _is_grouped_phone(s) else None
-            elif group == "phone":
-                kind = "phone" if _is_grouped_phone(s) else None
-            elif group == "intl":
-                kind = "phone" if 8 <= len(_digits(s)) <= 15 else None
-            else:  # "na": (202) 555-0143
-                kind = "phone"
-            if kind is None:
-                return s
-            _add(counts, kind, 1)
-            return _PLACEHOLDER[kind]
+            if group == "run":
+                spans, resume = self._judge_run(m)
+            else:
+                s = m.group()
+                if group == "ip4":
+                    ok, kind = _is_ipv4(s), "ip"
+                else:  # "paren"
+                    ok, kind = 10 - 2 * (s[0] == "+") <= _digit_count(s) <= 15, "phone"
+                spans, resume = ([(kind, start, end)] if ok else []), start + 1
+            if not spans:
+                pos = resume
+                continue
+            for kind, span_start, span_end in spans:
+                pieces += (text[last:span_start], _PLACEHOLDER[kind])
+                _add(counts, kind, 1)
+                last = span_end
+            pos = last
+        if not pieces:
+            return text
+        pieces.append(text[last:])
+        return "".join(pieces)
 
-        return replace
+    def _judge_run(self, m: re.Match[str]) -> tuple[list[tuple[str, int, int]], int]:
+        """Judge a run of digit groups. Returns the spans found, and where to search next when there are
+        none: the run's last group, which may go on with another separator (``2024 4111-1111-1111-1111``)."""
+        text = m.string
+        start, end = m.span()
+        plus = text[start] == "+"
+        sep = m.group("sep")
+        body = text[start + plus : end]
+        groups = body.split(sep) if sep else [body]
+        after = text[end : end + 2]
+        goes_on = sep is not None and len(after) == 2 and after[0] in " .-" and after[0] != sep and after[1].isdigit()
+        spans: list[tuple[str, int, int]] = []
+        if goes_on and not (self._card and not plus and _is_card(groups, sep)):
+            # The last group goes on with another separator: unless the whole is a card, it rather belongs
+            # to the next number (a phone then a card: "020 7946 0958 4111-1111-1111-1111").
+            spans = self._judge_groups(groups[:-1], sep, plus, start)
+        if not spans:
+            spans = self._judge_groups(groups, sep, plus, start)
+        return spans, (end - len(groups[-1]) if len(groups) > 1 else start + 1)
+
+    def _judge_groups(self, groups: list[str], sep: str | None, plus: bool, start: int) -> list[tuple[str, int, int]]:
+        """A card, else a phone, else a card in the leading groups (a card then a year) or in the trailing
+        groups (a year or a phone, then a card)."""
+        width = len(sep) if sep else 0
+        offsets = [start + plus]  # where each group starts
+        for g in groups:
+            offsets.append(offsets[-1] + len(g) + width)
+        end = offsets[-1] - width
+        card, phone = self._card, self._phone
+        if card and not plus and _is_card(groups, sep):
+            return [("credit_card", start, end)]
+        if phone and _is_phone(groups, sep, plus):
+            return [("phone", start, end)]
+        if card and not plus:
+            digits, n = 0, 0
+            while n < len(groups) - 1 and digits + len(groups[n]) <= 19:
+                digits += len(groups[n])
+                n += 1
+            for k in range(n, 0, -1):
+                if _is_card(groups[:k], sep):
+                    return [("credit_card", start, offsets[k] - width)]
+        digits = 0
+        for k in range(len(groups) - 1, 0, -1) if card else ():
+            digits += len(groups[k])
+            if digits > 19:
+                break
+            if digits >= 13 and _is_card(groups[k:], sep):
+                if phone and _is_phone(groups[:k], sep, plus):
+                    return [("phone", start, offsets[k] - width), ("credit_card", offsets[k], end)]
+                return [("credit_card", offsets[k], end)]
+        if plus and phone:  # "+" starts a phone: the groups after its 15th digit are something else
+            digits, best = 0, 0
+            for k, g in enumerate(groups[:-1], 1):
+                digits += len(g)
+                if digits > 15:
+                    break
+                if _is_phone(groups[:k], sep, plus):
+                    best = k
+            if best:
+                return [("phone", start, offsets[best] - width)]
+        return []
 
 
 def _subn(pattern: re.Pattern[str], text: str, counts: dict[str, int]) -> str:

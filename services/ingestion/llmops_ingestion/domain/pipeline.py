@@ -2,8 +2,8 @@
 
 Pass 1 streams the records in batches through shape mapping, normalisation, length filters, PII
 redaction and exact dedup, spilling survivors to a local Parquet file and keeping only compact
-arrays in memory (a 16-byte hash and the LSH band keys per record; signatures go to a memory-mapped
-file). Near-duplicate clustering then runs over all records at once, the version id follows from the
+arrays in memory: per record a 16-byte hash, the LSH band keys and a one-byte-per-permutation
+fingerprint of the signature that verifies candidate pairs. Near-duplicate clustering then runs over all records at once, the version id follows from the
 surviving record hashes and the config, and pass 2 (skipped when that version already exists)
 assigns splits, writes the Parquet shards and the manifest, and builds the profile. Memory stays
 bounded by the per-record arrays, whatever the size of the records or files.
@@ -27,7 +27,7 @@ import pyarrow.parquet as pq
 
 from llmops_ingestion.domain import profile as eda
 from llmops_ingestion.domain.config import BadRecordPolicy, PreparationConfig
-from llmops_ingestion.domain.minhash import MinHashScheme, NearDuplicates, cluster
+from llmops_ingestion.domain.minhash import MinHashScheme, NearDuplicates, cluster, fingerprint
 from llmops_ingestion.domain.pii import PiiRedactor
 from llmops_ingestion.domain.readers import BadInput, BadRecord, DataFormat, RawRecord, detect_format, read_records
 from llmops_ingestion.domain.shapes import Content, Shape, ShapeError, ShapeMapper, detect_shape, record_text
@@ -86,6 +86,7 @@ class _State:
     record_ids: list[np.ndarray] = field(default_factory=list)
     band_keys: list[np.ndarray] = field(default_factory=list)
     has_shingles: list[np.ndarray] = field(default_factory=list)
+    fingerprints: list[np.ndarray] = field(default_factory=list)
     filled: Counter[str] = field(default_factory=Counter)
     pii_counts: Counter[str] = field(default_factory=Counter)
     bad_count: int = 0
@@ -117,7 +118,6 @@ class Preparation:
         self._spill: pq.ParquetWriter | None = None
         self._current_file: IO[bytes] | None = None
         self._done_bytes = 0
-        self._signatures = None
 
     # ------------------------------------------------------------------ entry point
 
@@ -125,17 +125,16 @@ class Preparation:
             source: dict[str, Any]) -> Outcome:
         total_bytes = sum(f.path.stat().st_size for f in files)
         self.workdir.mkdir(parents=True, exist_ok=True)
-        spill_path, signature_path = self.workdir / "spill.parquet", self.workdir / "signatures.u32"
-        with signature_path.open("wb") as self._signatures:
-            for batch in _batched(self._records(files, total_bytes), BATCH_RECORDS):
-                self._prepare_batch(batch, spill_path)
-                self.on_progress(Progress(self.state.records_read, self._bytes_read(), total_bytes, "prepare"))
+        spill_path = self.workdir / "spill.parquet"
+        for batch in _batched(self._records(files, total_bytes), BATCH_RECORDS):
+            self._prepare_batch(batch, spill_path)
+            self.on_progress(Progress(self.state.records_read, self._bytes_read(), total_bytes, "prepare"))
         if self._spill is not None:
             self._spill.close()
         self._check_not_empty(files)
         self.on_progress(Progress(self.state.records_read, total_bytes, total_bytes, "near_dedup"))
         record_ids = np.concatenate(self.state.record_ids)
-        near = self._near_duplicates(record_ids, signature_path)
+        near = self._near_duplicates(record_ids)
         kept = near.kept
         version = self._version_id(record_ids[kept])
         count = int(kept.sum())
@@ -238,7 +237,7 @@ class Preparation:
         state.record_ids.append(np.frombuffer(b"".join(ids), dtype="S16"))
         if self.config.dedup.near:
             signatures, has = self.scheme.signatures(texts)
-            self._signatures.write(signatures.tobytes())
+            state.fingerprints.append(fingerprint(signatures))
             state.band_keys.append(self.scheme.band_keys(signatures))
             state.has_shingles.append(has)
 
@@ -310,16 +309,15 @@ class Preparation:
 
     # ------------------------------------------------------------------ near dedup and version id
 
-    def _near_duplicates(self, record_ids: np.ndarray, signature_path: Path) -> NearDuplicates:
+    def _near_duplicates(self, record_ids: np.ndarray) -> NearDuplicates:
         n = record_ids.size
         if not self.config.dedup.near:
             near = NearDuplicates(np.arange(n))
         else:
-            signatures = np.memmap(signature_path, dtype=np.uint32, mode="r", shape=(n, self.config.dedup.num_perm))
             order_key = np.frombuffer(record_ids.tobytes(), dtype=">u8")[::2].astype(np.uint64)
-            near = cluster(np.concatenate(self.state.band_keys), signatures, np.concatenate(self.state.has_shingles),
+            near = cluster(np.concatenate(self.state.band_keys), np.concatenate(self.state.fingerprints),
+                           np.concatenate(self.state.has_shingles),
                            order_key, self.config.dedup.threshold)
-            del signatures
         step = self.state.steps["near_dedup"]
         step.records_kept = int(near.kept.sum())
         if n - step.records_kept:
