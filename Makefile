@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) bench/bus.py --quick
 	$(PY) bench/prompts.py --quick
 	$(PY) bench/registry.py --quick
+	$(PY) bench/ingestion.py --quick
 
 down: $(STAMP)
 	$(LLMOPS) down

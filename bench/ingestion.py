@@ -17,7 +17,7 @@ Baseline: the loop every dedup script starts from, over the same records, in a c
 else: no normalisation, PII, exact dedup, split, profile or output. The two run one after the other
 so they do not share the two cores.
 
-    python bench/ingestion.py [--records N]
+    python bench/ingestion.py [--records N | --quick]
 
 The last line printed is one JSON object with ``ratio`` = pipeline records/s / baseline records/s.
 """
@@ -199,6 +199,10 @@ async def main(args: argparse.Namespace) -> dict:
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--records", type=int, default=1_000_000)
-    result = asyncio.run(main(parser.parse_args()))
+    parser.add_argument("--quick", action="store_true", help="100,000 records (make bench)")
+    arguments = parser.parse_args()
+    if arguments.quick:
+        arguments.records = 100_000
+    result = asyncio.run(main(arguments))
     print(json.dumps(result), flush=True)
     sys.exit(0)

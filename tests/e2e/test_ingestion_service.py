@@ -134,6 +134,10 @@ async def test_grpc_upload_ingest_reingest_profile_sample_diff(ingestion, artifa
         assert again.reused_existing_version and again.version.version == version.version
         listed = await stub.ListDatasetVersions(pb.ListDatasetVersionsRequest(dataset_name=name), metadata=METADATA)
         assert [v.version for v in listed.versions] == [version.version]
+        shown = await stub.GetDatasetVersion(pb.GetDatasetVersionRequest(dataset_name=name), metadata=METADATA)
+        assert shown.version == version.version and shown.source.upload_id == uploaded.upload_id
+        dataset = await stub.GetDataset(pb.GetDatasetRequest(name=name), metadata=METADATA)
+        assert dataset.latest_version == version.version
 
         # profile: JSON fields, a plain-text summary and the HTML report with its plots
         profile = await stub.GetProfile(pb.GetProfileRequest(dataset_name=name, version=version.version),

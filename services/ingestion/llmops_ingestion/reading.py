@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,12 +98,13 @@ class VersionReader:
         folder = self.cache_dir / version.dataset_name / version.version
         if (folder / "manifest.json").exists():
             return folder
-        partial = folder.with_name(f"{version.version}.partial")
-        shutil.rmtree(partial, ignore_errors=True)
+        partial = folder.with_name(f"{version.version}.partial-{uuid.uuid4().hex}")  # concurrent readers
         manifest = json.loads(self.artifacts.get_bytes(version.manifest_uri))
         for shard in manifest["shards"]:
             self.artifacts.get_file(f"{version.uri}{shard['path']}", partial / shard["path"])
         (partial / "manifest.json").write_text(json.dumps(manifest))
-        shutil.rmtree(folder, ignore_errors=True)
-        partial.rename(folder)
+        try:
+            partial.rename(folder)
+        except OSError:  # another reader finished first: its copy is the same content
+            shutil.rmtree(partial, ignore_errors=True)
         return folder

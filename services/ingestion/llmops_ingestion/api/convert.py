@@ -88,10 +88,14 @@ def step_report(step: dict[str, Any]) -> pb.StepReport:
                          dropped_by_reason=step["dropped_by_reason"])
 
 
-def _source_message(data: dict[str, Any]) -> pb.DataSource:
-    kind, location = SourceKind(data["kind"]), data["location"]
-    fmt = _inverse(FORMATS).get(DataFormat(data["format"])) if data.get("format") else pb.DATA_FORMAT_UNSPECIFIED
-    return pb.DataSource(**{_inverse(_SOURCE_KINDS)[kind]: location}, format=fmt)
+def _source_message(lineage: dict[str, Any]) -> pb.DataSource | None:
+    """The DataSource a version was ingested from, rebuilt from its lineage record."""
+    if not lineage.get("uri"):
+        return None
+    fmt = lineage.get("format", "")
+    spec = SourceSpec.from_uri(lineage["uri"], None if fmt in ("", "detect") else fmt)
+    data_format = _inverse(FORMATS).get(spec.format, pb.DATA_FORMAT_UNSPECIFIED) if spec.format else 0
+    return pb.DataSource(**{_inverse(_SOURCE_KINDS)[spec.kind]: spec.location}, format=data_format)
 
 
 def _preparation_message(config: dict[str, Any]) -> pb.PreparationConfig:
@@ -105,12 +109,12 @@ _STEP_MESSAGES = {"normalize": "NormalizeStep", "length_filter": "LengthFilterSt
                   "pii": "PiiStep", "split": "SplitStep"}
 
 
-def version(v: DatasetVersion, job_source: dict[str, Any] | None = None) -> pb.DatasetVersion:
+def version(v: DatasetVersion) -> pb.DatasetVersion:
     return pb.DatasetVersion(
         dataset_name=v.dataset_name, version=v.version, uri=v.uri, manifest_uri=v.manifest_uri,
         shape=_inverse(SHAPES)[v.shape], record_count=v.record_count, split_counts=v.split_counts,
         preparation=_preparation_message(v.preparation), config_hash=v.config_hash,
-        source=_source_message(job_source) if job_source else None,
+        source=_source_message(v.source),
         steps=[step_report(s) for s in v.steps], profile_uri=v.profile_uri, profile_html_uri=v.profile_html_uri,
         job_id=str(v.job_id), created_at=timestamp(v.created_at), created_by=v.created_by,
         used_by=[pb.DatasetUsage(used_by=u["used_by"], reference=u["reference"]) for u in v.used_by])
@@ -128,7 +132,7 @@ def job(j: IngestionJob, found_version: DatasetVersion | None = None) -> pb.Inge
         progress=pb.IngestionProgress(records_read=progress.get("records_read", 0),
                                       bytes_read=progress.get("bytes_read", 0),
                                       total_bytes=progress.get("total_bytes", 0), step=progress.get("step", "")),
-        version=version(found_version, j.request.source.as_json()) if found_version else None,
+        version=version(found_version) if found_version else None,
         reused_existing_version=j.reused_existing, error=error, created_at=timestamp(j.created_at),
         started_at=timestamp(j.started_at), finished_at=timestamp(j.finished_at), correlation_id=j.correlation_id)
 
