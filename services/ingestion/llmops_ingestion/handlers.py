@@ -32,6 +32,7 @@ from llmops_ingestion.domain.model import (
     validate_version,
 )
 from llmops_ingestion.domain.report import render_summary
+from llmops_ingestion.domain.text import TokenCounter
 from llmops_ingestion.reading import VersionDiff, VersionReader
 from llmops_ingestion.store import AuditEntry, UnitOfWorkFactory
 
@@ -82,6 +83,7 @@ async def submit_ingestion(uow: UnitOfWorkFactory, request: IngestionRequest, *,
     request.validate()
     if request.source.kind is SourceKind.LOCAL:
         check_local_source(request.source.location, local_roots)
+    TokenCounter(request.preparation.length_filter.tokenizer)  # a named tokenizer must load here and now
     async with uow() as tx:
         if request.request_id:
             existing = await tx.find_job_by_request(request.dataset_name, request.request_id)

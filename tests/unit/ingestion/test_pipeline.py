@@ -262,3 +262,31 @@ def test_a_50_mb_line_is_a_bad_record_not_a_crash(tmp_path):
 def test_nothing_left_is_a_failure_not_an_empty_version(tmp_path):
     error = _failure(tmp_path, write_jsonl(tmp_path / "short.jsonl", [{"text": "a"}]), {"length_filter": {"min_chars": 5}})
     assert "dropped every record" in str(error)
+
+
+def test_token_filter_with_a_locally_trained_tokenizer(tmp_path):
+    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
+
+    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.train_from_iterator([sentence(i) for i in range(200)],
+                                  trainers.BpeTrainer(vocab_size=120, special_tokens=["[UNK]"]))
+    tokenizer.save(str(tmp_path / "tokenizer.json"))
+    text = "w1234 w5678 w42"  # 3 whitespace tokens, more BPE pieces with a 120-entry vocabulary
+    pieces = len(tokenizer.encode(text).ids)
+    assert pieces > 3
+    rows = [{"text": text}, {"text": "w1"}]
+    config = {"length_filter": {"max_tokens": pieces - 1, "tokenizer": str(tmp_path)}}
+    outcome = run(tmp_path, [write_jsonl(tmp_path / "t.jsonl", rows)], config)
+    assert [r["text"] for r in records(outcome)] == ["w1"]
+    assert step(outcome, "length_filter")["dropped_by_reason"] == {"too_many_tokens": 1}
+    profile = json.loads((outcome.folder / "profile.json").read_text())
+    assert profile["tokenizer"] == str(tmp_path) and profile["token_lengths"]["max"] == len(tokenizer.encode("w1").ids)
+
+
+def test_a_missing_tokenizer_is_refused(tmp_path):
+    from llmops_common.errors import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="no tokenizer.json"):
+        run(tmp_path, [write_jsonl(tmp_path / "x.jsonl", [{"text": "a b"}])],
+            {"length_filter": {"tokenizer": str(tmp_path / "nowhere")}})
