@@ -35,17 +35,23 @@ def test_config_hash_ignores_the_bad_record_policy_but_not_the_steps():
     assert parse_config({"dedup": {"threshold": 0.9}}).config_hash() != base.config_hash()
 
 
-def test_proto_preparation_keeps_defaults_for_unset_steps_and_takes_set_booleans():
+def test_proto_preparation_overrides_only_the_fields_that_are_set():
     untouched = convert.preparation(pb.PreparationConfig(), present=False)
     assert untouched == PreparationConfig()
-    message = pb.PreparationConfig(dedup=pb.DedupStep(exact=True, threshold=0.9),
-                                   pii=pb.PiiStep(enabled=True, kinds=["email"]),
+    message = pb.PreparationConfig(dedup=pb.DedupStep(threshold=0.9),
+                                   pii=pb.PiiStep(kinds=["email"]),
+                                   length_filter=pb.LengthFilterStep(min_chars=0),
+                                   normalize=pb.NormalizeStep(enabled=False),
                                    bad_record_policy=pb.BAD_RECORD_POLICY_SKIP)
     config = convert.preparation(message, present=True)
-    assert (config.dedup.exact, config.dedup.near, config.dedup.threshold) == (True, False, 0.9)
-    assert config.dedup.num_perm == 128  # zero means the default
-    assert config.pii.kinds == ("email",) and config.normalize.enabled  # normalize not sent: default
+    assert (config.dedup.exact, config.dedup.near, config.dedup.threshold) == (True, True, 0.9)
+    assert config.dedup.num_perm == 128
+    assert config.pii.enabled and config.pii.kinds == ("email",)
+    assert config.length_filter.min_chars == 0 and config.length_filter.enabled  # an explicit zero is kept
+    assert not config.normalize.enabled  # an explicit false is kept
     assert config.bad_record_policy == "skip"
+    again = convert.preparation(convert._preparation_message(config.model_dump(mode="json")), present=True)
+    assert again == config  # what a version reports is what it ran with
 
 
 def test_proto_request_needs_a_source_location():

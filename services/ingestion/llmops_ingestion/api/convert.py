@@ -47,18 +47,14 @@ def source(message: pb.DataSource) -> SourceSpec:
 
 
 def preparation(message: pb.PreparationConfig, present: bool) -> PreparationConfig:
-    """An unset step keeps the service defaults. In a step that is set, booleans are taken as given
-    (proto3 cannot tell false from unset), while zero numbers and empty strings mean the default."""
+    """Fields the caller set (proto3 ``optional``: false and zero included) override the defaults."""
     if not present:
         return PreparationConfig()
     data: dict[str, Any] = {}
     for step in _STEP_MESSAGES:
         if message.HasField(step):
-            step_message = getattr(message, step)
-            fields = {f.name: False for f in step_message.DESCRIPTOR.fields if f.type == f.TYPE_BOOL}
-            fields |= {f.name: v if isinstance(v, str | bool | int | float) else list(v)
-                       for f, v in step_message.ListFields()}
-            data[step] = fields
+            data[step] = {f.name: v if isinstance(v, str | bool | int | float) else list(v)
+                          for f, v in getattr(message, step).ListFields()}
     if message.bad_record_policy == pb.BAD_RECORD_POLICY_SKIP:
         data["bad_record_policy"] = "skip"
     return parse_config(data)
