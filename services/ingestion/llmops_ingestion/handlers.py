@@ -192,8 +192,9 @@ def parse_version_reference(reference: str) -> tuple[str, str] | None:
 
 
 def job_error(problem: str, *, code: str, file: str | None = None, line: int | None = None) -> dict[str, Any]:
+    """A failed job's error: ``field`` is ``file:line`` for people, ``file`` and ``line`` for programs."""
     where = f"{file}:{line}" if file and line else file or ""
-    return {"code": code, "message": problem, "field": where}
+    return {"code": str(code), "message": problem, "field": where, "file": file or "", "line": line or 0}
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import contextlib
 import hashlib
 import logging
 import shutil
+import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +25,7 @@ from llmops_common.errors import DomainError, ErrorCode
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed
 from llmops_common.storage import ArtifactStore
-from llmops_ingestion import handlers
+from llmops_ingestion import handlers, metrics
 from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
 from llmops_ingestion.domain.pipeline import Outcome, Preparation, PreparationFailed, Progress, SourceFile
 from llmops_ingestion.domain.report import render_html
@@ -68,13 +69,16 @@ class JobRunner:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(_first(self._wake.wait(), stop.wait()), self.settings.job_poll_seconds)
 
-    async def process(self, job: IngestionJob) -> None:
+    async def process(self, job: IngestionJob, stop: asyncio.Event | None = None) -> None:
+        """Run one claimed job to its end; if ``stop`` (default: the runner's) is set meanwhile, the job
+        goes back to the queue instead."""
         self._loop = asyncio.get_running_loop()
         workdir = self.settings.work_dir / str(job.job_id)
         shutil.rmtree(workdir, ignore_errors=True)
         uploaded_to: str | None = None
-        progress = _ProgressBox(self._stop)
+        progress = _ProgressBox(stop or self._stop)
         beat = asyncio.create_task(self._heartbeat(job, progress))
+        started = time.monotonic()
         try:
             source, files = await asyncio.to_thread(self._stage, job.request.source, workdir / "source",
                                                     job.request.dataset_name)
@@ -105,6 +109,7 @@ class JobRunner:
             if uploaded_to:
                 await asyncio.to_thread(self._remove_unless_committed, job.request.dataset_name, uploaded_to)
             shutil.rmtree(workdir, ignore_errors=True)
+            metrics.JOB_SECONDS.observe(time.monotonic() - started)
 
     # -- steps -------------------------------------------------------------------------------
 
@@ -190,6 +195,9 @@ class JobRunner:
                                                     counts=counts),
                                     producer=PRODUCER, correlation_id=job.correlation_id or None))
             await tx.commit()
+        metrics.JOBS.labels("reused" if reused else "created").inc()
+        if outcome.profile is not None:
+            metrics.observe_steps(outcome.steps, outcome.profile["pii_counts"])
         log.info("ingestion job %s: %s@%s (%s)", job.job_id, name, outcome.version, "reused" if reused else "new")
 
     async def _fail(self, job: IngestionJob, error: dict[str, Any]) -> None:
@@ -201,6 +209,7 @@ class JobRunner:
                       Envelope.wrap(DatasetIngestionFailed(dataset_name=job.request.dataset_name, reason=reason),
                                     producer=PRODUCER, correlation_id=job.correlation_id or None))
             await tx.commit()
+        metrics.JOBS.labels("failed").inc()
         log.warning("ingestion job %s failed: %s", job.job_id, reason)
 
     def _remove_unless_committed(self, dataset_name: str, uri: str) -> None:

@@ -1,0 +1,118 @@
+"""The ingestion job runner on real PostgreSQL and S3: a job becomes a version with its event in the
+outbox; an upload that fails half-way leaves neither objects nor a version; a stopping service puts
+its job back in the queue; metrics count what happened."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+
+import pytest
+from prometheus_client import REGISTRY
+
+from llmops_common.auth import Principal, Role
+from llmops_common.db import migrate
+from llmops_common.storage import ArtifactStore
+from llmops_ingestion import handlers
+from llmops_ingestion.domain.model import IngestionRequest, JobStatus, SourceKind, SourceSpec
+from llmops_ingestion.jobs import JobRunner
+from llmops_ingestion.schema import migrations
+from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.store import PostgresUnitOfWork
+
+pytestmark = pytest.mark.integration
+ACTOR = Principal("k1", "dev", Role.DEVELOPER)
+
+
+class FailingManifestStore(ArtifactStore):
+    """S3 that goes away just before the manifest: the shards are already stored."""
+
+    def put_file(self, uri: str, path: Path):
+        if uri.endswith("manifest.json"):
+            raise ConnectionError("S3 went away")
+        return super().put_file(uri, path)
+
+
+@pytest.fixture
+async def setup(pg_pool, settings_for, unique_name, tmp_path):
+    async with pg_pool.connection() as conn:
+        await migrate(conn, unique_name, migrations())
+    settings = settings_for(IngestionSettings, work_dir=tmp_path / "work", local_source_roots=[tmp_path])
+
+    def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
+        return PostgresUnitOfWork(pg_pool, readonly=readonly)
+
+    data = tmp_path / "data.jsonl"
+    data.write_text("".join(json.dumps({"question": f"question {i} about things", "answer": f"answer {i} "
+                                        f"with mail{i}@example.com"}) + "\n" for i in range(300)))
+    return uow, settings, data
+
+
+async def submit_and_claim(uow, name: str, data: Path, roots: list[Path]):
+    request = IngestionRequest(name, SourceSpec(SourceKind.LOCAL, str(data)))
+    job = await handlers.submit_ingestion(uow, request, actor=ACTOR, local_roots=roots)
+    async with uow() as tx:
+        claimed = await tx.claim_job(60)
+        await tx.commit()
+    assert claimed.job_id == job.job_id
+    return claimed
+
+
+def metric(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+async def test_a_job_becomes_a_version_with_its_event_in_the_outbox(setup, pg_pool, settings_for, unique_name):
+    uow, settings, data = setup
+    artifacts = ArtifactStore.from_settings(settings)
+    artifacts.ensure_buckets()
+    created_before, emails_before = metric("llmops_ingestion_jobs_total", outcome="created"), metric(
+        "llmops_ingestion_pii_redactions_total", kind="email")
+    job = await submit_and_claim(uow, unique_name, data, [data.parent])
+    await JobRunner(uow, artifacts, settings).process(job)
+
+    done = await handlers.get_job(uow, str(job.job_id))
+    assert done.status is JobStatus.SUCCEEDED and done.version
+    version = await handlers.get_version(uow, unique_name, done.version)
+    assert version.record_count == 300 and version.source["files"][0]["size_bytes"] == data.stat().st_size
+    manifest = json.loads(artifacts.get_bytes(version.manifest_uri))
+    assert sum(s["records"] for s in manifest["shards"]) == 300
+    assert all(artifacts.stat(f"{version.uri}{s['path']}").sha256 == s["sha256"] for s in manifest["shards"])
+    async with pg_pool.connection() as conn:
+        rows = await (await conn.execute("SELECT subject FROM outbox ORDER BY id")).fetchall()
+    assert [r[0] for r in rows] == ["llmops.ingestion.dataset.ingested"]
+    assert metric("llmops_ingestion_jobs_total", outcome="created") == created_before + 1
+    assert metric("llmops_ingestion_pii_redactions_total", kind="email") == emails_before + 300
+    assert not (settings.work_dir / str(job.job_id)).exists()  # scratch space cleaned up
+
+
+async def test_a_failed_upload_leaves_no_objects_and_no_version(setup, pg_pool, unique_name):
+    uow, settings, data = setup
+    artifacts = FailingManifestStore.from_settings(settings)
+    artifacts.ensure_buckets()
+    failed_before = metric("llmops_ingestion_jobs_total", outcome="failed")
+    job = await submit_and_claim(uow, unique_name, data, [data.parent])
+    await JobRunner(uow, artifacts, settings).process(job)
+
+    done = await handlers.get_job(uow, str(job.job_id))
+    assert done.status is JobStatus.FAILED and "S3 went away" in done.error["message"]
+    assert artifacts.list_objects(f"s3://{settings.s3_bucket_datasets}/{unique_name}/") == []
+    async with uow(readonly=True) as tx:
+        assert await tx.get_version(unique_name, "") is None
+    async with pg_pool.connection() as conn:
+        rows = await (await conn.execute("SELECT subject FROM outbox")).fetchall()
+    assert [r[0] for r in rows] == ["llmops.ingestion.dataset.failed"]
+    assert metric("llmops_ingestion_jobs_total", outcome="failed") == failed_before + 1
+
+
+async def test_a_stopping_service_puts_its_job_back_in_the_queue(setup, unique_name):
+    uow, settings, data = setup
+    artifacts = ArtifactStore.from_settings(settings)
+    runner = JobRunner(uow, artifacts, settings)
+    job = await submit_and_claim(uow, unique_name, data, [data.parent])
+    stop = asyncio.Event()
+    stop.set()
+    await runner.process(job, stop)  # the service received SIGTERM while this job was claimed
+    again = await handlers.get_job(uow, str(job.job_id))
+    assert again.status is JobStatus.PENDING and again.version is None
