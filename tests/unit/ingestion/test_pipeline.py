@@ -290,3 +290,19 @@ def test_a_missing_tokenizer_is_refused(tmp_path):
     with pytest.raises(InvalidArgument, match="no tokenizer.json"):
         run(tmp_path, [write_jsonl(tmp_path / "x.jsonl", [{"text": "a b"}])],
             {"length_filter": {"tokenizer": str(tmp_path / "nowhere")}})
+
+
+def test_compressed_inputs_are_read_and_corrupt_ones_named(tmp_path):
+    import bz2
+    import gzip
+
+    rows = [{"text": sentence(i)} for i in range(5)]
+    body = "".join(json.dumps(r) + "\n" for r in rows).encode()
+    (tmp_path / "a.jsonl.gz").write_bytes(gzip.compress(body))
+    (tmp_path / "b.csv.bz2").write_bytes(bz2.compress(b"text\n" + sentence(99).encode() + b"\n"))
+    outcome = run(tmp_path, [tmp_path / "a.jsonl.gz", tmp_path / "b.csv.bz2"])
+    assert outcome.record_count == 6
+    assert {r["source_file"] for r in records(outcome)} == {"a.jsonl.gz", "b.csv.bz2"}
+    (tmp_path / "broken.jsonl.gz").write_bytes(b"this is not gzip")
+    error = _failure(tmp_path, tmp_path / "broken.jsonl.gz")
+    assert error.file == "broken.jsonl.gz" and "not valid gzip data" in error.problem

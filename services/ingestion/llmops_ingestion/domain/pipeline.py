@@ -36,6 +36,8 @@ from llmops_ingestion.domain.text import TokenCounter, make_normalizer
 from llmops_ingestion.domain.writer import ShardWriter
 
 BATCH_RECORDS = 4096
+# Compressed inputs are decompressed (streaming, through pyarrow's codecs) before they are read.
+COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4"}
 STEP_NAMES = ("parse", "shape", "normalize", "length_filter", "pii", "exact_dedup", "near_dedup", "split")
 
 
@@ -150,11 +152,12 @@ class Preparation:
     def _records(self, files: list[SourceFile], total_bytes: int) -> Iterator[RawRecord]:
         state = self.state
         done_bytes = 0
-        for source in files:
+        for index, source in enumerate(files):
             try:
-                fmt = source.format or detect_format(source.path, source.name)
+                path, inner_name = self._decompressed(source, index)
+                fmt = source.format or detect_format(path, inner_name)
                 self._current_file = None
-                for item in read_records(source.path, name=source.name, fmt=fmt,
+                for item in read_records(path, name=source.name, fmt=fmt,
                                          max_record_bytes=self.max_record_bytes, on_open=self._opened):
                     state.records_read += 1
                     if isinstance(item, BadRecord):
@@ -165,6 +168,23 @@ class Preparation:
                 raise PreparationFailed(exc.problem, file=exc.file, line=exc.line) from None
             done_bytes += source.path.stat().st_size
             self._done_bytes, self._current_file = done_bytes, None
+
+    def _decompressed(self, source: SourceFile, index: int) -> tuple[Path, str]:
+        """(path to read, name to detect the format by): compressed files are expanded into the workdir."""
+        suffix = Path(source.name).suffix.lower()
+        codec = COMPRESSIONS.get(suffix)
+        if codec is None:
+            return source.path, source.name
+        inner = source.name[: -len(suffix)]
+        target = self.workdir / "decompressed" / f"{index:05d}-{Path(inner).name}"
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            with pa.CompressedInputStream(str(source.path), codec) as compressed, target.open("wb") as out:
+                while block := compressed.read(1 << 20):
+                    out.write(block)
+        except (OSError, pa.ArrowException) as exc:
+            raise PreparationFailed(f"not valid {codec} data: {exc}", file=source.name) from None
+        return target, inner
 
     def _opened(self, handle: IO[bytes]) -> None:
         self._current_file = handle
