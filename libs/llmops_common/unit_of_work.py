@@ -108,3 +108,43 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _all(self, query: str, params: tuple | list) -> list[tuple]:
         cur = await self.conn.execute(query, params)
         return await cur.fetchall()
+
+
+class InMemoryUnitOfWork(UnitOfWork):
+    """The fake every service's store builds on: changes are staged on copies of ``tables`` (attributes
+    of the shared ``state``) and become visible only on commit, with the audit rows and events.
+
+    ``state`` needs the ``tables``, an ``audit`` list and an ``outbox`` list; ``inbox`` is a set of
+    (consumer, event id) when the service consumes events.
+    """
+
+    tables: tuple[str, ...] = ()
+
+    def __init__(self, state: Any) -> None:
+        self.state = state
+
+    async def __aenter__(self) -> Self:
+        await super().__aenter__()
+        for table in self.tables:
+            setattr(self, table, type(getattr(self.state, table))(getattr(self.state, table)))
+        return self
+
+    async def commit(self) -> None:
+        for table in self.tables:
+            setattr(self.state, table, getattr(self, table))
+        for entry in self.audits:
+            await self.append_audit(entry)
+        self.state.outbox.extend(self.events)
+        self.events, self.audits = [], []
+
+    async def rollback(self) -> None:
+        self.events, self.audits = [], []
+
+    async def append_audit(self, entry: Any) -> None:
+        self.state.audit.append(entry)
+
+    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
+        if (consumer, event_id) in self.inbox:
+            return False
+        self.inbox.add((consumer, event_id))
+        return True

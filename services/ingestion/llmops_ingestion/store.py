@@ -12,13 +12,14 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
 from llmops_common.unit_of_work import UnitOfWork
 from llmops_ingestion.domain.model import (
     Dataset,
@@ -285,37 +286,10 @@ class InMemoryIngestion:
         return InMemoryUnitOfWork(self)
 
 
-_TABLES = ("datasets", "versions", "usages", "uploads", "jobs", "inbox")
 
 
-class InMemoryUnitOfWork(IngestionUnitOfWork):
-    def __init__(self, state: InMemoryIngestion) -> None:
-        self.state = state
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        for table in _TABLES:
-            setattr(self, table, type(getattr(self.state, table))(getattr(self.state, table)))
-        return self
-
-    async def commit(self) -> None:
-        for table in _TABLES:
-            setattr(self.state, table, getattr(self, table))
-        self.state.audit.extend(self.audits)
-        self.state.outbox.extend(self.events)
-        self.events, self.audits = [], []
-
-    async def rollback(self) -> None:
-        self.events, self.audits = [], []
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        self.state.audit.append(entry)
-
-    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
-        if (consumer, event_id) in self.inbox:
-            return False
-        self.inbox.add((consumer, event_id))
-        return True
+class InMemoryUnitOfWork(InMemoryTransaction, IngestionUnitOfWork):
+    tables = ("datasets", "versions", "usages", "uploads", "jobs", "inbox")
 
     def _latest(self, name: str) -> str:
         mine = [(seq, v.version) for (n, _), (seq, v) in self.versions.items() if n == name]

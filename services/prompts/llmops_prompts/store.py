@@ -7,7 +7,7 @@ import json
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 
@@ -15,6 +15,7 @@ from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.templating import ChatMessage, Delimiting, Template, VariableSpec, VariableType
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
 from llmops_common.unit_of_work import UnitOfWork
 from llmops_prompts.domain.model import LATEST, Prompt, PromptVersion, template_json
 
@@ -229,37 +230,10 @@ class InMemoryPrompts:
         return InMemoryUnitOfWork(self)
 
 
-_TABLES = ("prompts", "versions", "labels", "inbox")
 
 
-class InMemoryUnitOfWork(PromptsUnitOfWork):
-    def __init__(self, state: InMemoryPrompts) -> None:
-        self.state = state
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        for table in _TABLES:
-            setattr(self, table, type(getattr(self.state, table))(getattr(self.state, table)))
-        return self
-
-    async def commit(self) -> None:
-        for table in _TABLES:
-            setattr(self.state, table, getattr(self, table))
-        self.state.audit.extend(self.audits)
-        self.state.outbox.extend(self.events)
-        self.events, self.audits = [], []
-
-    async def rollback(self) -> None:
-        self.events, self.audits = [], []
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        self.state.audit.append(entry)
-
-    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
-        if (consumer, event_id) in self.inbox:
-            return False
-        self.inbox.add((consumer, event_id))
-        return True
+class InMemoryUnitOfWork(InMemoryTransaction, PromptsUnitOfWork):
+    tables = ("prompts", "versions", "labels", "inbox")
 
     def _labels_of(self, name: str) -> dict[str, int]:
         labels = {label: r.version for (p, label), r in self.labels.items() if p == name}
@@ -321,6 +295,5 @@ class InMemoryUnitOfWork(PromptsUnitOfWork):
 
     async def delete_label(self, name: str, label: str) -> None:
         self.labels.pop((name, label), None)
-
 
 

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Self
+from typing import Any
 
 import psycopg
 
@@ -21,6 +21,7 @@ from llmops_common.auth import Role
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
 from llmops_common.unit_of_work import UnitOfWork
 from llmops_registry.domain.governance import (
     AliasPolicy,
@@ -597,31 +598,12 @@ class InMemoryRegistry:
         return InMemoryUnitOfWork(self)
 
 
-_TABLES = ("models", "versions", "aliases", "policies", "promotions", "inbox")
 
 
-class InMemoryUnitOfWork(RegistryUnitOfWork):
+class InMemoryUnitOfWork(InMemoryTransaction, RegistryUnitOfWork):
     """Stages changes on copies and publishes them to the shared state only on commit."""
 
-    def __init__(self, state: InMemoryRegistry) -> None:
-        self.state = state
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        for table in _TABLES:
-            setattr(self, table, type(getattr(self.state, table))(getattr(self.state, table)))
-        return self
-
-    async def commit(self) -> None:
-        for table in _TABLES:
-            setattr(self.state, table, getattr(self, table))
-        for entry in self.audits:
-            await self.append_audit(entry)
-        self.state.outbox.extend(self.events)
-        self.events, self.audits = [], []
-
-    async def rollback(self) -> None:
-        self.events, self.audits = [], []
+    tables = ("models", "versions", "aliases", "policies", "promotions", "inbox")
 
     async def create_model(self, model: RegisteredModel) -> RegisteredModel:
         if model.name in self.models:
@@ -672,12 +654,6 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
         if any(e.evaluation_run_id == result.evaluation_run_id for e in current.evaluations):
             return False
         self.versions[(model_name, version)] = replace(current, evaluations=(*current.evaluations, result))
-        return True
-
-    async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
-        if (consumer, event_id) in self.inbox:
-            return False
-        self.inbox.add((consumer, event_id))
         return True
 
     async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
@@ -770,3 +746,5 @@ class InMemoryUnitOfWork(RegistryUnitOfWork):
                 and (not query.actor or e.actor == query.actor) and (not query.action or e.action == query.action)
                 and (not page.after or (e.id or 0) < page.after[0])]
         return rows[: page.size]
+
+
