@@ -115,6 +115,7 @@ async def test_grpc_upload_ingest_reingest_profile_sample_diff(ingestion, artifa
         assert job.status == pb.JOB_STATUS_SUCCEEDED, job.error
         version = job.version
         assert version.record_count == 121 and not job.reused_existing_version  # one exact duplicate dropped
+        assert job.progress.step == "done" and job.progress.peak_memory_bytes > 50 * 2**20  # the worker's peak
         assert version.shape == pb.RECORD_SHAPE_INSTRUCTION
         assert sum(version.split_counts.values()) == 121
         steps = {s.step: s for s in version.steps}

@@ -8,6 +8,7 @@ import asyncio
 import json
 from pathlib import Path
 
+import psutil
 import pytest
 from prometheus_client import REGISTRY
 
@@ -116,3 +117,27 @@ async def test_a_stopping_service_puts_its_job_back_in_the_queue(setup, unique_n
     await runner.process(job, stop)  # the service received SIGTERM while this job was claimed
     again = await handlers.get_job(uow, str(job.job_id))
     assert again.status is JobStatus.PENDING and again.version is None
+
+
+async def test_a_worker_killed_mid_job_fails_the_job_not_the_service(setup, unique_name):
+    uow, settings, data = setup
+    artifacts = ArtifactStore.from_settings(settings)
+    artifacts.ensure_buckets()
+    runner = JobRunner(uow, artifacts, settings)
+    job = await submit_and_claim(uow, unique_name, data, [data.parent])
+    task = asyncio.create_task(runner.process(job))
+    me = psutil.Process()
+    workers: list[psutil.Process] = []
+    while not workers and not task.done():
+        workers = [c for c in me.children() if "spawn_main" in " ".join(c.cmdline())]
+        await asyncio.sleep(0.02)
+    assert workers, "the job ran without a worker process"
+    workers[0].kill()
+    await task
+    done = await handlers.get_job(uow, str(job.job_id))
+    assert done.status is JobStatus.FAILED and "preparation process" in done.error["message"]
+
+    # the runner is still fine: the next job gets a new worker and succeeds
+    again = await submit_and_claim(uow, unique_name, data, [data.parent])
+    await runner.process(again)
+    assert (await handlers.get_job(uow, str(again.job_id))).status is JobStatus.SUCCEEDED

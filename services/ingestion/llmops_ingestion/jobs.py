@@ -27,10 +27,10 @@ from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFail
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion import handlers, metrics
 from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
-from llmops_ingestion.domain.pipeline import Outcome, Preparation, PreparationFailed, Progress, SourceFile
-from llmops_ingestion.domain.report import render_html
+from llmops_ingestion.domain.pipeline import Outcome, PreparationFailed, Progress, SourceFile
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.store import AuditEntry, UnitOfWorkFactory
+from llmops_ingestion.worker import Interrupted, PreparationTask, run_in_child
 
 log = logging.getLogger(__name__)
 PRODUCER = "ingestion"
@@ -87,7 +87,7 @@ class JobRunner:
                 uploaded_to = self._version_uri(job.request.dataset_name, outcome.version)
                 progress.set(step="upload")
                 await asyncio.to_thread(self._upload, outcome.folder, uploaded_to)
-            await self._succeed(job, outcome, source)
+            await self._succeed(job, outcome, source, progress.snapshot())
             uploaded_to = None
         except JobInterrupted:
             async with self.uow() as tx:
@@ -148,10 +148,10 @@ class JobRunner:
 
     def _prepare(self, job: IngestionJob, files: list[SourceFile], workdir: Path, source: dict[str, Any],
                  progress: _ProgressBox) -> Outcome:
+        """The preparation and its report, in a child process (``worker``)."""
         request = job.request
-        preparation = Preparation(request.preparation, shape=request.shape, column_mapping=request.column_mapping,
-                                  workdir=workdir / "work", max_record_bytes=self.settings.max_record_bytes,
-                                  shard_records=self.settings.shard_records, on_progress=progress.update)
+        task = PreparationTask(request.preparation, request.shape, request.column_mapping, workdir / "work",
+                               self.settings.max_record_bytes, self.settings.shard_records, files, source)
 
         def version_exists(version: str) -> bool:
             async def lookup() -> bool:
@@ -159,9 +159,13 @@ class JobRunner:
                     return await tx.get_version(request.dataset_name, version) is not None
             return asyncio.run_coroutine_threadsafe(lookup(), self._loop).result()
 
-        outcome = preparation.run(files, version_exists=version_exists, source=source)
-        if outcome.profile is not None and outcome.folder is not None:
-            (outcome.folder / "profile.html").write_text(render_html(outcome.profile), encoding="utf-8")
+        try:
+            outcome, peak = run_in_child(task, version_exists=version_exists, on_progress=progress.update,
+                                         should_stop=progress.stop.is_set)
+        except Interrupted:
+            raise JobInterrupted from None
+        progress.set(peak_memory_bytes=peak)
+        metrics.WORKER_PEAK_BYTES.observe(peak)
         return outcome
 
     def _upload(self, folder: Path, uri: str) -> None:
@@ -174,7 +178,8 @@ class JobRunner:
     def _version_uri(self, dataset_name: str, version: str) -> str:
         return f"s3://{self.settings.s3_bucket_datasets}/{dataset_name}/{version}/"
 
-    async def _succeed(self, job: IngestionJob, outcome: Outcome, source: dict[str, Any]) -> None:
+    async def _succeed(self, job: IngestionJob, outcome: Outcome, source: dict[str, Any],
+                       progress: dict[str, Any]) -> None:
         name = job.request.dataset_name
         uri = self._version_uri(name, outcome.version)
         async with self.uow() as tx:
@@ -187,6 +192,7 @@ class JobRunner:
                     f"{uri}profile.html", job.job_id, job.created_by))
             version = await tx.get_version(name, outcome.version)
             assert version is not None
+            await tx.heartbeat(job.job_id, {**progress, "step": "done"})
             await tx.finish_job(job.job_id, JobStatus.SUCCEEDED, version=outcome.version, reused=reused)
             counts = {"records": version.record_count, **version.split_counts}
             tx.record(AuditEntry(ACTOR, "version.reused" if reused else "version.created", name, outcome.version,
@@ -235,17 +241,15 @@ class JobInterrupted(Exception):
 
 
 class _ProgressBox:
-    """The latest progress, written by the worker thread and read by the heartbeat; the worker thread
-    learns here, between batches, that the service is stopping."""
+    """The latest progress, written by the worker thread and read by the heartbeat, and the stop event
+    the worker thread watches."""
 
     def __init__(self, stop: asyncio.Event) -> None:
         self._value: dict[str, Any] = {"records_read": 0, "bytes_read": 0, "total_bytes": 0, "step": "stage"}
-        self._stop = stop
+        self.stop = stop
 
     def update(self, progress: Progress) -> None:
-        if self._stop.is_set():
-            raise JobInterrupted
-        self._value = {"records_read": progress.records_read, "bytes_read": progress.bytes_read,
+        self._value = {**self._value, "records_read": progress.records_read, "bytes_read": progress.bytes_read,
                        "total_bytes": progress.total_bytes, "step": progress.step}
 
     def set(self, **fields: Any) -> None:

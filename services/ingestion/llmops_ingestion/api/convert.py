@@ -127,7 +127,8 @@ def job(j: IngestionJob, found_version: DatasetVersion | None = None) -> pb.Inge
         job_id=str(j.job_id), dataset_name=j.dataset_name, status=STATUSES[j.status],
         progress=pb.IngestionProgress(records_read=progress.get("records_read", 0),
                                       bytes_read=progress.get("bytes_read", 0),
-                                      total_bytes=progress.get("total_bytes", 0), step=progress.get("step", "")),
+                                      total_bytes=progress.get("total_bytes", 0), step=progress.get("step", ""),
+                                      peak_memory_bytes=progress.get("peak_memory_bytes", 0)),
         version=version(found_version) if found_version else None,
         reused_existing_version=j.reused_existing, error=error, created_at=timestamp(j.created_at),
         started_at=timestamp(j.started_at), finished_at=timestamp(j.finished_at), correlation_id=j.correlation_id)

@@ -256,16 +256,18 @@ class DatasetVersion(_message.Message):
     def __init__(self, dataset_name: _Optional[str] = ..., version: _Optional[str] = ..., uri: _Optional[str] = ..., manifest_uri: _Optional[str] = ..., shape: _Optional[_Union[RecordShape, str]] = ..., record_count: _Optional[int] = ..., split_counts: _Optional[_Mapping[str, int]] = ..., preparation: _Optional[_Union[PreparationConfig, _Mapping]] = ..., config_hash: _Optional[str] = ..., source: _Optional[_Union[DataSource, _Mapping]] = ..., steps: _Optional[_Iterable[_Union[StepReport, _Mapping]]] = ..., profile_uri: _Optional[str] = ..., profile_html_uri: _Optional[str] = ..., job_id: _Optional[str] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., created_by: _Optional[str] = ..., used_by: _Optional[_Iterable[_Union[DatasetUsage, _Mapping]]] = ...) -> None: ...
 
 class IngestionProgress(_message.Message):
-    __slots__ = ("records_read", "bytes_read", "total_bytes", "step")
+    __slots__ = ("records_read", "bytes_read", "total_bytes", "step", "peak_memory_bytes")
     RECORDS_READ_FIELD_NUMBER: _ClassVar[int]
     BYTES_READ_FIELD_NUMBER: _ClassVar[int]
     TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
     STEP_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
     records_read: int
     bytes_read: int
     total_bytes: int
     step: str
-    def __init__(self, records_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., total_bytes: _Optional[int] = ..., step: _Optional[str] = ...) -> None: ...
+    peak_memory_bytes: int
+    def __init__(self, records_read: _Optional[int] = ..., bytes_read: _Optional[int] = ..., total_bytes: _Optional[int] = ..., step: _Optional[str] = ..., peak_memory_bytes: _Optional[int] = ...) -> None: ...
 
 class IngestionJob(_message.Message):
     __slots__ = ("job_id", "dataset_name", "status", "progress", "version", "reused_existing_version", "error", "created_at", "started_at", "finished_at", "correlation_id")
