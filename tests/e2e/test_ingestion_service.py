@@ -87,17 +87,23 @@ async def finished(stub: pb_grpc.IngestionServiceStub, job: pb.IngestionJob, tim
     return job
 
 
+async def outcomes_of(bus, name: str, *event_types: str) -> list[Envelope]:
+    """Start ``bus`` with durable consumers collecting the given events about dataset ``name``."""
+    received: list[Envelope] = []
+
+    async def collect(envelope: Envelope) -> None:
+        if envelope.payload.dataset_name == name:
+            received.append(envelope)
+
+    for event_type in event_types:
+        bus.subscribe(event_type, durable=f"e2e-{name}-{event_type.rsplit('.', 1)[-1]}", handler=collect)
+    await bus.start()
+    return received
+
+
 async def test_grpc_upload_ingest_reingest_profile_sample_diff(ingestion, artifacts, make_bus, unique_name, tmp_path):
     name = f"qa-{unique_name}"
-    bus = make_bus()
-    ingested: list[Envelope] = []
-
-    async def on_ingested(envelope: Envelope) -> None:
-        if envelope.payload.dataset_name == name:
-            ingested.append(envelope)
-
-    bus.subscribe(DatasetIngested.event_type, durable=f"e2e-{unique_name}", handler=on_ingested)
-    await bus.start()
+    ingested = await outcomes_of(make_bus(), name, DatasetIngested.event_type)
 
     duplicate = {"question": "q1 " + sentence(1, 10), "answer": sentence(10_001)}
     first_file = jsonl(tmp_path / "qa.jsonl", range(120), extra=[duplicate, {"question": "email me",
@@ -222,15 +228,7 @@ async def test_ingestion_by_event_and_lineage_forward(ingestion, artifacts, make
     artifacts.put_file(f"{source}part-1.jsonl", jsonl(tmp_path / "p1.jsonl", range(30)))
     artifacts.put_file(f"{source}part-2.jsonl", jsonl(tmp_path / "p2.jsonl", range(30, 50)))
     bus = make_bus()
-    outcomes: list[Envelope] = []
-
-    async def on_outcome(envelope: Envelope) -> None:
-        if envelope.payload.dataset_name == name:
-            outcomes.append(envelope)
-
-    bus.subscribe(DatasetIngested.event_type, durable=f"ok-{unique_name}", handler=on_outcome)
-    bus.subscribe(DatasetIngestionFailed.event_type, durable=f"ko-{unique_name}", handler=on_outcome)
-    await bus.start()
+    outcomes = await outcomes_of(bus, name, DatasetIngested.event_type, DatasetIngestionFailed.event_type)
     await bus.publish(Envelope.wrap(DatasetRequested(dataset_name=name, source_uri=source,
                                                      config={"preparation": {"split": {"test_fraction": 0.2}}}),
                                     producer="tests", correlation_id=f"corr-{unique_name}"))
