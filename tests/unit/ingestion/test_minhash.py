@@ -32,7 +32,7 @@ def _jaccard(a: str, b: str, k: int = 3) -> float:
 
 def _run(texts: list[str], scheme: MinHashScheme, order_key: np.ndarray):
     signatures, has = scheme.signatures(texts)
-    return cluster(scheme.band_keys(signatures), fingerprint(signatures), has, order_key, scheme.threshold)
+    return cluster(scheme.band_keys(signatures).T, fingerprint(signatures), has, order_key, scheme.threshold)
 
 
 def test_signature_of_a_text_does_not_depend_on_its_batch():
@@ -90,5 +90,5 @@ def test_texts_without_words_have_no_signature_and_are_never_duplicates():
     scheme = MinHashScheme()
     signatures, has = scheme.signatures(["", "   ", "two words", "one"])
     assert has.tolist() == [False, False, True, True]
-    result = cluster(scheme.band_keys(signatures), fingerprint(signatures), has, np.arange(4, dtype=np.uint64), 0.8)
+    result = cluster(scheme.band_keys(signatures).T, fingerprint(signatures), has, np.arange(4, dtype=np.uint64), 0.8)
     assert result.kept.all()

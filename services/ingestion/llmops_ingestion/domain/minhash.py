@@ -16,6 +16,7 @@ count and width (``MinHashLSH``'s false-positive/negative optimisation).
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -175,18 +176,19 @@ class NearDuplicates:
         return {int(k): int(s) for k, s in zip(keepers, sizes) if s > 1}
 
 
-def cluster(band_keys: np.ndarray, fingerprints: np.ndarray, eligible: np.ndarray, order_key: np.ndarray,
+def cluster(bands: Iterable[np.ndarray], fingerprints: np.ndarray, eligible: np.ndarray, order_key: np.ndarray,
             threshold: float) -> NearDuplicates:
     """Cluster records that share a band and whose fingerprints estimate a Jaccard of at least ``threshold``.
 
+    ``bands`` yields each band's keys for all records (e.g. read from disk one band at a time).
     ``order_key`` (e.g. a content hash) picks each cluster's keeper: the smallest key wins, so the
     outcome is the same however the input was ordered.
     """
-    n = band_keys.shape[0]
+    n = eligible.size
     candidates = np.flatnonzero(eligible)
     lefts, rights = [], []
-    for band in range(band_keys.shape[1]):
-        keys = band_keys[candidates, band]
+    for band_keys in bands:  # one band's keys for every record at a time: memory is one column
+        keys = band_keys[candidates]
         order = np.argsort(keys, kind="stable")
         sorted_keys = keys[order]
         same_as_previous = np.r_[False, sorted_keys[1:] == sorted_keys[:-1]]

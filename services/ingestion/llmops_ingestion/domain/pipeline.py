@@ -1,12 +1,12 @@
 """The preparation pipeline: raw files on local disk -> a content-addressed dataset version folder.
 
 Pass 1 streams the records in batches through shape mapping, normalisation, length filters, PII
-redaction and exact dedup, spilling survivors to a local Parquet file and keeping only compact
-arrays in memory: per record a 16-byte hash, the LSH band keys and a one-byte-per-permutation
-fingerprint of the signature that verifies candidate pairs. Near-duplicate clustering then runs over all records at once, the version id follows from the
-surviving record hashes and the config, and pass 2 (skipped when that version already exists)
-assigns splits, writes the Parquet shards and the manifest, and builds the profile. Memory stays
-bounded by the per-record arrays, whatever the size of the records or files.
+redaction and exact dedup, spilling survivors to a local Parquet file. In memory it keeps per record
+only a 16-byte hash (and the exact-dedup set); the LSH band keys go to one file per band and the
+signatures' one-byte-per-permutation fingerprints to another. Near-duplicate clustering then reads one
+band at a time, the version id follows from the surviving record hashes and the config, and pass 2
+(skipped when that version already exists) assigns splits, writes the Parquet shards and the
+manifest, and builds the profile. No record, line or file is ever held whole in memory.
 """
 
 from __future__ import annotations
@@ -86,9 +86,7 @@ class _State:
     seen: set[bytes] = field(default_factory=set)
     exact_clusters: dict[bytes, list[Any]] = field(default_factory=dict)
     record_ids: list[np.ndarray] = field(default_factory=list)
-    band_keys: list[np.ndarray] = field(default_factory=list)
     has_shingles: list[np.ndarray] = field(default_factory=list)
-    fingerprints: list[np.ndarray] = field(default_factory=list)
     filled: Counter[str] = field(default_factory=Counter)
     pii_counts: Counter[str] = field(default_factory=Counter)
     bad_count: int = 0
@@ -119,6 +117,7 @@ class Preparation:
         self.state = _State()
         self._spill: pq.ParquetWriter | None = None
         self._current_file: IO[bytes] | None = None
+        self._near_files: list[IO[bytes]] = []
         self._done_bytes = 0
 
     # ------------------------------------------------------------------ entry point
@@ -128,6 +127,8 @@ class Preparation:
         total_bytes = sum(f.path.stat().st_size for f in files)
         self.workdir.mkdir(parents=True, exist_ok=True)
         spill_path = self.workdir / "spill.parquet"
+        if self.config.dedup.near:  # per record: a fingerprint file and one key file per band, on disk
+            self._near_files = [self._near_path(i).open("wb") for i in range(self.scheme.bands + 1)]
         for batch in _batched(self._records(files, total_bytes), BATCH_RECORDS):
             self._prepare_batch(batch, spill_path)
             self.on_progress(Progress(self.state.records_read, self._bytes_read(), total_bytes, "prepare"))
@@ -185,6 +186,9 @@ class Preparation:
         except (OSError, pa.ArrowException) as exc:
             raise PreparationFailed(f"not valid {codec} data: {exc}", file=source.name) from None
         return target, inner
+
+    def _near_path(self, index: int) -> Path:
+        return self.workdir / ("fingerprints.u8" if index == 0 else f"band-{index:02d}.u64")
 
     def _opened(self, handle: IO[bytes]) -> None:
         self._current_file = handle
@@ -257,8 +261,9 @@ class Preparation:
         state.record_ids.append(np.frombuffer(b"".join(ids), dtype="S16"))
         if self.config.dedup.near:
             signatures, has = self.scheme.signatures(texts)
-            state.fingerprints.append(fingerprint(signatures))
-            state.band_keys.append(self.scheme.band_keys(signatures))
+            fingerprint(signatures).tofile(self._near_files[0])
+            for band, keys in enumerate(self.scheme.band_keys(signatures).T, 1):
+                np.ascontiguousarray(keys).tofile(self._near_files[band])
             state.has_shingles.append(has)
 
     def _length_reason(self, chars: int, tokens: int) -> str | None:
@@ -335,8 +340,12 @@ class Preparation:
             near = NearDuplicates(np.arange(n))
         else:
             order_key = np.frombuffer(record_ids.tobytes(), dtype=">u8")[::2].astype(np.uint64)
-            near = cluster(np.concatenate(self.state.band_keys), np.concatenate(self.state.fingerprints),
-                           np.concatenate(self.state.has_shingles),
+            for handle in self._near_files:
+                handle.close()
+            fingerprints = np.memmap(self._near_path(0), dtype=np.uint8, mode="r",
+                                     shape=(n, self.config.dedup.num_perm))
+            bands = (np.fromfile(self._near_path(band), dtype=np.uint64) for band in range(1, self.scheme.bands + 1))
+            near = cluster(bands, fingerprints, np.concatenate(self.state.has_shingles),
                            order_key, self.config.dedup.threshold)
         step = self.state.steps["near_dedup"]
         step.records_kept = int(near.kept.sum())
