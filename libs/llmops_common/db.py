@@ -38,6 +38,11 @@ class Migration:
         return hashlib.sha256(self.sql.encode()).hexdigest()
 
 
+def like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching values that start with ``prefix`` (its ``%``, ``_`` and ``\\`` escaped)."""
+    return prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
 def load_migrations(package: str, folder: str, *, source: str) -> list[Migration]:
     """The ``NNNN_name.sql`` files of ``package/folder``, in order."""
     root = resources.files(package).joinpath(folder)

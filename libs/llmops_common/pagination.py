@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from llmops_common.errors import InvalidArgument
 
+T = TypeVar("T")
 DEFAULT_PAGE_SIZE = 100
 MAX_PAGE_SIZE = 1000
 
@@ -18,6 +20,10 @@ MAX_PAGE_SIZE = 1000
 class Page:
     size: int
     after: tuple[Any, ...] | None
+
+    def next_key(self, rows: Sequence[T], key: Callable[[T], tuple[Any, ...]]) -> tuple[Any, ...] | None:
+        """The sort key to continue after: that of the last row when the page is full, else None."""
+        return key(rows[-1]) if len(rows) == self.size else None
 
 
 def page(page_size: int, token: str) -> Page:

@@ -21,6 +21,7 @@ from minio.commonconfig import REPLACE, CopySource
 from minio.error import InvalidResponseError, S3Error
 
 from llmops_common.errors import InvalidArgument, NotFound
+from llmops_common.hashing import file_sha256
 from llmops_common.settings import CommonSettings
 
 PART_SIZE = 16 * 1024 * 1024
@@ -126,8 +127,9 @@ class ArtifactStore(ArtifactInspector):
         )
         return StoredObject(uri, len(data), digest, result.etag)
 
-    def put_file(self, uri: str, path: Path) -> StoredObject:
-        digest = _file_sha256(path)
+    def put_file(self, uri: str, path: Path, *, sha256: str = "") -> StoredObject:
+        """Store a local file; ``sha256`` saves reading it twice when the caller hashed it already."""
+        digest = sha256 or file_sha256(path)
         bucket, key = parse_s3_uri(uri)
         result = self.client.fput_object(bucket, key, str(path), metadata={SHA256_META: digest}, part_size=PART_SIZE)
         return StoredObject(uri, path.stat().st_size, digest, result.etag)
@@ -181,7 +183,7 @@ class ArtifactStore(ArtifactInspector):
         try:
             found = [(f"s3://{bucket}/{o.object_name}", o.size or 0)
                      for o in self.client.list_objects(bucket, prefix=key, recursive=True)
-                     if o.object_name == key or key.endswith("/") or o.object_name.startswith(key.rstrip("/") + "/")]
+                     if o.object_name == key or o.object_name.startswith(key.rstrip("/") + "/")]
         except (S3Error, InvalidResponseError) as exc:
             raise _not_found(exc, uri) from None
         return sorted(found)
@@ -247,14 +249,6 @@ class ArtifactStore(ArtifactInspector):
     def presigned_put_url(self, uri: str, *, expires: timedelta = timedelta(hours=1)) -> str:
         bucket, key = parse_s3_uri(uri)
         return self.client.presigned_put_object(bucket, key, expires=expires)
-
-
-def _file_sha256(path: Path) -> str:
-    sha = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
-            sha.update(chunk)
-    return sha.hexdigest()
 
 
 def _is_missing(exc: S3Error | InvalidResponseError) -> bool:

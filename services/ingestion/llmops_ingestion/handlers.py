@@ -28,6 +28,7 @@ from llmops_ingestion.domain.model import (
     JobStatus,
     SourceKind,
     Upload,
+    parse_reference,
     validate_dataset_name,
     validate_version,
 )
@@ -62,7 +63,7 @@ async def get_dataset(uow: UnitOfWorkFactory, name: str) -> Dataset:
 async def list_datasets(uow: UnitOfWorkFactory, name_prefix: str, page: Page) -> tuple[list[Dataset], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_datasets(name_prefix, page.after[0] if page.after else None, page.size)
-    return rows, ((rows[-1].name,) if len(rows) == page.size else None)
+    return rows, page.next_key(rows, lambda d: (d.name,))
 
 
 def check_local_source(path: str, roots: list[Path]) -> Path:
@@ -153,7 +154,7 @@ async def list_versions(uow: UnitOfWorkFactory, dataset_name: str,
         if await tx.get_dataset(dataset_name) is None:
             raise NotFound(f"no dataset {dataset_name!r}", field="dataset_name")
         rows = await tx.list_versions(dataset_name, int(page.after[0]) if page.after else None, page.size)
-    return [v for _, v in rows], ((rows[-1][0],) if len(rows) == page.size else None)
+    return [v for _, v in rows], page.next_key(rows, lambda row: (row[0],))
 
 
 async def record_usage(uow: UnitOfWorkFactory, event_id: uuid.UUID, reference: str, used_by: str,
@@ -174,21 +175,17 @@ async def record_usage(uow: UnitOfWorkFactory, event_id: uuid.UUID, reference: s
 
 
 def parse_version_reference(reference: str) -> tuple[str, str] | None:
-    if "@" in reference and not reference.startswith("s3://"):
-        name, _, version = reference.partition("@")
-    elif reference.startswith("s3://"):
+    """``name@version`` or ``s3://<bucket>/<name>/<version>/...`` -> (name, version); None otherwise."""
+    if reference.startswith("s3://"):
         parts = reference.removeprefix("s3://").strip("/").split("/")
         if len(parts) < 3:
             return None
-        name, version = parts[1], parts[2]
-    else:
-        return None
+        reference = f"{parts[1]}@{parts[2]}"
     try:
-        validate_dataset_name(name)
-        validate_version(version)
+        name, version = parse_reference(reference)
     except InvalidArgument:
         return None
-    return name, version
+    return (name, version) if version else None
 
 
 def job_error(problem: str, *, code: str, file: str | None = None, line: int | None = None) -> dict[str, Any]:

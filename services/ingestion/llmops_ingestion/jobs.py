@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
+import json
 import logging
 import shutil
 import time
@@ -24,6 +24,7 @@ from typing import Any
 from llmops_common.errors import DomainError, ErrorCode
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed
+from llmops_common.hashing import file_sha256
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion import handlers, metrics
 from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
@@ -80,8 +81,10 @@ class JobRunner:
         beat = asyncio.create_task(self._heartbeat(job, progress))
         started = time.monotonic()
         try:
-            source, files = await asyncio.to_thread(self._stage, job.request.source, workdir / "source",
-                                                    job.request.dataset_name)
+            source_uri = await self._upload_uri(job.request.source.location) \
+                if job.request.source.kind is SourceKind.UPLOAD else job.request.source.location
+            source, files = await asyncio.to_thread(self._stage, job.request.source, source_uri,
+                                                    workdir / "source", job.request.dataset_name)
             outcome = await asyncio.to_thread(self._prepare, job, files, workdir, source, progress)
             if outcome.folder is not None:
                 uploaded_to = self._version_uri(job.request.dataset_name, outcome.version)
@@ -106,24 +109,23 @@ class JobRunner:
             beat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await beat
-            if uploaded_to:
-                await asyncio.to_thread(self._remove_unless_committed, job.request.dataset_name, uploaded_to)
+            if uploaded_to and not await self._version_exists(job.request.dataset_name, outcome.version):
+                await asyncio.to_thread(self.artifacts.delete_prefix, uploaded_to)
             shutil.rmtree(workdir, ignore_errors=True)
             metrics.JOB_SECONDS.observe(time.monotonic() - started)
 
     # -- steps -------------------------------------------------------------------------------
 
-    def _stage(self, spec: SourceSpec, folder: Path, dataset_name: str) -> tuple[dict[str, Any], list[SourceFile]]:
-        """Bring the source onto local disk (local paths are read in place); record what was read."""
+    def _stage(self, spec: SourceSpec, uri: str, folder: Path,
+               dataset_name: str) -> tuple[dict[str, Any], list[SourceFile]]:
+        """Bring the source (``uri``: an upload's stored object) onto local disk (local paths are read in
+        place); record what was read."""
         folder.mkdir(parents=True, exist_ok=True)
         if spec.kind is SourceKind.LOCAL:
             root = handlers.check_local_source(spec.location, self.settings.local_source_roots)
             paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
             files = [SourceFile(p, str(p), spec.format) for p in paths]
         else:
-            uri = spec.location
-            if spec.kind is SourceKind.UPLOAD:
-                uri = asyncio.run_coroutine_threadsafe(self._upload_uri(spec.location), self._loop).result()
             objects = [(u, size) for u, size in self.artifacts.list_objects(uri) if not u.endswith("/")]
             if not objects:
                 raise DomainError(f"no objects at {uri}", code=ErrorCode.NOT_FOUND, field=uri)
@@ -135,7 +137,7 @@ class JobRunner:
                 files.append(SourceFile(local, name, spec.format))
         if not files:
             raise DomainError(f"no files under {spec.location}", code=ErrorCode.NOT_FOUND, field=spec.location)
-        lineage = [{"name": f.name, "size_bytes": f.path.stat().st_size, "sha256": _sha256(f.path)} for f in files]
+        lineage = [{"name": f.name, "size_bytes": f.path.stat().st_size, "sha256": file_sha256(f.path)} for f in files]
         return {"dataset_name": dataset_name, "uri": spec.uri, "format": str(spec.format or "detect"),
                 "files": lineage}, files
 
@@ -154,10 +156,8 @@ class JobRunner:
                                self.settings.max_record_bytes, self.settings.shard_records, files, source)
 
         def version_exists(version: str) -> bool:
-            async def lookup() -> bool:
-                async with self.uow(readonly=True) as tx:
-                    return await tx.get_version(request.dataset_name, version) is not None
-            return asyncio.run_coroutine_threadsafe(lookup(), self._loop).result()
+            return asyncio.run_coroutine_threadsafe(self._version_exists(request.dataset_name, version),
+                                                    self._loop).result()
 
         try:
             outcome, peak = run_in_child(task, version_exists=version_exists, on_progress=progress.update,
@@ -170,8 +170,10 @@ class JobRunner:
 
     def _upload(self, folder: Path, uri: str) -> None:
         last = ("profile.json", "profile.html", "manifest.json")  # the manifest marks a complete version
+        hashed = {s["path"]: s["sha256"] for s in json.loads((folder / "manifest.json").read_text())["shards"]}
         for path in sorted(p for p in folder.rglob("*") if p.is_file() and p.name not in last):
-            self.artifacts.put_file(f"{uri}{path.relative_to(folder).as_posix()}", path)
+            relative = path.relative_to(folder).as_posix()
+            self.artifacts.put_file(f"{uri}{relative}", path, sha256=hashed.get(relative, ""))
         for name in last:
             self.artifacts.put_file(f"{uri}{name}", folder / name)
 
@@ -218,14 +220,9 @@ class JobRunner:
         metrics.JOBS.labels("failed").inc()
         log.warning("ingestion job %s failed: %s", job.job_id, reason)
 
-    def _remove_unless_committed(self, dataset_name: str, uri: str) -> None:
-        version = uri.rstrip("/").rsplit("/", 1)[-1]
-
-        async def committed() -> bool:
-            async with self.uow(readonly=True) as tx:
-                return await tx.get_version(dataset_name, version) is not None
-        if not asyncio.run_coroutine_threadsafe(committed(), self._loop).result():
-            self.artifacts.delete_prefix(uri)
+    async def _version_exists(self, dataset_name: str, version: str) -> bool:
+        async with self.uow(readonly=True) as tx:
+            return await tx.get_version(dataset_name, version) is not None
 
     async def _heartbeat(self, job: IngestionJob, progress: _ProgressBox) -> None:
         while True:
@@ -266,11 +263,3 @@ async def _first(*waits: Any) -> None:
     finally:
         for task in tasks:
             task.cancel()
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()

@@ -45,13 +45,10 @@ class VersionReader:
     def sample(self, version: DatasetVersion, split: str | None, limit: int, seed: int) -> list[dict[str, Any]]:
         """``limit`` records chosen by a seeded hash of their ids: the same seed gives the same sample."""
         limit = min(limit or DEFAULT_SAMPLE, MAX_SAMPLE)
-        shards = [s for s in self._manifest(version)["shards"] if split is None or s["split"] == split]
-        folder = self._folder(version)
-        ids = [pq.read_table(folder / s["path"], columns=["record_id"]).column(0).to_numpy(zero_copy_only=False)
-               for s in shards]
-        if not ids:
+        folder, shards = self._shards(version, split)
+        all_ids = _record_ids(folder, shards)
+        if not all_ids.size:
             return []
-        all_ids = np.concatenate(ids)
         salt = seed.to_bytes(8, "big", signed=True)
         keys = np.array([hashlib.blake2b(salt + rid.encode(), digest_size=8).digest() for rid in all_ids], dtype="S8")
         rank = {rid: i for i, rid in enumerate(all_ids[np.argsort(keys, kind="stable")[:limit]].tolist())}
@@ -71,16 +68,12 @@ class VersionReader:
     # -- internals ---------------------------------------------------------------------------
 
     def _ids(self, version: DatasetVersion) -> np.ndarray:
-        folder = self._folder(version)
-        columns = [pq.read_table(folder / s["path"], columns=["record_id"]).column(0).to_numpy(zero_copy_only=False)
-                   for s in self._manifest(version)["shards"]]
-        return np.unique(np.concatenate(columns)) if columns else np.array([], dtype=object)
+        return np.unique(_record_ids(*self._shards(version)))
 
     def _pick(self, version: DatasetVersion, ids: set[str]) -> list[dict[str, Any]]:
         if not ids:
             return []
-        rows = self._rows(self._folder(version), self._manifest(version)["shards"], ids)
-        return sorted(rows, key=lambda r: r["record_id"])
+        return sorted(self._rows(*self._shards(version), ids), key=lambda r: r["record_id"])
 
     @staticmethod
     def _rows(folder: Path, shards: list[dict[str, Any]], ids: set[str]) -> list[dict[str, Any]]:
@@ -91,8 +84,11 @@ class VersionReader:
             rows += table.filter(pc.is_in(table.column("record_id"), value_set=pa.array(wanted, pa.string()))).to_pylist()
         return rows
 
-    def _manifest(self, version: DatasetVersion) -> dict[str, Any]:
-        return json.loads((self._folder(version) / "manifest.json").read_text())
+    def _shards(self, version: DatasetVersion, split: str | None = None) -> tuple[Path, list[dict[str, Any]]]:
+        """The local copy's folder and its shards (of one split, if given)."""
+        folder = self._folder(version)
+        shards = json.loads((folder / "manifest.json").read_text())["shards"]
+        return folder, [s for s in shards if split is None or s["split"] == split]
 
     def _folder(self, version: DatasetVersion) -> Path:
         folder = self.cache_dir / version.dataset_name / version.version
@@ -108,3 +104,9 @@ class VersionReader:
         except OSError:  # another reader finished first: its copy is the same content
             shutil.rmtree(partial, ignore_errors=True)
         return folder
+
+
+def _record_ids(folder: Path, shards: list[dict[str, Any]]) -> np.ndarray:
+    columns = [pq.read_table(folder / s["path"], columns=["record_id"]).column(0).to_numpy(zero_copy_only=False)
+               for s in shards]
+    return np.concatenate(columns) if columns else np.array([], dtype=object)

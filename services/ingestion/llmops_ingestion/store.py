@@ -16,6 +16,7 @@ from typing import Any
 
 import psycopg
 
+from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
@@ -147,9 +148,8 @@ class PostgresUnitOfWork(PostgresTransaction, IngestionUnitOfWork):
         return Dataset(*row[:3], *row[3:]) if row else None
 
     async def list_datasets(self, name_prefix: str, after: str | None, limit: int) -> list[Dataset]:
-        pattern = name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         rows = await self._all(f"{_DATASET_SELECT} WHERE d.name LIKE %s AND (%s::text IS NULL OR d.name > %s)"
-                               " ORDER BY d.name LIMIT %s", (pattern, after, after, limit))
+                               " ORDER BY d.name LIMIT %s", (like_prefix(name_prefix), after, after, limit))
         return [Dataset(*row) for row in rows]
 
     async def add_upload(self, upload: Upload) -> None:

@@ -103,11 +103,10 @@ def _child_main(task: PreparationTask, conn: Connection) -> None:
 
     def version_exists(version: str) -> bool:
         conn.send(("exists", version))
-        while True:
-            reply = conn.recv()
-            if reply[0] == "stop":
-                raise Interrupted
-            return bool(reply[1])
+        reply = conn.recv()  # the answer, or a stop sent before the parent saw the question
+        if reply[0] == "stop":
+            raise Interrupted
+        return bool(reply[1])
 
     try:
         preparation = Preparation(task.config, shape=task.shape, column_mapping=task.column_mapping,

@@ -109,14 +109,14 @@ async def list_prompts(uow: UnitOfWorkFactory, name_prefix: str, tags: dict[str,
                        page: Page) -> tuple[list[Prompt], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_prompts(name_prefix, tags, page.after[0] if page.after else None, page.size)
-    return rows, ((rows[-1].name,) if len(rows) == page.size else None)
+    return rows, page.next_key(rows, lambda p: (p.name,))
 
 
 async def list_versions(uow: UnitOfWorkFactory, name: str, page: Page) -> tuple[list[PromptVersion], tuple | None]:
     async with uow(readonly=True) as tx:
         await _require_prompt(tx, name)
         rows = await tx.list_versions(name, int(page.after[0]) if page.after else None, page.size)
-    return rows, ((rows[-1].version,) if len(rows) == page.size else None)
+    return rows, page.next_key(rows, lambda v: (v.version,))
 
 
 def _authorize_label(label: str, actor: Principal, protected: frozenset[str]) -> None:

@@ -11,6 +11,7 @@ from typing import Any
 
 import psycopg
 
+from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.templating import ChatMessage, Delimiting, Template, VariableSpec, VariableType
@@ -124,7 +125,7 @@ class PostgresUnitOfWork(PostgresTransaction, PromptsUnitOfWork):
         where, params = ["TRUE"], []
         if name_prefix:
             where.append("p.name LIKE %s")
-            params.append(name_prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+            params.append(like_prefix(name_prefix))
         if tags:
             where.append("p.tags @> %s")
             params.append(json.dumps(tags))

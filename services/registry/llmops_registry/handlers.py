@@ -66,7 +66,7 @@ async def get_model(uow: UnitOfWorkFactory, name: str) -> RegisteredModel:
 async def list_models(uow: UnitOfWorkFactory, query: ModelQuery, page: Page) -> tuple[list[RegisteredModel], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_models(query, page)
-    return rows, ((rows[-1].name,) if len(rows) == page.size else None)
+    return rows, page.next_key(rows, lambda m: (m.name,))
 
 
 async def describe_artifact(artifacts: ArtifactInspector, uri: str) -> StoredObject:
@@ -142,7 +142,7 @@ async def get_model_version(uow: UnitOfWorkFactory, model_name: str, version: in
 async def search_versions(uow: UnitOfWorkFactory, query: VersionQuery, page: Page) -> tuple[list[ModelVersion], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.search_versions(query, page)
-    return rows, ((rows[-1].model_name, rows[-1].version) if len(rows) == page.size else None)
+    return rows, page.next_key(rows, lambda v: (v.model_name, v.version))
 
 
 async def attach_evaluation(
@@ -204,4 +204,4 @@ async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> 
 async def list_audit(uow: UnitOfWorkFactory, query: AuditQuery, page: Page) -> tuple[list[AuditEntry], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_audit(query, page)
-    return rows, ((rows[-1].id,) if len(rows) == page.size else None)
+    return rows, page.next_key(rows, lambda e: (e.id,))

@@ -331,8 +331,7 @@ async def get_promotion(uow: UnitOfWorkFactory, promotion_id: str) -> Promotion:
 async def list_promotions(uow: UnitOfWorkFactory, query: PromotionQuery, page: Page) -> tuple[list[Promotion], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_promotions(query, page)
-    last = rows[-1] if len(rows) == page.size else None
-    return rows, ((last.created_at, last.id) if last else None)
+    return rows, page.next_key(rows, lambda p: (p.created_at, p.id))
 
 
 async def rollback(uow: UnitOfWorkFactory, model_name: str, alias: str, *, reason: str = "", actor: Principal,

@@ -18,6 +18,7 @@ from typing import Any
 import psycopg
 
 from llmops_common.auth import Role
+from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
@@ -291,7 +292,7 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
         where, params = ["TRUE"], []
         if query.name_prefix:
             where.append("m.name LIKE %s")
-            params.append(_prefix(query.name_prefix))
+            params.append(like_prefix(query.name_prefix))
         if query.tags:
             where.append("m.tags @> %s")
             params.append(json.dumps(query.tags))
@@ -315,7 +316,7 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
             params += [tag, value]
         for clause, value in (
             ("v.model_name = %s", query.model_name),
-            ("v.model_name LIKE %s", _prefix(query.name_prefix) if query.name_prefix else ""),
+            ("v.model_name LIKE %s", like_prefix(query.name_prefix) if query.name_prefix else ""),
             ("v.tags @> %s", json.dumps(query.tags) if query.tags else ""),
             ("v.kind = %s", query.kind.value if query.kind else ""),
             ("v.base_model_version = %s", query.base_model_version),
@@ -498,10 +499,6 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
             [*params, page.size],
         )
         return [_audit(r) for r in rows]
-
-
-def _prefix(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
 def _json_or_none(value: dict[str, Any] | None) -> str | None:

@@ -33,8 +33,10 @@ STATUSES = {JobStatus.PENDING: pb.JOB_STATUS_PENDING, JobStatus.RUNNING: pb.JOB_
 _SOURCE_KINDS = {"upload_id": SourceKind.UPLOAD, "s3_uri": SourceKind.S3, "local_path": SourceKind.LOCAL}
 
 
-def _inverse(mapping: dict[Any, Any]) -> dict[Any, Any]:
-    return {v: k for k, v in mapping.items()}
+FORMAT_ENUMS = {v: k for k, v in FORMATS.items()}
+SHAPE_ENUMS = {v: k for k, v in SHAPES.items()}
+SPLIT_ENUMS = {v: k for k, v in SPLITS.items()}
+_SOURCE_FIELDS = {v: k for k, v in _SOURCE_KINDS.items()}
 
 
 # -- requests ------------------------------------------------------------------------------------
@@ -90,8 +92,8 @@ def _source_message(lineage: dict[str, Any]) -> pb.DataSource | None:
         return None
     fmt = lineage.get("format", "")
     spec = SourceSpec.from_uri(lineage["uri"], None if fmt in ("", "detect") else fmt)
-    data_format = _inverse(FORMATS).get(spec.format, pb.DATA_FORMAT_UNSPECIFIED) if spec.format else 0
-    return pb.DataSource(**{_inverse(_SOURCE_KINDS)[spec.kind]: spec.location}, format=data_format)
+    data_format = FORMAT_ENUMS.get(spec.format, pb.DATA_FORMAT_UNSPECIFIED) if spec.format else 0
+    return pb.DataSource(**{_SOURCE_FIELDS[spec.kind]: spec.location}, format=data_format)
 
 
 def _preparation_message(config: dict[str, Any]) -> pb.PreparationConfig:
@@ -108,7 +110,7 @@ _STEP_MESSAGES = {"normalize": "NormalizeStep", "length_filter": "LengthFilterSt
 def version(v: DatasetVersion) -> pb.DatasetVersion:
     return pb.DatasetVersion(
         dataset_name=v.dataset_name, version=v.version, uri=v.uri, manifest_uri=v.manifest_uri,
-        shape=_inverse(SHAPES)[v.shape], record_count=v.record_count, split_counts=v.split_counts,
+        shape=SHAPE_ENUMS[v.shape], record_count=v.record_count, split_counts=v.split_counts,
         preparation=_preparation_message(v.preparation), config_hash=v.config_hash,
         source=_source_message(v.source),
         steps=[step_report(s) for s in v.steps], profile_uri=v.profile_uri, profile_html_uri=v.profile_html_uri,
@@ -166,5 +168,5 @@ def record(row: dict[str, Any], shape: Shape) -> pb.Record:
         content = {"chat": pb.ChatRecord(messages=[pb.ChatMessage(**m) for m in row["messages"]])}
     else:
         content = {"text": row["text"]}
-    return pb.Record(record_id=row["record_id"], split=_inverse(SPLITS)[row["split"]],
+    return pb.Record(record_id=row["record_id"], split=SPLIT_ENUMS[row["split"]],
                      source=pb.SourcePosition(file=row["source_file"], line=row["source_line"]), **content)

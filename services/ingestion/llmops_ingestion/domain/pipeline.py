@@ -103,7 +103,6 @@ class Preparation:
                  max_record_bytes: int = 8 * 1024 * 1024, shard_records: int = 250_000,
                  on_progress: Callable[[Progress], None] = lambda _: None) -> None:
         self.config = config
-        self.declared_shape = shape
         self.mapping = dict(column_mapping or {})
         self.workdir = workdir
         self.max_record_bytes = max_record_bytes
@@ -129,7 +128,7 @@ class Preparation:
         spill_path = self.workdir / "spill.parquet"
         if self.config.dedup.near:  # per record: a fingerprint file and one key file per band, on disk
             self._near_files = [self._near_path(i).open("wb") for i in range(self.scheme.bands + 1)]
-        for batch in _batched(self._records(files, total_bytes), BATCH_RECORDS):
+        for batch in _batched(self._records(files), BATCH_RECORDS):
             self._prepare_batch(batch, spill_path)
             self.on_progress(Progress(self.state.records_read, self._bytes_read(), total_bytes, "prepare"))
         if self._spill is not None:
@@ -150,14 +149,12 @@ class Preparation:
 
     # ------------------------------------------------------------------ pass 1
 
-    def _records(self, files: list[SourceFile], total_bytes: int) -> Iterator[RawRecord]:
+    def _records(self, files: list[SourceFile]) -> Iterator[RawRecord]:
         state = self.state
-        done_bytes = 0
         for index, source in enumerate(files):
             try:
                 path, inner_name = self._decompressed(source, index)
                 fmt = source.format or detect_format(path, inner_name)
-                self._current_file = None
                 for item in read_records(path, name=source.name, fmt=fmt,
                                          max_record_bytes=self.max_record_bytes, on_open=self._opened):
                     state.records_read += 1
@@ -167,8 +164,8 @@ class Preparation:
                         yield item
             except BadInput as exc:
                 raise PreparationFailed(exc.problem, file=exc.file, line=exc.line) from None
-            done_bytes += source.path.stat().st_size
-            self._done_bytes, self._current_file = done_bytes, None
+            self._done_bytes += source.path.stat().st_size
+            self._current_file = None
 
     def _decompressed(self, source: SourceFile, index: int) -> tuple[Path, str]:
         """(path to read, name to detect the format by): compressed files are expanded into the workdir."""

@@ -141,12 +141,3 @@ def to_columns(shape: Shape, content: Content) -> dict[str, Any]:
     if shape is Shape.TEXT:
         return {"text": content[0]}
     return {"messages": [{"role": content[i], "content": content[i + 1]} for i in range(0, len(content), 2)]}
-
-
-def from_columns(shape: Shape, row: Mapping[str, Any]) -> Content:
-    """Inverse of ``to_columns``."""
-    if shape is Shape.INSTRUCTION:
-        return (row["instruction"], row["input"], row["output"])
-    if shape is Shape.TEXT:
-        return (row["text"],)
-    return tuple(part for m in row["messages"] for part in (m["role"], m["content"]))

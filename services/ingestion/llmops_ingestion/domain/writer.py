@@ -7,13 +7,13 @@ Layout of a version folder (the same under ``s3://<datasets bucket>/<name>/<vers
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from llmops_common.hashing import file_sha256
 from llmops_ingestion.domain.shapes import Content, Shape, to_columns
 from llmops_ingestion.domain.splits import SPLITS
 
@@ -71,12 +71,8 @@ class ShardWriter:
     def _finish(self, split: str) -> None:
         writer, path, written = self._writers.pop(split)
         writer.close()
-        digest = hashlib.sha256()
-        with (self.folder / path).open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                digest.update(block)
         self._shards.append({"path": path, "split": split, "records": written,
-                             "bytes": (self.folder / path).stat().st_size, "sha256": digest.hexdigest()})
+                             "bytes": (self.folder / path).stat().st_size, "sha256": file_sha256(self.folder / path)})
 
     def close(self) -> list[dict[str, Any]]:
         for split in SPLITS:
