@@ -1,4 +1,9 @@
-"""API keys with roles viewer < developer < approver < admin.
+"""API keys with roles viewer < developer < service < approver < admin.
+
+``service`` is the role of the platform's own services (the evaluation service's key): it may do what
+a developer does, and what it reports is trusted (evaluation results it attaches count toward gates),
+but it cannot approve, move protected aliases or administer. Roles compare by rank (their value); the
+values leave gaps so a role can be placed between two others, and only names are ever stored.
 
 A key reads ``llmops_<key id>_<secret>``. Only the SHA-256 of the secret is stored: the secret is 256
 random bits, so a slow password hash would add latency to every call and no security. A bootstrap
@@ -28,10 +33,11 @@ KEY_PREFIX = "llmops"
 
 
 class Role(enum.IntEnum):
-    VIEWER = 1
-    DEVELOPER = 2
-    APPROVER = 3
-    ADMIN = 4
+    VIEWER = 10
+    DEVELOPER = 20
+    SERVICE = 25
+    APPROVER = 30
+    ADMIN = 40
 
     @classmethod
     def parse(cls, value: str) -> Role:

@@ -6,9 +6,14 @@ platform's delivery rules.
   inside its duplicate window) and the correlation and causation ids as headers. ``publish_many``
   pipelines publishes and waits for every acknowledgement, in order.
 - Subscribing creates a durable consumer shared by every replica (a deliver group) with an explicit
-  ack policy: the handler's success acks; an exception naks with backoff; the last allowed delivery
-  goes to ``llmops.dlq.<context>`` with its error and is terminated; a malformed envelope, an unknown
-  type or schema version goes to the dead-letter subject at once. The consumer keeps going.
+  ack policy: the handler's success acks. A failure that may pass (``is_permanent`` is false: an
+  unavailable or conflicting dependency, a database or network error, a timeout, a bug a deploy may
+  fix) naks with backoff, and the last allowed delivery goes to ``llmops.dlq.<context>`` with its
+  error and is terminated. A failure no retry can fix goes to the dead-letter subject on its first
+  delivery, with its reason: a malformed envelope, an unknown type or schema version, a payload with
+  NUL characters or non-finite numbers (``validation.check_data``), and a handler's permanent failure
+  (``is_permanent``: a domain error in ``PERMANENT_CODES``, a validation or data error). The consumer
+  keeps going.
 - Long handlers wrap their work in ``heartbeat()`` so the server does not redeliver it mid-way.
 - Per-message logs are DEBUG: nothing at INFO on the hot path.
 
@@ -29,6 +34,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequen
 from dataclasses import dataclass
 from typing import Any
 
+import psycopg
 from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
 from nats.aio.msg import Msg
@@ -37,10 +43,13 @@ from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
 from nats.js.errors import BadRequestError
 
-from llmops_common.errors import DomainError
+from pydantic import ValidationError
+
+from llmops_common.errors import DomainError, ErrorCode
 from llmops_common.events.envelope import Envelope, parse_envelope
 from llmops_common.events.streams import all_streams, context_of, dlq_subject, stream_name
 from llmops_common.settings import CommonSettings
+from llmops_common.validation import check_data, check_text
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +64,24 @@ HEADER_DLQ_CONSUMER = "llmops-dlq-consumer"
 HEADER_DLQ_DELIVERIES = "llmops-dlq-deliveries"
 
 Handler = Callable[[Envelope[Any]], Awaitable[None]]
+
+#: Domain error codes that the same event will raise again however often it is retried: the thing it
+#: names does not exist or already does, the event is invalid or not allowed, or the state it needs
+#: must be fixed by someone first (gRPC's FAILED_PRECONDITION: "do not retry until the state is
+#: fixed"; the dead letter can be replayed then). UNAVAILABLE, CONFLICT and INTERNAL are retried.
+PERMANENT_CODES = frozenset({ErrorCode.NOT_FOUND, ErrorCode.ALREADY_EXISTS, ErrorCode.INVALID,
+                             ErrorCode.PERMISSION_DENIED, ErrorCode.UNAUTHENTICATED,
+                             ErrorCode.FAILED_PRECONDITION})
+
+
+def is_permanent(exc: BaseException) -> bool:
+    """Whether a handler's failure would recur on every retry (dead-letter it now) or may pass: a
+    permanent domain error, a value that fails a model's validation, or one the database can never
+    store (``psycopg.DataError``: out of range, malformed). Everything else, including
+    ``psycopg.OperationalError`` and timeouts, may pass and is retried."""
+    if isinstance(exc, DomainError):
+        return exc.code in PERMANENT_CODES
+    return isinstance(exc, ValidationError | psycopg.DataError)
 
 #: the message being handled, for heartbeat() and correlated logging
 current_message: contextvars.ContextVar[Msg | None] = contextvars.ContextVar("llmops_current_message", default=None)
@@ -222,6 +249,9 @@ class _Dispatcher:
             envelope = parse_envelope(msg.data, _type_hint(msg.headers))
             if self.accepted and envelope.type not in self.accepted:
                 raise DomainError(f"consumer {self.durable} does not handle {envelope.type}")
+            check_text(envelope.correlation_id, "correlation_id")
+            check_text(envelope.causation_id or "", "causation_id")
+            check_data(envelope.payload.model_dump(mode="json"), "payload")
         except DomainError as exc:
             log.warning("dead-lettering malformed event", extra={"consumer": self.durable, "reason": str(exc)})
             await self._dead_letter(msg, f"rejected: {exc}")
@@ -241,7 +271,10 @@ class _Dispatcher:
     async def _failed(self, msg: Msg, exc: Exception) -> None:
         delivery = msg.metadata.num_delivered
         reason = f"{type(exc).__name__}: {exc}"
-        if delivery >= self.bus.policy.max_deliveries:
+        if is_permanent(exc):
+            log.warning("dead-lettering a permanent failure", extra={"consumer": self.durable, "reason": reason})
+            await self._dead_letter(msg, f"permanent failure: {reason}")
+        elif delivery >= self.bus.policy.max_deliveries:
             log.error("dead-lettering after %d deliveries", delivery, extra={"consumer": self.durable, "reason": reason})
             await self._dead_letter(msg, f"failed after {delivery} deliveries: {reason}")
         else:

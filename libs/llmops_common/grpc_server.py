@@ -3,7 +3,9 @@ interceptors for correlation ids, API-key auth, domain-error mapping, metrics an
 
 Servicers stay translation-only: they raise ``DomainError`` and the error interceptor aborts with the
 status from ``errors.STATUS_TABLE``; anything else becomes INTERNAL with a generic message (the
-traceback goes to the log, never to the caller).
+traceback goes to the log, never to the caller). Every request message, streamed ones included, first
+passes ``RequestCheck`` (NUL-free bounded text, finite floats, in-range timestamps), and no error
+message is longer than ``MAX_ERROR_MESSAGE``.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import logging
 import signal
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,16 +31,20 @@ from psycopg_pool import PoolTimeout
 from llmops_common.auth import Authenticator, Role, current_principal
 from llmops_common.bus import correlation_id
 from llmops_common.errors import DomainError, ErrorCode, grpc_status
+from llmops_common.request_check import RequestCheck
 from llmops_common.telemetry import GRPC_LATENCY, GRPC_REQUESTS
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("llmops.access")
 
 CORRELATION_HEADER = "x-correlation-id"
+#: the longest status message sent (gRPC puts it in a header; a huge one reaches the client as
+#: RESOURCE_EXHAUSTED instead of the error)
+MAX_ERROR_MESSAGE = 1024
 PUBLIC_PREFIXES = ("/grpc.health.v1.Health/", "/grpc.reflection.")
 
 Behaviour = Callable[..., Any]
-Wrapper = Callable[[Behaviour, bool, str], Behaviour]
+Wrapper = Callable[[Behaviour, bool, bool, str], Behaviour]
 
 
 def _wrap(handler: grpc.RpcMethodHandler | None, wrapper: Wrapper, method: str) -> grpc.RpcMethodHandler | None:
@@ -54,7 +60,7 @@ def _wrap(handler: grpc.RpcMethodHandler | None, wrapper: Wrapper, method: str) 
         behaviour = getattr(handler, attr)
         if behaviour is not None:
             return factory(
-                wrapper(behaviour, handler.response_streaming, method),
+                wrapper(behaviour, handler.request_streaming, handler.response_streaming, method),
                 request_deserializer=handler.request_deserializer,
                 response_serializer=handler.response_serializer,
             )
@@ -79,11 +85,13 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         authenticator: Authenticator | None,
         method_roles: Mapping[str, Role],
         access_log_enabled: bool = False,
+        request_check: RequestCheck | None = None,
     ) -> None:
         self.service = service
         self.authenticator = authenticator
         self.method_roles = dict(method_roles)
         self.access_log_enabled = access_log_enabled
+        self.request_check = request_check or RequestCheck()
 
     async def intercept_service(
         self,
@@ -94,9 +102,15 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
         method = handler_call_details.method
         return _wrap(handler, self._wrapper, method)
 
-    def _wrapper(self, behaviour: Behaviour, streaming: bool, method: str) -> Behaviour:
+    def _wrapper(self, behaviour: Behaviour, request_streaming: bool, streaming: bool, method: str) -> Behaviour:
         public = method.startswith(PUBLIC_PREFIXES)
         required = self.method_roles.get(method, Role.ADMIN)
+        check = self.request_check.check
+
+        async def checked(requests: AsyncIterator[Any]) -> AsyncIterator[Any]:
+            async for message in requests:
+                check(message)
+                yield message
 
         async def prologue(request: Any, context: grpc.aio.ServicerContext) -> tuple[Any, Any]:
             metadata = _metadata(context)
@@ -106,6 +120,12 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                 principal = await self.authenticator.authenticate(_api_key(metadata))
                 principal.require(required)
             return corr, current_principal.set(principal)
+
+        def checked_request(request: Any) -> Any:
+            if request_streaming:
+                return checked(request)
+            check(request)
+            return request
 
         def record(code: str, started: float) -> None:
             elapsed = time.perf_counter() - started
@@ -120,7 +140,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
                 started, code, tokens = time.perf_counter(), "OK", None
                 try:
                     tokens = await prologue(request, context)
-                    async for item in behaviour(request, context):
+                    async for item in behaviour(checked_request(request), context):
                         yield item
                 except Exception as exc:
                     status = _status_for(exc, method)
@@ -138,7 +158,7 @@ class RequestInterceptor(grpc.aio.ServerInterceptor):
             started, code, tokens = time.perf_counter(), "OK", None
             try:
                 tokens = await prologue(request, context)
-                return await behaviour(request, context)
+                return await behaviour(checked_request(request), context)
             except Exception as exc:
                 status = _status_for(exc, method)
                 if status is None:
@@ -174,7 +194,10 @@ def _status_for(exc: BaseException, method: str) -> tuple[grpc.StatusCode, str] 
     if isinstance(exc, grpc.aio.AbortError):
         return None
     if isinstance(exc, DomainError):
-        return grpc_status(exc.code), str(exc)
+        message = str(exc)
+        if len(message) > MAX_ERROR_MESSAGE:
+            message = message[: MAX_ERROR_MESSAGE - 1] + "…"
+        return grpc_status(exc.code), message
     if isinstance(exc, NotImplementedError):  # a generated base servicer method not overridden yet
         return grpc.StatusCode.UNIMPLEMENTED, f"{method} is not implemented yet"
     if isinstance(exc, UNAVAILABLE_ERRORS):
@@ -199,6 +222,8 @@ class GrpcService:
     servicer: Any
     full_name: str
     method_roles: Mapping[str, Role] = field(default_factory=dict)
+    #: strings allowed longer than the default bound: field full name -> characters (see RequestCheck)
+    text_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 class GrpcServer:
@@ -216,8 +241,10 @@ class GrpcServer:
     ) -> None:
         self.services = list(services)
         roles: dict[str, Role] = {}
+        text_limits: dict[str, int] = {}
         for svc in self.services:
             roles.update(svc.method_roles)
+            text_limits.update(svc.text_limits)
         self.health = HealthServicer()
         self.server = grpc.aio.server(
             interceptors=[
@@ -226,6 +253,7 @@ class GrpcServer:
                     authenticator=authenticator,
                     method_roles=roles,
                     access_log_enabled=access_log_enabled,
+                    request_check=RequestCheck(text_limits),
                 )
             ],
             options=[("grpc.so_reuseport", 0), ("grpc.max_receive_message_length", 64 * 1024 * 1024)],

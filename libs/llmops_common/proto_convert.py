@@ -10,7 +10,8 @@ from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from llmops.common.v1 import common_pb2
 
-from llmops_common.pagination import Page, page, token
+from llmops_common.pagination import KeyShape, Page, PageTokens
+from llmops_common.validation import check_timestamp_seconds
 
 
 def timestamp(value: datetime | None) -> Timestamp | None:
@@ -32,15 +33,21 @@ def from_struct(value: Struct | None) -> dict[str, Any]:
     return json_format.MessageToDict(value) if value is not None else {}
 
 
-def page_request(request_page: common_pb2.PageRequest) -> Page:
-    return page(request_page.page_size, request_page.page_token)
+def page_request(tokens: PageTokens, request_page: common_pb2.PageRequest, shape: KeyShape) -> Page:
+    return tokens.page(request_page.page_size, request_page.page_token, shape)
 
 
-def page_response(key: tuple | None) -> common_pb2.PageResponse:
-    return common_pb2.PageResponse(next_page_token=token(key))
+def page_response(tokens: PageTokens, key: tuple | None, shape: KeyShape) -> common_pb2.PageResponse:
+    return common_pb2.PageResponse(next_page_token=tokens.token(key, shape))
 
 
-def time_bounds(time_range: common_pb2.TimeRange) -> tuple[datetime | None, datetime | None]:
-    start = time_range.start.ToDatetime(UTC) if time_range.HasField("start") else None
-    end = time_range.end.ToDatetime(UTC) if time_range.HasField("end") else None
+def to_datetime(value: Timestamp, field: str) -> datetime:
+    """An aware UTC datetime; a Timestamp outside protobuf's range is InvalidArgument on ``field``."""
+    check_timestamp_seconds(value.seconds, value.nanos, field)
+    return value.ToDatetime(UTC)
+
+
+def time_bounds(time_range: common_pb2.TimeRange, field: str = "time_range") -> tuple[datetime | None, datetime | None]:
+    start = to_datetime(time_range.start, f"{field}.start") if time_range.HasField("start") else None
+    end = to_datetime(time_range.end, f"{field}.end") if time_range.HasField("end") else None
     return start, end

@@ -7,6 +7,7 @@ once for every service, and any one service can still be pointed elsewhere.
 
 from __future__ import annotations
 
+import hashlib
 from typing import ClassVar
 
 from pydantic import Field, SecretStr
@@ -50,6 +51,9 @@ class CommonSettings(BaseSettings):
     access_log: bool = False
     # Auth: a bootstrap admin key accepted without a database row (set it in production from a secret).
     bootstrap_admin_key: SecretStr | None = None
+    # The key page tokens are signed with; unset, one is derived from the Postgres DSN and the service
+    # name, so every replica of a service shares it without further configuration.
+    page_token_key: SecretStr | None = None
     # Start-up: how long to keep retrying unreachable infrastructure before giving up (0 = forever).
     startup_retry_seconds: float = Field(default=0.0, ge=0)
     shutdown_grace_seconds: float = Field(default=10.0, ge=0)
@@ -82,6 +86,12 @@ class CommonSettings(BaseSettings):
     @property
     def postgres_schema(self) -> str:
         return self.service_name
+
+    def page_token_secret(self) -> bytes:
+        """The key that signs this service's page tokens (``page_token_key``, else derived)."""
+        if self.page_token_key is not None and self.page_token_key.get_secret_value():
+            return self.page_token_key.get_secret_value().encode()
+        return hashlib.sha256(f"llmops page tokens\x00{self.service_name}\x00{self.postgres_dsn}".encode()).digest()
 
 
 def service_settings_config(service: str) -> SettingsConfigDict:

@@ -14,13 +14,13 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import urlparse
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
 from minio.error import InvalidResponseError, S3Error
 
-from llmops_common.errors import InvalidArgument, NotFound
+from llmops_common import validation
+from llmops_common.errors import NotFound
 from llmops_common.hashing import file_sha256
 from llmops_common.settings import CommonSettings
 
@@ -36,12 +36,9 @@ class StoredObject:
     etag: str
 
 
-def parse_s3_uri(uri: str) -> tuple[str, str]:
-    """``s3://bucket/key`` -> (bucket, key)."""
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
-        raise InvalidArgument(f"not an s3:// URI: {uri!r}", field="uri")
-    return parsed.netloc, parsed.path.lstrip("/")
+def parse_s3_uri(uri: str, field: str = "uri") -> tuple[str, str]:
+    """``s3://bucket/key`` -> (bucket, key), checked by ``validation.parse_s3_uri``."""
+    return validation.parse_s3_uri(uri, field)
 
 
 class _HashingReader(io.RawIOBase):

@@ -77,11 +77,14 @@ def test_models_register_govern_promote_approve_audit_lineage_rollback(embedded_
     found = cli.json("models", "search", "--name", name, "--kind", "adapter")
     assert [v["version"] for v in found["versions"]] == ["2"]
 
-    # evaluations arrive
-    cli.json("models", "evaluate", name, "1", "--metric", "bleu=25", "--run-id", "ev-base")
+    # evaluations arrive from the evaluation service's key (the service role): gates count them
+    evaluator = json.loads(cli.ok("keys", "create", f"evaluator-{name}", "--role", "service", "--json"))["key"]
+    cli.json("models", "evaluate", name, "1", "--metric", "bleu=25", "--run-id", "ev-base", key=evaluator)
     evaluated = cli.json("models", "evaluate", name, "2", "--metric", "bleu=31.5", "--metric", "rouge=0.4",
-                         "--run-id", "ev-lora-1", "--report-uri", f"s3://llmops-models/{name}/report.json")
-    assert [e["metrics"] for e in evaluated["evaluations"]] == [{"bleu": 31.5, "rouge": 0.4}]
+                         "--run-id", "ev-lora-1", "--report-uri", f"s3://llmops-models/{name}/report.json",
+                         key=evaluator)
+    assert [(e["metrics"], e["attached_by"], e["trusted"]) for e in evaluated["evaluations"]] == [
+        ({"bleu": 31.5, "rouge": 0.4}, f"evaluator-{name}", True)]
 
     # alias rules, and a policy that governs production
     assert "latest" in cli.fails("models", "alias", "set", name, "latest", "1", code="INVALID_ARGUMENT")
@@ -124,7 +127,7 @@ def test_models_register_govern_promote_approve_audit_lineage_rollback(embedded_
     cli.json("models", "policy", "set", name, "production", "--gate", "bleu>=30", "--gate", "bleu:+1",
              "--approvals", "1")
     cli.json("models", "register", name, "--artifact-uri", adapter2_uri, "--base", f"models:/{name}/1")
-    cli.json("models", "evaluate", name, "3", "--metric", "bleu=33", "--run-id", "ev-lora-2")
+    cli.json("models", "evaluate", name, "3", "--metric", "bleu=33", "--run-id", "ev-lora-2", key=evaluator)
     second = cli.json("models", "promote", name, "production", "3")
     assert second["status"] == "PROMOTION_STATUS_PENDING", second
     assert second["gate_results"][0]["current_value"] == 31.5

@@ -8,12 +8,14 @@ from pathlib import Path
 
 import grpc
 from google.protobuf.struct_pb2 import Struct
+from google.protobuf.timestamp_pb2 import Timestamp
 import pytest
 from grpc_health.v1 import health_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
 from llmops_cli.main import _migrate
+from llmops_common.auth import PostgresApiKeyStore, Role, create_key
 from llmops_common.bus import Bus
 from llmops_common.embedded import free_port
 from llmops_common.events import Envelope
@@ -35,7 +37,40 @@ def start_registry(env: dict[str, str], log: Path) -> tuple[ServiceProcess, int]
 
 
 
-async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, unique_name, tmp_path):
+async def only_trusted_results_pass_gates(stub, pg_pool, admin: list, name: str, uri: str) -> None:
+    """A developer's own bleu=99, dated in the year 3000, does not pass bleu>=30; the evaluation
+    service's results (its event, or its service-role key) do."""
+    store = PostgresApiKeyStore(pg_pool)
+    _, developer = await create_key(store, name=f"dev-{name}", role=Role.DEVELOPER, created_by="e2e")
+    _, evaluator = await create_key(store, name=f"eval-{name}", role=Role.SERVICE, created_by="e2e")
+    as_dev, as_evaluator = [("authorization", f"Bearer {developer}")], [("authorization", f"Bearer {evaluator}")]
+    await stub.CreateModelVersion(pb.CreateModelVersionRequest(model_name=name, artifact_uri=uri, kind=pb.MODEL_KIND_BASE,
+                                                               request_id="r2"), metadata=admin)
+    year_3000 = Timestamp(seconds=32503680000)
+    own = await stub.AttachEvaluation(pb.AttachEvaluationRequest(model_name=name, version=2, evaluation=pb.EvaluationResult(
+        evaluation_run_id="mine", metrics={"bleu": 99.0}, completed_at=year_3000)), metadata=as_dev)
+    (mine,) = own.evaluations
+    assert (mine.attached_by, mine.trusted, mine.completed_at) == (f"dev-{name}", False, year_3000)
+    assert mine.recorded_at.seconds < time.time() + 60
+    gate = pb.MetricGate(metric_name="bleu", threshold=30.0, greater_is_better=True)
+    await stub.SetPolicy(pb.SetPolicyRequest(policy=pb.AliasPolicy(model_name=name, alias="production", protected=True,
+                                                                   gates=[gate], required_approvals=1)), metadata=admin)
+
+    async def promote(version: int) -> pb.PromotionRequest:
+        return await stub.RequestPromotion(pb.RequestPromotionRequest(model_name=name, alias="production",
+                                                                      version=version), metadata=as_dev)
+
+    refused = await promote(2)
+    assert refused.status == pb.PROMOTION_STATUS_GATES_FAILED
+    assert "no trusted bleu" in refused.gate_results[0].message
+    assert (await promote(1)).status == pb.PROMOTION_STATUS_PENDING  # 31.5, delivered by event
+    await stub.AttachEvaluation(pb.AttachEvaluationRequest(model_name=name, version=2, evaluation=pb.EvaluationResult(
+        evaluation_run_id="by-service", metrics={"bleu": 40.0})), metadata=as_evaluator)
+    assert (await promote(2)).status == pb.PROMOTION_STATUS_PENDING
+
+
+async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, pg_pool, unique_name,
+                                                                                 tmp_path):
     await _migrate(["registry"], stack_env)
     settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in stack_env.items()})
     artifacts = ArtifactStore.from_settings(settings)
@@ -101,6 +136,8 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
                     break
                 await asyncio.sleep(0.2)
             assert [dict(e.metrics) for e in got.evaluations] == [{"bleu": 31.5}]
+            assert (got.evaluations[0].attached_by, got.evaluations[0].trusted) == ("evaluation-service", True)
+            await only_trusted_results_pass_gates(stub, pg_pool, metadata, unique_name, uri)
 
             params = Struct()
             params.update({"temperature": 0.2})

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import json
 
+import psycopg
 import pytest
 
 from llmops_common.bus import HEADER_CORRELATION, HEADER_DLQ_DELIVERIES, HEADER_DLQ_REASON, HEADER_MSG_ID, \
     DeliveryPolicy, correlation_id, heartbeat
+from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from llmops_common.events import Envelope
+from llmops_common.events.envelope import EventPayload
 
 from llmops_common.testing.events import dead_letters, event_type, wait_for
 
@@ -119,3 +122,62 @@ async def test_heartbeat_keeps_a_long_handler_from_redelivery(make_bus, unique_n
     assert calls == [1]
     info = await bus.js.consumer_info("LLMOPS_PIPELINES", f"c-{unique_name}")
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
+
+
+async def test_a_permanent_failure_is_dead_lettered_on_its_first_delivery_and_a_transient_one_is_retried(
+        make_bus, unique_name):
+    Tested = event_type(unique_name)
+    bus = make_bus(FAST)
+    attempts: dict[int, int] = {}
+    failures = {0: NotFound("no model version m/9"), 1: InvalidArgument("bad metric", field="metrics"),
+                2: AlreadyExists("run exists"), 3: FailedPrecondition("base missing"),
+                4: Unavailable("database away"), 5: Conflict("alias being moved"),
+                6: psycopg.OperationalError("connection lost"), 7: TimeoutError("slow")}
+
+    async def handler(env: Envelope) -> None:
+        n = env.payload.n
+        attempts[n] = attempts.get(n, 0) + 1
+        if n in failures and not (n == 4 and attempts[n] == 3):  # 4 recovers on its last allowed delivery
+            raise failures[n]
+
+    bus.subscribe(Tested.event_type, durable=f"c-{unique_name}", handler=handler)
+    await bus.start()
+    await bus.publish_envelopes([Envelope.wrap(Tested(n=i), producer="tests") for i in range(9)])
+    dlq = await dead_letters(bus, "pipelines", f"c-{unique_name}", expect=7)
+    by_n = {json.loads(m.data)["payload"]["n"]: m.headers for m in dlq}
+    assert sorted(by_n) == [0, 1, 2, 3, 5, 6, 7]
+    for n in (0, 1, 2, 3):  # permanent: the first delivery is the only one
+        assert by_n[n][HEADER_DLQ_DELIVERIES] == "1"
+        assert by_n[n][HEADER_DLQ_REASON].startswith(f"permanent failure: {type(failures[n]).__name__}")
+    assert "metrics: bad metric" in by_n[1][HEADER_DLQ_REASON]
+    for n in (5, 6, 7):  # transient: retried with backoff until the deliveries run out
+        assert by_n[n][HEADER_DLQ_DELIVERIES] == "3" and by_n[n][HEADER_DLQ_REASON].startswith("failed after 3")
+    await asyncio.sleep(0.5)
+    assert {n: attempts[n] for n in range(9)} == {0: 1, 1: 1, 2: 1, 3: 1, 4: 3, 5: 3, 6: 3, 7: 3, 8: 1}
+
+
+async def test_payloads_with_nul_characters_or_non_finite_numbers_are_dead_lettered_at_once(make_bus, unique_name):
+    Scored = type(f"Scored_{unique_name}", (EventPayload,), {"__annotations__": {"label": str, "score": float}},
+                  event_type=f"llmops.pipelines.{unique_name}.scored")
+    bus = make_bus(FAST)
+    handled: list[str] = []
+
+    async def handler(env: Envelope) -> None:
+        handled.append(env.payload.label)
+
+    bus.subscribe(Scored.event_type, durable=f"c-{unique_name}", handler=handler)
+    await bus.start()
+    good = Envelope.wrap(Scored(label="fine", score=0.5), producer="tests")
+    for i, (label, score) in enumerate((("nul\\u0000byte", "0.5"), ("nan", "NaN"), ("inf", "-Infinity"),
+                                        ("huge", "1e999"))):
+        body = good.model_dump_json().replace('"fine"', f'"{label}"').replace("0.5", score)
+        await bus.publish_raw(Scored.event_type, body.encode(), {HEADER_MSG_ID: f"bad{i}-{unique_name}"})
+    await bus.publish(good)
+    await wait_for(lambda: handled == ["fine"], what="the good event")
+    dlq = await dead_letters(bus, "pipelines", f"c-{unique_name}", expect=4)
+    reasons = sorted(m.headers[HEADER_DLQ_REASON] for m in dlq)
+    assert len(reasons) == 4 and all(m.headers[HEADER_DLQ_DELIVERIES] == "1" for m in dlq)
+    assert all(r.startswith("rejected: payload.") for r in reasons)
+    assert sum("NUL" in r for r in reasons) == 1 and sum("finite" in r for r in reasons) == 3
+    await asyncio.sleep(0.3)
+    assert handled == ["fine"]

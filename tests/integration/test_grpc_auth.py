@@ -12,6 +12,7 @@ from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 from llmops_common.auth import Authenticator, PostgresApiKeyStore, Role, create_key
 from llmops_common.db import migrate, service_migrations
 from llmops_common.grpc_server import GrpcServer
+from llmops_common.pagination import PageTokens
 from llmops_common.runtime import auth_migrations
 from llmops_common.storage import ArtifactStore
 from llmops_registry.api.grpc import grpc_service
@@ -29,7 +30,8 @@ async def server(pg_pool, settings_for, unique_name):
     store = PostgresApiKeyStore(pg_pool)
     artifacts = ArtifactStore.from_settings(settings_for())
     srv = GrpcServer(
-        [grpc_service(lambda readonly=False: PostgresUnitOfWork(pg_pool, readonly=readonly), artifacts)],
+        [grpc_service(lambda readonly=False: PostgresUnitOfWork(pg_pool, readonly=readonly), artifacts,
+                      PageTokens(b"test page-token key"))],
         service_name="registry", host="127.0.0.1", port=0,
         authenticator=Authenticator(store, bootstrap_admin_key=BOOTSTRAP, cache_seconds=0),
     )

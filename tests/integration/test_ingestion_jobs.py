@@ -15,7 +15,10 @@ from prometheus_client import REGISTRY
 from llmops_common.auth import Principal, Role
 from llmops_common.db import migrate
 from llmops_common.storage import ArtifactStore
+from llmops_common.events import Envelope
+from llmops_common.events.ingestion import DatasetIngestionFailed, DatasetRequested
 from llmops_ingestion import handlers
+from llmops_ingestion.api import events
 from llmops_ingestion.domain.model import IngestionRequest, JobStatus, SourceKind, SourceSpec
 from llmops_ingestion.jobs import JobRunner
 from llmops_ingestion.schema import migrations
@@ -102,9 +105,46 @@ async def test_a_failed_upload_leaves_no_objects_and_no_version(setup, pg_pool, 
     async with uow(readonly=True) as tx:
         assert await tx.get_version(unique_name, "") is None
     async with pg_pool.connection() as conn:
-        rows = await (await conn.execute("SELECT subject FROM outbox")).fetchall()
+        rows = await (await conn.execute("SELECT subject, created_at FROM outbox")).fetchall()
+        finished = (await (await conn.execute("SELECT finished_at FROM ingestion_jobs")).fetchone())[0]
     assert [r[0] for r in rows] == ["llmops.ingestion.dataset.failed"]
+    assert rows[0][1] == finished  # one transaction (one now()): the job's failure and its event
     assert metric("llmops_ingestion_jobs_total", outcome="failed") == failed_before + 1
+
+
+class SubscribingOnlyBus:
+    """Takes subscriptions; publishing straight to it (past the outbox) fails the test."""
+
+    def __init__(self) -> None:
+        self.handlers: dict[str, object] = {}
+
+    def subscribe(self, subject: str, *, durable: str, handler, accept=None) -> None:
+        self.handlers[subject] = handler
+
+    async def publish(self, envelope) -> None:
+        raise AssertionError(f"{envelope.type} was published straight to the bus, not through the outbox")
+
+
+async def test_a_request_event_that_can_never_be_valid_is_answered_through_the_outbox_once(setup, pg_pool,
+                                                                                           unique_name):
+    uow, _, data = setup
+    bus = SubscribingOnlyBus()
+    events.subscribe(bus, uow, [data.parent], lambda: None)
+    request = Envelope.wrap(DatasetRequested(dataset_name=unique_name, source_uri=str(data),
+                                             config={"shape": "nonsense"}), producer="tests", correlation_id="c-1")
+    for _ in range(2):  # a redelivery is answered once
+        await bus.handlers[DatasetRequested.event_type](request)
+    async with pg_pool.connection() as conn:
+        outbox = await (await conn.execute("SELECT subject, payload, created_at FROM outbox")).fetchall()
+        audit = await (await conn.execute("SELECT action, occurred_at FROM audit_log")).fetchall()
+        inbox = await (await conn.execute("SELECT handled_at FROM inbox WHERE event_id = %s",
+                                          (request.event_id,))).fetchall()
+    assert [row[0] for row in outbox] == [DatasetIngestionFailed.event_type]
+    failed = Envelope[DatasetIngestionFailed].model_validate_json(bytes(outbox[0][1]))
+    assert failed.payload.dataset_name == unique_name and failed.payload.reason.startswith("config.shape: unknown")
+    assert (failed.correlation_id, failed.causation_id) == ("c-1", str(request.event_id))
+    assert [row[0] for row in audit] == ["ingestion.rejected"]
+    assert outbox[0][2] == audit[0][1] == inbox[0][0]  # event, audit row and inbox claim: one transaction
 
 
 async def test_a_stopping_service_puts_its_job_back_in_the_queue(setup, unique_name):

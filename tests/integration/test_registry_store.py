@@ -4,6 +4,7 @@ search pagination, and the evaluation consumer under redelivery."""
 from __future__ import annotations
 
 import asyncio
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -17,16 +18,17 @@ from llmops_common.outbox import OutboxRelay
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.events import wait_for
 from llmops_registry import handlers, releases
-from llmops_registry.domain.governance import AliasPolicy, MetricGate, PromotionStatus
+from llmops_registry.domain.governance import AliasPolicy, MetricGate, PromotionStatus, latest_metrics
 from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
-from llmops_common.pagination import page
-from llmops_common.pagination import token as make_token
-from llmops_registry.store import AuditQuery, PostgresUnitOfWork, VersionQuery
+from llmops_common.pagination import PageTokens
+from llmops_registry.store import AUDIT_PAGE, MODELS_PAGE, VERSIONS_PAGE, AuditQuery, PostgresUnitOfWork, VersionQuery
 
 pytestmark = pytest.mark.integration
 DEV = Principal("k1", "dev", Role.DEVELOPER)
 ANN = Principal("k2", "ann", Role.APPROVER)
 ADMIN = Principal("k3", "root", Role.ADMIN)
+EVALUATOR = Principal("k4", "evaluator", Role.SERVICE)
+TOKENS = PageTokens(b"test page-token key")
 
 
 @pytest.fixture
@@ -87,7 +89,7 @@ async def test_governed_promotion_on_postgres(registry, pg_pool):
     for version, bleu in ((weak, 20.0), (strong, 35.0)):
         await handlers.attach_evaluation_command(registry, "gov", version,
                                                  EvaluationResult(f"ev{version}", {"bleu": bleu}, "", datetime.now(UTC)),
-                                                 actor=DEV)
+                                                 actor=EVALUATOR)
     await releases.set_policy(registry, AliasPolicy("gov", "production", True, (MetricGate("bleu", threshold=30.0),),
                                                     required_approvals=1), actor=ADMIN)
     with pytest.raises(PermissionDenied):
@@ -110,7 +112,7 @@ async def test_governed_promotion_on_postgres(registry, pg_pool):
 
     audit, outbox = await counts(pg_pool)
     assert audit == outbox
-    rows, _ = await handlers.list_audit(registry, AuditQuery("gov"), page(100, ""))
+    rows, _ = await handlers.list_audit(registry, AuditQuery("gov"), TOKENS.page(100, "", AUDIT_PAGE))
     assert [r.action for r in rows][:3] == ["alias.promoted", "promotion.approved", "promotion.requested"]
 
 
@@ -121,11 +123,12 @@ async def test_search_by_tag_pages_through_everything_once(registry):
         await registry.new_version("a" if i % 2 else "b", team=f"t{i % 3}")
     seen, token = [], ""
     while True:
-        rows, last = await handlers.search_versions(registry, VersionQuery(tags={"team": "t0"}), page(4, token))
+        rows, last = await handlers.search_versions(registry, VersionQuery(tags={"team": "t0"}),
+                                                    TOKENS.page(4, token, VERSIONS_PAGE))
         seen += [(v.model_name, v.version) for v in rows]
         if last is None:
             break
-        token = make_token(last)
+        token = TOKENS.token(last, VERSIONS_PAGE)
     assert len(seen) == len(set(seen)) == 9
     assert seen == sorted(seen)
 
@@ -200,11 +203,13 @@ async def test_list_models_delete_alias_and_reject(registry, pg_pool):
     for i in range(5):
         await handlers.register_model(registry, RegisterModel(f"lm-{i}", tags={"tier": "gold" if i % 2 else "silver"}),
                                       actor=DEV)
-    first, cursor = await handlers.list_models(registry, ModelQuery("lm-"), page(2, ""))
-    second, cursor2 = await handlers.list_models(registry, ModelQuery("lm-"), page(2, make_token(cursor)))
-    third, cursor3 = await handlers.list_models(registry, ModelQuery("lm-"), page(2, make_token(cursor2)))
+    first, cursor = await handlers.list_models(registry, ModelQuery("lm-"), TOKENS.page(2, "", MODELS_PAGE))
+    second, cursor2 = await handlers.list_models(registry, ModelQuery("lm-"),
+                                                  TOKENS.page(2, TOKENS.token(cursor, MODELS_PAGE), MODELS_PAGE))
+    third, cursor3 = await handlers.list_models(registry, ModelQuery("lm-"),
+                                                 TOKENS.page(2, TOKENS.token(cursor2, MODELS_PAGE), MODELS_PAGE))
     assert [m.name for m in first + second + third] == [f"lm-{i}" for i in range(5)] and cursor3 is None
-    gold, _ = await handlers.list_models(registry, ModelQuery("lm-", {"tier": "gold"}), page(10, ""))
+    gold, _ = await handlers.list_models(registry, ModelQuery("lm-", {"tier": "gold"}), TOKENS.page(10, "", MODELS_PAGE))
     assert [m.name for m in gold] == ["lm-1", "lm-3"]
 
     version = await registry.new_version("lm-0")
@@ -224,3 +229,66 @@ async def test_list_models_delete_alias_and_reject(registry, pg_pool):
     assert rejected.status is PromotionStatus.REJECTED and rejected.decisions[0].approved is False
     with pytest.raises(NotFound):
         await releases.resolve(registry, "models:/lm-0@production")
+
+
+async def test_gates_count_only_trusted_results_ranked_by_the_registrys_clock(registry):
+    await handlers.register_model(registry, RegisterModel("tr"), actor=DEV)
+    mine, dated = await registry.new_version("tr"), await registry.new_version("tr")
+    await releases.set_policy(registry, AliasPolicy("tr", "production", True, (MetricGate("bleu", threshold=30.0),)),
+                              actor=ADMIN)
+    future = datetime(2999, 1, 1, tzinfo=UTC)
+    shown = await handlers.attach_evaluation_command(registry, "tr", mine,
+                                                     EvaluationResult("by-hand", {"bleu": 99.0}, "", future), actor=DEV)
+    (own,) = shown.evaluations
+    assert (own.attached_by, own.trusted, own.reported_at) == ("dev", False, future)
+    assert own.recorded_at <= datetime.now(UTC)
+    refused = await releases.request_promotion(registry, "tr", "production", mine, actor=DEV)
+    assert refused.status is PromotionStatus.GATES_FAILED and "no trusted bleu" in refused.gate_results[0].message
+
+    completed = Envelope.wrap(EvaluationRunCompleted(evaluation_run_id="by-event", model_name="tr", model_version=mine,
+                                                     metrics={"bleu": 99.0}), producer="evaluation")
+    assert await handlers.record_evaluation(registry, completed)
+    passed = await releases.request_promotion(registry, "tr", "production", mine, actor=DEV)
+    assert passed.status is PromotionStatus.PENDING
+
+    # a trusted result dated in the future does not outrank one recorded after it
+    await handlers.attach_evaluation_command(registry, "tr", dated,
+                                             EvaluationResult("early", {"bleu": 99.0}, "", future), actor=EVALUATOR)
+    later = await handlers.attach_evaluation_command(registry, "tr", dated,
+                                                     EvaluationResult("later", {"bleu": 10.0}), actor=EVALUATOR)
+    assert [e.evaluation_run_id for e in later.evaluations] == ["early", "later"]
+    assert latest_metrics(later.evaluations) == {"bleu": 10.0}
+    assert (await releases.request_promotion(registry, "tr", "production", dated, actor=DEV)).status \
+        is PromotionStatus.GATES_FAILED
+
+
+async def test_existing_evaluations_are_trusted_only_if_the_event_consumer_attached_them(pg_pool, unique_name):
+    """Migration 0005: a row attached by the evaluation consumer (its audit row and inbox claim share one
+    transaction) is trusted; one attached over the API, even by a key named like the service, is not."""
+    migrations = service_migrations("llmops_registry")
+    before = [m for m in migrations if not m.id.startswith("llmops_registry/") or m.id < "llmops_registry/0005"]
+    async with pg_pool.connection() as conn:
+        await migrate(conn, unique_name, before)
+        await conn.execute("INSERT INTO registered_models (name, latest_version) VALUES ('old', 1)")
+        await conn.execute("INSERT INTO model_versions (model_name, version, artifact_uri, kind, size_bytes, sha256,"
+                           " created_by) VALUES ('old', 1, 's3://b/old', 'base', 1, 'x', 'dev')")
+        future = datetime(2999, 1, 1, tzinfo=UTC)
+        for run, actor, by_event in (("ev", handlers.EVALUATION_ACTOR, True), ("api", handlers.EVALUATION_ACTOR, False),
+                                     ("orphan", None, False)):
+            async with conn.transaction():
+                if by_event:
+                    await conn.execute("INSERT INTO inbox (consumer, event_id) VALUES (%s, %s)",
+                                       (handlers.EVALUATION_CONSUMER, uuid.uuid4()))
+                await conn.execute("INSERT INTO evaluation_results (model_name, version, evaluation_run_id, metrics,"
+                                   " completed_at) VALUES ('old', 1, %s, '{\"bleu\": 50}', %s)", (run, future))
+                if actor:
+                    await conn.execute("INSERT INTO audit_log (actor, action, model_name, version, after) VALUES"
+                                       " (%s, 'evaluation.attached', 'old', 1, %s)",
+                                       (actor, f'{{"evaluation_run_id": "{run}"}}'))
+            await asyncio.sleep(0.01)  # separate transactions start at separate instants
+        await migrate(conn, unique_name, migrations)
+        rows = await (await conn.execute(
+            "SELECT evaluation_run_id, attached_by, trusted, recorded_at <= now(), reported_at FROM evaluation_results"
+            " ORDER BY evaluation_run_id")).fetchall()
+    assert rows == [("api", handlers.EVALUATION_ACTOR, False, True, future),
+                    ("ev", handlers.EVALUATION_ACTOR, True, True, future), ("orphan", "", False, True, future)]

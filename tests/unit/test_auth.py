@@ -38,11 +38,15 @@ async def test_bootstrap_admin_key(store):
 
 
 def test_roles_are_ordered_and_require_names_both_roles():
-    assert Role.VIEWER < Role.DEVELOPER < Role.APPROVER < Role.ADMIN
+    assert Role.VIEWER < Role.DEVELOPER < Role.SERVICE < Role.APPROVER < Role.ADMIN
     from llmops_common.auth import Principal
 
     with pytest.raises(PermissionDenied, match="has role viewer; this needs approver"):
         Principal("k", "bob", Role.VIEWER).require(Role.APPROVER)
     Principal("k", "ann", Role.ADMIN).require(Role.APPROVER)
+    Principal("k", "evaluation", Role.SERVICE).require(Role.DEVELOPER)
+    for above in (Role.APPROVER, Role.ADMIN):  # a service key cannot approve or administer
+        with pytest.raises(PermissionDenied, match="has role service"):
+            Principal("k", "evaluation", Role.SERVICE).require(above)
     with pytest.raises(InvalidArgument, match="unknown role"):
         Role.parse("superuser")

@@ -1,10 +1,14 @@
 """Alias rules, model URIs, evaluation gates, and the promotion workflow on the in-memory store."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from llmops_common.auth import Principal, Role
+from llmops_common.events import Envelope
+from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
 from llmops_common.testing.fakes import InMemoryArtifacts
 from llmops_registry import handlers, releases
@@ -13,6 +17,7 @@ from llmops_registry.domain.governance import (
     MetricGate,
     PromotionStatus,
     evaluate_gates,
+    latest_metrics,
     parse_model_uri,
     validate_alias,
 )
@@ -23,6 +28,7 @@ DEV = Principal("k1", "dev", Role.DEVELOPER)
 ANN = Principal("k2", "ann", Role.APPROVER)
 BOB = Principal("k3", "bob", Role.APPROVER)
 ADMIN = Principal("k4", "root", Role.ADMIN)
+EVALUATOR = Principal("k5", "evaluator", Role.SERVICE)
 URI = "s3://llmops-models/m/1"
 
 
@@ -58,7 +64,7 @@ def test_gates_threshold_and_change_against_the_holder():
     assert [r.passed for r in low] == [False, False]
     assert "bleu=29 is not >= 30" in low[0].message and "toxicity=0.3 is not <= 0.1" in low[1].message
     missing = evaluate_gates(gates, {"toxicity": 0.0}, None)
-    assert missing[0].message == "no bleu result is attached"
+    assert missing[0].message.startswith("no trusted bleu result is attached")
     first = evaluate_gates((MetricGate("bleu", min_relative_change=0.05),), {"bleu": 10.0}, None)
     assert first[0].passed  # nothing holds the alias yet: no change to require
     relative = evaluate_gates((MetricGate("bleu", min_relative_change=0.05),), {"bleu": 10.2}, {"bleu": 10.0})
@@ -76,7 +82,7 @@ async def registry():
                                                 actor=DEV)
         await handlers.attach_evaluation_command(state.unit_of_work, "m", v.version,
                                                  EvaluationResult(f"e{v.version}", metrics, "", datetime.now(UTC)),
-                                                 actor=DEV)
+                                                 actor=EVALUATOR)
     await releases.set_policy(state.unit_of_work, AliasPolicy("m", "production", protected=True,
                                                               gates=(MetricGate("bleu", threshold=30.0),),
                                                               required_approvals=2), actor=ADMIN)
@@ -135,3 +141,66 @@ async def test_every_state_change_has_one_audit_row_and_one_event(registry):
         "promotion.requested", "promotion.approval_recorded", "promotion.approved", "alias.promoted"]
     assert [e.type.removeprefix("llmops.registry.") for e in registry.outbox][-4:] == [
         "promotion.requested", "promotion.approved", "promotion.approved", "alias.moved"]
+
+
+async def _new_version(state: InMemoryRegistry) -> int:
+    artifacts = InMemoryArtifacts()
+    artifacts.put(URI, b"w")
+    created = await handlers.create_model_version(state.unit_of_work, artifacts,
+                                                  CreateModelVersion("m", URI, ModelKind.BASE), actor=DEV)
+    return created.version
+
+
+async def test_results_attached_by_people_are_kept_but_only_the_evaluation_services_pass_a_gate(registry):
+    version = await _new_version(registry)
+    for who in (DEV, ANN, ADMIN):
+        await handlers.attach_evaluation_command(registry.unit_of_work, "m", version,
+                                                 EvaluationResult(f"by-{who.name}", {"bleu": 99.0}), actor=who)
+    shown = await handlers.get_model_version(registry.unit_of_work, "m", version)
+    assert [(e.attached_by, e.trusted) for e in shown.evaluations] == [("dev", False), ("ann", False), ("root", False)]
+    refused = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    assert refused.status is PromotionStatus.GATES_FAILED
+    assert refused.gate_results[0].message.startswith("no trusted bleu result is attached")
+
+    completed = Envelope.wrap(EvaluationRunCompleted(evaluation_run_id="ev-1", model_name="m", model_version=version,
+                                                     metrics={"bleu": 99.0}), producer="evaluation")
+    assert await handlers.record_evaluation(registry.unit_of_work, completed)
+    shown = await handlers.get_model_version(registry.unit_of_work, "m", version)
+    assert (shown.evaluations[-1].attached_by, shown.evaluations[-1].trusted) == (handlers.EVALUATION_ACTOR, True)
+    passed = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    assert passed.status is PromotionStatus.PENDING and passed.gate_results[0].candidate_value == 99.0
+    assert registry.audit[-2].after["trusted"] is True  # the attach's audit row says how it was counted
+
+
+async def test_a_key_with_the_service_role_attaches_trusted_results(registry):
+    version = await _new_version(registry)
+    await handlers.attach_evaluation_command(registry.unit_of_work, "m", version,
+                                             EvaluationResult("svc-1", {"bleu": 40.0}), actor=EVALUATOR)
+    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    assert promotion.status is PromotionStatus.PENDING
+
+
+async def test_a_future_dated_evaluation_does_not_outrank_a_later_one(registry):
+    version = await _new_version(registry)
+    future = datetime(2999, 1, 1, tzinfo=UTC)
+    await handlers.attach_evaluation_command(registry.unit_of_work, "m", version,
+                                             EvaluationResult("early", {"bleu": 99.0}, "", future), actor=EVALUATOR)
+    await handlers.attach_evaluation_command(registry.unit_of_work, "m", version,
+                                             EvaluationResult("later", {"bleu": 10.0}, "", datetime.now(UTC)),
+                                             actor=EVALUATOR)
+    shown = await handlers.get_model_version(registry.unit_of_work, "m", version)
+    assert shown.evaluations[0].reported_at == future  # kept, for information only
+    assert all(e.recorded_at <= datetime.now(UTC) for e in shown.evaluations)
+    assert latest_metrics(shown.evaluations) == {"bleu": 10.0}
+    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    assert promotion.status is PromotionStatus.GATES_FAILED and "bleu=10 is not >= 30" in promotion.gate_results[0].message
+
+
+@given(st.lists(st.tuples(st.datetimes(timezones=st.just(UTC)), st.booleans(), st.floats(0, 100)), max_size=8))
+def test_latest_metrics_ranks_trusted_results_by_when_they_were_recorded(results):
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    evaluations = tuple(EvaluationResult(f"r{i}", {"bleu": value}, "", reported, "someone", trusted,
+                                         start + timedelta(seconds=i))
+                        for i, (reported, trusted, value) in enumerate(results))
+    trusted_values = [value for _, trusted, value in results if trusted]
+    assert latest_metrics(evaluations[::-1]) == ({"bleu": trusted_values[-1]} if trusted_values else {})

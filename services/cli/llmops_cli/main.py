@@ -192,7 +192,7 @@ async def _with_key_store(action):  # type: ignore[no-untyped-def]
 @keys_app.command("create")
 def keys_create(
     name: Annotated[str, typer.Argument(help="Who or what the key is for.")],
-    role: Annotated[str, typer.Option(help="viewer, developer, approver or admin.")] = "viewer",
+    role: Annotated[str, typer.Option(help="viewer, developer, service, approver or admin.")] = "viewer",
     as_json: JsonOpt = False,
 ) -> None:
     """Create a key; its secret is printed once and stored only as a hash."""

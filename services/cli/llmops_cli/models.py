@@ -437,7 +437,8 @@ def evaluate(
     report_uri: Annotated[str, typer.Option(help="S3 URI of the evaluation report.")] = "",
     as_json: JsonOpt = False,
 ) -> None:
-    """Attach evaluation results to a version (re-attaching the same run id is a no-op)."""
+    """Attach evaluation results to a version (re-attaching the same run id is a no-op); gates count
+    them only when the key has the service role (the evaluation service's identity)."""
     metrics = {}
     for key, value in parse_pairs(metric, "metric").items():
         try:

@@ -18,6 +18,7 @@ from typing import Any
 
 from llmops_common.auth import Principal
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from llmops_common.validation import quote
 from llmops_common.pagination import Page
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion.domain.model import (
@@ -56,7 +57,7 @@ async def get_dataset(uow: UnitOfWorkFactory, name: str) -> Dataset:
     async with uow(readonly=True) as tx:
         dataset = await tx.get_dataset(name)
     if dataset is None:
-        raise NotFound(f"no dataset {name!r}", field="name")
+        raise NotFound(f"no dataset {quote(name)}", field="name")
     return dataset
 
 
@@ -71,9 +72,9 @@ def check_local_source(path: str, roots: list[Path]) -> Path:
     resolved = Path(path).resolve()
     if not any(resolved.is_relative_to(root.resolve()) for root in roots):
         allowed = ", ".join(str(r) for r in roots) or "none configured (LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS)"
-        raise InvalidArgument(f"{path!r} is outside the allowed local roots: {allowed}", field="source.local_path")
+        raise InvalidArgument(f"{quote(path)} is outside the allowed local roots: {allowed}", field="source.local_path")
     if not resolved.exists():
-        raise NotFound(f"no file or folder at {path!r} on the ingestion service's machine", field="source.local_path")
+        raise NotFound(f"no file or folder at {quote(path)} on the ingestion service's machine", field="source.local_path")
     return resolved
 
 
@@ -93,7 +94,7 @@ async def submit_ingestion(uow: UnitOfWorkFactory, request: IngestionRequest, *,
         if request.source.kind is SourceKind.UPLOAD:
             upload = await tx.get_upload(uuid.UUID(request.source.location))
             if upload is None:
-                raise NotFound(f"no upload {request.source.location}", field="source.upload_id")
+                raise NotFound(f"no upload {quote(request.source.location)}", field="source.upload_id")
             if upload.dataset_name != request.dataset_name:
                 raise FailedPrecondition(f"upload {upload.upload_id} was made for dataset {upload.dataset_name!r}",
                                          field="source.upload_id")
@@ -114,7 +115,7 @@ async def get_job(uow: UnitOfWorkFactory, job_id: str) -> IngestionJob:
     try:
         key = uuid.UUID(job_id)
     except ValueError:
-        raise InvalidArgument(f"not a job id: {job_id!r}", field="job_id") from None
+        raise InvalidArgument(f"not a job id: {quote(job_id)}", field="job_id") from None
     async with uow(readonly=True) as tx:
         job = await tx.get_job(key)
     if job is None:
@@ -140,10 +141,10 @@ async def get_version(uow: UnitOfWorkFactory, dataset_name: str, version: str) -
     async with uow(readonly=True) as tx:
         found = await tx.get_version(dataset_name, version)
         if found is None and await tx.get_dataset(dataset_name) is None:
-            raise NotFound(f"no dataset {dataset_name!r}", field="dataset_name")
+            raise NotFound(f"no dataset {quote(dataset_name)}", field="dataset_name")
     if found is None:
         what = f"version {version}" if version else "any version yet"
-        raise NotFound(f"dataset {dataset_name!r} has no {what}", field="version")
+        raise NotFound(f"dataset {quote(dataset_name)} has no {what}", field="version")
     return found
 
 
@@ -152,7 +153,7 @@ async def list_versions(uow: UnitOfWorkFactory, dataset_name: str,
     validate_dataset_name(dataset_name)
     async with uow(readonly=True) as tx:
         if await tx.get_dataset(dataset_name) is None:
-            raise NotFound(f"no dataset {dataset_name!r}", field="dataset_name")
+            raise NotFound(f"no dataset {quote(dataset_name)}", field="dataset_name")
         rows = await tx.list_versions(dataset_name, int(page.after[0]) if page.after else None, page.size)
     return [v for _, v in rows], page.next_key(rows, lambda row: (row[0],))
 
@@ -234,7 +235,7 @@ async def upload_file(uow: UnitOfWorkFactory, artifacts: ArtifactStore, header: 
                 digest.update(chunk)
                 await asyncio.to_thread(out.write, chunk)
         if size == 0:
-            raise InvalidArgument(f"{header.filename}: the file is empty", field="chunk")
+            raise InvalidArgument(f"{quote(header.filename)}: the file is empty", field="chunk")
         if header.size_bytes and header.size_bytes != size:
             raise InvalidArgument(f"received {size} bytes, the header announced {header.size_bytes}",
                                   field="header.size_bytes")

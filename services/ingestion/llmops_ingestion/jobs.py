@@ -6,6 +6,10 @@ version row, the job's end and the ``dataset.ingested`` event together. Any fail
 ``failed`` with the file, line and problem, removes whatever it uploaded, and emits ``dataset.failed``;
 no version row exists unless everything before it succeeded. A process that dies mid-job leaves a
 stale heartbeat, and the job is claimed again.
+
+``dataset.failed`` always goes through the outbox, in the transaction that records the failure: a
+job's ``failed`` state, or (``reject_request``) the inbox entry of a ``dataset.requested`` event that
+can never become a job. It is never published straight to the bus.
 """
 
 from __future__ import annotations
@@ -23,14 +27,14 @@ from typing import Any
 
 from llmops_common.errors import DomainError, ErrorCode
 from llmops_common.events import Envelope
-from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed
+from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed, DatasetRequested
 from llmops_common.hashing import file_sha256
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion import handlers, metrics
 from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
 from llmops_ingestion.domain.pipeline import Outcome, PreparationFailed, Progress, SourceFile
 from llmops_ingestion.settings import IngestionSettings
-from llmops_ingestion.store import AuditEntry, UnitOfWorkFactory
+from llmops_ingestion.store import AuditEntry, IngestionUnitOfWork, UnitOfWorkFactory
 from llmops_ingestion.worker import Interrupted, PreparationTask, run_in_child
 
 log = logging.getLogger(__name__)
@@ -209,13 +213,10 @@ class JobRunner:
         log.info("ingestion job %s: %s@%s (%s)", job.job_id, name, outcome.version, "reused" if reused else "new")
 
     async def _fail(self, job: IngestionJob, error: dict[str, Any]) -> None:
-        reason = f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
         async with self.uow() as tx:
             await tx.finish_job(job.job_id, JobStatus.FAILED, error=error)
-            tx.record(AuditEntry(ACTOR, "ingestion.failed", job.request.dataset_name, detail=error,
-                                 correlation_id=job.correlation_id or None),
-                      Envelope.wrap(DatasetIngestionFailed(dataset_name=job.request.dataset_name, reason=reason),
-                                    producer=PRODUCER, correlation_id=job.correlation_id or None))
+            reason = record_failure(tx, job.request.dataset_name, error, action="ingestion.failed",
+                                    correlation_id=job.correlation_id or None)
             await tx.commit()
         metrics.JOBS.labels("failed").inc()
         log.warning("ingestion job %s failed: %s", job.job_id, reason)
@@ -231,6 +232,31 @@ class JobRunner:
                 async with self.uow() as tx:
                     await tx.heartbeat(job.job_id, progress.snapshot())
                     await tx.commit()
+
+
+def record_failure(tx: IngestionUnitOfWork, dataset_name: str, error: dict[str, Any], *, action: str,
+                   correlation_id: str | None, causation_id: str | None = None) -> str:
+    """Queue ``dataset.failed`` and its audit row in ``tx`` (written to the outbox at its commit);
+    return the reason the event carries."""
+    reason = f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
+    tx.record(AuditEntry(ACTOR, action, dataset_name, detail=error, correlation_id=correlation_id),
+              Envelope.wrap(DatasetIngestionFailed(dataset_name=dataset_name, reason=reason), producer=PRODUCER,
+                            correlation_id=correlation_id, causation_id=causation_id))
+    return reason
+
+
+async def reject_request(uow: UnitOfWorkFactory, envelope: Envelope[DatasetRequested], exc: DomainError) -> bool:
+    """Answer a ``dataset.requested`` event that can never become a job with ``dataset.failed``, once per
+    event (the inbox); False when this event was answered already."""
+    async with uow() as tx:
+        if not await tx.claim_event(handlers.REQUEST_CONSUMER, envelope.event_id):
+            return False
+        record_failure(tx, envelope.payload.dataset_name,
+                       handlers.job_error(exc.message, code=exc.code, file=exc.field),
+                       action="ingestion.rejected", correlation_id=envelope.correlation_id,
+                       causation_id=str(envelope.event_id))
+        await tx.commit()
+    return True
 
 
 class JobInterrupted(Exception):

@@ -18,6 +18,7 @@ import psycopg
 
 from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
+from llmops_common.pagination import Int, KeyShape, Text
 from llmops_common.events import Envelope
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
 from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
@@ -31,6 +32,10 @@ from llmops_ingestion.domain.model import (
     Upload,
 )
 from llmops_ingestion.domain.shapes import Shape
+
+#: the sort keys the lists page by (what a page token may carry): a dataset name; a version's seq
+DATASETS_PAGE = KeyShape("ingestion.datasets", (Text(),))
+VERSIONS_PAGE = KeyShape("ingestion.versions", (Int(low=1),))
 
 
 @dataclass(frozen=True)

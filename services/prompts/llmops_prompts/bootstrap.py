@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmops_common.db import Migration, service_migrations
+from llmops_common.pagination import PageTokens
 from llmops_common.runtime import Adapters, Service
 from llmops_prompts.api import grpc
 from llmops_prompts.settings import PromptsSettings
@@ -19,4 +20,5 @@ def bootstrap(settings: PromptsSettings) -> Service:
     def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(adapters.pool, readonly=readonly)
 
-    return Service(adapters, [grpc.grpc_service(uow, frozenset(settings.protected_labels))])
+    return Service(adapters, [grpc.grpc_service(uow, frozenset(settings.protected_labels),
+                                                PageTokens(settings.page_token_secret()))])

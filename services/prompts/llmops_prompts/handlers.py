@@ -8,6 +8,7 @@ from typing import Any
 
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import InvalidArgument, NotFound, PermissionDenied
+from llmops_common.validation import quote
 from llmops_common.events import Envelope
 from llmops_common.events.prompts import PromptLabelMoved, PromptVersionCreated
 from llmops_common.pagination import Page
@@ -61,7 +62,7 @@ async def update_tags(uow: UnitOfWorkFactory, name: str, set_tags: dict[str, str
 async def _require_prompt(tx: PromptsUnitOfWork, name: str) -> Prompt:
     prompt = await tx.get_prompt(name)
     if prompt is None:
-        raise NotFound(f"prompt {name!r} not found", field="prompt_name")
+        raise NotFound(f"prompt {quote(name)} not found", field="prompt_name")
     return prompt
 
 
@@ -74,7 +75,7 @@ async def create_version(uow: UnitOfWorkFactory, cmd: CreateVersion, *, actor: P
             return existing
         number = await tx.next_version(cmd.prompt_name)
         if number is None:
-            raise NotFound(f"prompt {cmd.prompt_name!r} not found", field="prompt_name")
+            raise NotFound(f"prompt {quote(cmd.prompt_name)} not found", field="prompt_name")
         version = await tx.add_version(PromptVersion(cmd.prompt_name, number, cmd.template, dict(cmd.model_config),
                                                      cmd.commit_message, actor.name, cmd.digest(), cmd.request_id))
         tx.record(AuditEntry(actor.name, "version.created", cmd.prompt_name, number, reason=cmd.commit_message,
@@ -92,7 +93,7 @@ async def get_prompt(uow: UnitOfWorkFactory, name: str, *, version: int | None =
         if version:
             found, resolved = await tx.get_version(name, version), ""
             if found is None:
-                raise NotFound(f"prompt version {name}/{version} not found", field="version")
+                raise NotFound(f"prompt version {quote(name)}/{version} not found", field="version")
             return prompt, found, resolved
         for candidate in ([label] if label else list(DEFAULT_LABELS)):
             number = prompt.labels.get(candidate)
@@ -101,8 +102,8 @@ async def get_prompt(uow: UnitOfWorkFactory, name: str, *, version: int | None =
                 if found is not None:
                     return prompt, found, candidate
         if label:
-            raise NotFound(f"label {name}@{label} not found", field="label")
-        raise NotFound(f"prompt {name!r} has no versions yet", field="prompt_name")
+            raise NotFound(f"label {quote(name)}@{quote(label)} not found", field="label")
+        raise NotFound(f"prompt {quote(name)} has no versions yet", field="prompt_name")
 
 
 async def list_prompts(uow: UnitOfWorkFactory, name_prefix: str, tags: dict[str, str],
@@ -132,7 +133,7 @@ async def set_label(uow: UnitOfWorkFactory, name: str, label: str, version: int,
     async with uow() as tx:
         await _require_prompt(tx, name)
         if await tx.get_version(name, version) is None:
-            raise NotFound(f"prompt version {name}/{version} not found", field="version")
+            raise NotFound(f"prompt version {quote(name)}/{version} not found", field="version")
         before = await tx.get_label(name, label)
         record = await tx.put_label(LabelRecord(name, label, version, updated_by=actor.name))
         previous = before.version if before else None
@@ -151,7 +152,7 @@ async def delete_label(uow: UnitOfWorkFactory, name: str, label: str, *, reason:
     async with uow() as tx:
         before = await tx.get_label(name, label)
         if before is None:
-            raise NotFound(f"label {name}@{label} not found", field="label")
+            raise NotFound(f"label {quote(name)}@{quote(label)} not found", field="label")
         await tx.delete_label(name, label)
         tx.record(AuditEntry(actor.name, "label.deleted", name, before.version, label, reason,
                              {"version": before.version}, None, correlation_id),
@@ -174,5 +175,5 @@ async def diff_versions(uow: UnitOfWorkFactory, name: str, from_version: int, to
         old, new = await tx.get_version(name, from_version), await tx.get_version(name, to_version)
     if old is None or new is None:
         missing = from_version if old is None else to_version
-        raise NotFound(f"prompt version {name}/{missing} not found", field="version")
+        raise NotFound(f"prompt version {quote(name)}/{missing} not found", field="version")
     return diff(old, new)

@@ -13,12 +13,17 @@ import psycopg
 
 from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
+from llmops_common.pagination import Int, KeyShape, Text
 from llmops_common.events import Envelope
 from llmops_common.templating import ChatMessage, Delimiting, Template, VariableSpec, VariableType
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
 from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
 from llmops_common.unit_of_work import UnitOfWork
 from llmops_prompts.domain.model import LATEST, Prompt, PromptVersion, template_json
+
+#: the sort keys the lists page by (what a page token may carry)
+PROMPTS_PAGE = KeyShape("prompts.prompts", (Text(),))
+VERSIONS_PAGE = KeyShape("prompts.versions", (Int(low=1),))
 
 
 @dataclass(frozen=True)

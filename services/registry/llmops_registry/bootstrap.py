@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from llmops_common.db import Migration, service_migrations
+from llmops_common.pagination import PageTokens
 from llmops_common.runtime import Adapters, Service
 from llmops_registry.api import events, grpc
 from llmops_registry.settings import RegistrySettings
@@ -20,4 +21,4 @@ def bootstrap(settings: RegistrySettings) -> Service:
         return PostgresUnitOfWork(adapters.pool, readonly=readonly)
 
     events.subscribe(adapters.bus, uow)
-    return Service(adapters, [grpc.grpc_service(uow, adapters.artifacts)])
+    return Service(adapters, [grpc.grpc_service(uow, adapters.artifacts, PageTokens(settings.page_token_secret()))])

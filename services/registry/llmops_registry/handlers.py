@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any
 
 from llmops_common.auth import Principal
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
+from llmops_common.validation import quote
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.events.registry import EvaluationAttached, ModelCreated, ModelVersionCreated
 from llmops_common.storage import ArtifactInspector, StoredObject
-from llmops_registry.domain.governance import AuditEntry, parse_model_uri
+from llmops_registry.domain.governance import AuditEntry, parse_model_uri, trusts_evaluations_from
 from llmops_registry.domain.model import (
     CreateModelVersion,
     EvaluationResult,
@@ -59,7 +60,7 @@ async def get_model(uow: UnitOfWorkFactory, name: str) -> RegisteredModel:
     async with uow(readonly=True) as tx:
         model = await tx.get_model(name)
     if model is None:
-        raise NotFound(f"registered model {name!r} not found", field="name")
+        raise NotFound(f"registered model {quote(name)} not found", field="name")
     return model
 
 
@@ -85,7 +86,7 @@ async def _check_base(tx: RegistryUnitOfWork, cmd: CreateModelVersion) -> None:
         raise InvalidArgument("name the base as models:/<name>/<version>", field="base_model_version")
     base = await tx.get_version(ref.model_name, ref.version)
     if base is None:
-        raise FailedPrecondition(f"base model version {cmd.base_model_version} does not exist",
+        raise FailedPrecondition(f"base model version {quote(cmd.base_model_version)} does not exist",
                                  field="base_model_version")
 
 
@@ -105,7 +106,7 @@ async def create_model_version(
         await _check_base(tx, cmd)
         number = await tx.next_version(cmd.model_name)
         if number is None:
-            raise NotFound(f"registered model {cmd.model_name!r} not found", field="model_name")
+            raise NotFound(f"registered model {quote(cmd.model_name)} not found", field="model_name")
         if cmd.request_id and (existing := await tx.find_version_by_request(cmd.model_name, cmd.request_id)):
             return existing  # a concurrent retry won; this transaction rolls back
         version = await tx.add_version(
@@ -135,7 +136,7 @@ async def get_model_version(uow: UnitOfWorkFactory, model_name: str, version: in
     async with uow(readonly=True) as tx:
         found = await tx.get_version(model_name, version)
     if found is None:
-        raise NotFound(f"model version {model_name}/{version} not found", field="version")
+        raise NotFound(f"model version {quote(model_name)}/{version} not found", field="version")
     return found
 
 
@@ -146,19 +147,21 @@ async def search_versions(uow: UnitOfWorkFactory, query: VersionQuery, page: Pag
 
 
 async def attach_evaluation(
-    tx: RegistryUnitOfWork, model_name: str, version: int, result: EvaluationResult, *, actor: str,
+    tx: RegistryUnitOfWork, model_name: str, version: int, result: EvaluationResult, *, actor: str, trusted: bool,
     correlation_id: str | None,
 ) -> bool:
-    """Attach results in the caller's unit of work; False when this run was attached already."""
+    """Attach results in the caller's unit of work, recorded with who attached them and whether gates
+    may count them; the store stamps the time. False when this run was attached already."""
     if not result.evaluation_run_id:
         raise InvalidArgument("an evaluation needs its run id", field="evaluation.evaluation_run_id")
     if await tx.get_version(model_name, version) is None:
-        raise NotFound(f"model version {model_name}/{version} not found", field="version")
-    if not await tx.add_evaluation(model_name, version, result):
+        raise NotFound(f"model version {quote(model_name)}/{version} not found", field="version")
+    if not await tx.add_evaluation(model_name, version, replace(result, attached_by=actor, trusted=trusted)):
         return False
     tx.record(
         AuditEntry(actor, "evaluation.attached", model_name, version,
-                   after={"evaluation_run_id": result.evaluation_run_id, "metrics": result.metrics},
+                   after={"evaluation_run_id": result.evaluation_run_id, "metrics": result.metrics,
+                          "trusted": trusted},
                    correlation_id=correlation_id),
         event(EvaluationAttached(model_name=model_name, version=version, evaluation_run_id=result.evaluation_run_id,
                                  metrics=result.metrics), correlation_id),
@@ -170,16 +173,19 @@ async def attach_evaluation_command(
     uow: UnitOfWorkFactory, model_name: str, version: int, result: EvaluationResult, *, actor: Principal,
     correlation_id: str | None = None,
 ) -> ModelVersion:
+    """Attach results over the API: trusted only from a key with the service role (the evaluation
+    service's identity); anyone else's are kept, marked untrusted, and gates ignore them."""
     async with uow() as tx:
-        await attach_evaluation(tx, model_name, version, result, actor=actor.name, correlation_id=correlation_id)
+        await attach_evaluation(tx, model_name, version, result, actor=actor.name,
+                                trusted=trusts_evaluations_from(actor.role), correlation_id=correlation_id)
         await tx.commit()
     return await get_model_version(uow, model_name, version)
 
 
 async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> bool:
-    """Consume ``evaluation.run.completed``: attach results once per event (inbox) and per run, then open
-    a promotion on every alias whose policy asks for it. Raises NotFound for an unknown version, so the
-    bus retries it and then dead-letters it."""
+    """Consume ``evaluation.run.completed``: attach trusted results once per event (inbox) and per run,
+    then open a promotion on every alias whose policy asks for it. Raises NotFound for an unknown
+    version, which the bus dead-letters at once (no retry can create it)."""
     from llmops_registry.releases import open_promotion
 
     payload: EvaluationRunCompleted = envelope.payload
@@ -187,9 +193,9 @@ async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> 
         if not await tx.claim_event(EVALUATION_CONSUMER, envelope.event_id):
             return False
         result = EvaluationResult(payload.evaluation_run_id, dict(payload.metrics), payload.report_uri or "",
-                                  envelope.occurred_at)
+                                  reported_at=envelope.occurred_at)
         attached = await attach_evaluation(tx, payload.model_name, payload.model_version, result,
-                                           actor=EVALUATION_ACTOR, correlation_id=envelope.correlation_id)
+                                           actor=EVALUATION_ACTOR, trusted=True, correlation_id=envelope.correlation_id)
         if attached:
             for policy in await tx.auto_request_policies(payload.model_name):
                 await open_promotion(

@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from llmops_common.errors import NotFound
+from llmops_common.validation import quote
 from llmops_registry.domain.governance import parse_model_uri
 from llmops_registry.domain.model import ModelVersion
 from llmops_registry.store import RegistryUnitOfWork, UnitOfWorkFactory
@@ -87,7 +88,7 @@ async def lineage(uow: UnitOfWorkFactory, model_name: str, version: int, *, max_
     async with uow(readonly=True) as tx:
         root = await tx.get_version(model_name, version)
         if root is None:
-            raise NotFound(f"model version {model_name}/{version} not found", field="version")
+            raise NotFound(f"model version {quote(model_name)}/{version} not found", field="version")
         graph = Graph(root.uri)
         graph.add(_version_node(root))
         await _upstream(tx, graph, root, depth)

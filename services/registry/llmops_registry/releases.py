@@ -14,6 +14,7 @@ from typing import Any
 
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied
+from llmops_common.validation import quote
 from llmops_common.events.registry import (
     AliasMoved,
     PolicySet,
@@ -51,8 +52,8 @@ async def _require_version(tx: RegistryUnitOfWork, model_name: str, version: int
     found = await tx.get_version(model_name, version)
     if found is None:
         if await tx.get_model(model_name) is None:
-            raise NotFound(f"registered model {model_name!r} not found", field="model_name")
-        raise NotFound(f"model version {model_name}/{version} not found", field="version")
+            raise NotFound(f"registered model {quote(model_name)} not found", field="model_name")
+        raise NotFound(f"model version {quote(model_name)}/{version} not found", field="version")
     return found
 
 
@@ -116,7 +117,7 @@ async def delete_alias(uow: UnitOfWorkFactory, model_name: str, alias: str, *, r
             raise Conflict(f"{model_name}@{alias} is being moved by another request; retry", field="alias")
         current = await tx.get_alias(model_name, alias)
         if current is None:
-            raise NotFound(f"alias {model_name}@{alias} not found", field="alias")
+            raise NotFound(f"alias {quote(model_name)}@{quote(alias)} not found", field="alias")
         await tx.delete_alias(model_name, alias)
         tx.record(
             AuditEntry(actor.name, "alias.deleted", model_name, current.version, alias, reason,
@@ -139,10 +140,10 @@ async def resolve(uow: UnitOfWorkFactory, uri: str) -> tuple[ModelVersion, Relea
         else:
             held = await tx.get_version_by_alias(ref.model_name, ref.alias or "")
             if held is None:
-                raise NotFound(f"alias {ref.model_name}@{ref.alias} not found", field="uri")
+                raise NotFound(f"alias {quote(ref.model_name)}@{quote(ref.alias)} not found", field="uri")
             found, release = held
     if found is None:
-        raise NotFound(f"{uri} not found", field="uri")
+        raise NotFound(f"{quote(uri)} not found", field="uri")
     return found, release
 
 
@@ -150,7 +151,7 @@ async def get_release(uow: UnitOfWorkFactory, model_name: str, alias: str) -> Re
     async with uow(readonly=True) as tx:
         release = await tx.get_alias(model_name, alias)
     if release is None:
-        raise NotFound(f"alias {model_name}@{alias} not found", field="alias")
+        raise NotFound(f"alias {quote(model_name)}@{quote(alias)} not found", field="alias")
     return release
 
 
@@ -162,7 +163,7 @@ async def set_policy(uow: UnitOfWorkFactory, policy: AliasPolicy, *, reason: str
     policy.validate()
     async with uow() as tx:
         if await tx.get_model(policy.model_name) is None:
-            raise NotFound(f"registered model {policy.model_name!r} not found", field="policy.model_name")
+            raise NotFound(f"registered model {quote(policy.model_name)} not found", field="policy.model_name")
         before = await tx.get_policy(policy.model_name, policy.alias)
         stored = await tx.put_policy(replace(policy, updated_by=actor.name))
         tx.record(
@@ -187,7 +188,7 @@ async def get_policy(uow: UnitOfWorkFactory, model_name: str, alias: str) -> Ali
     async with uow(readonly=True) as tx:
         policy = await tx.get_policy(model_name, alias)
     if policy is None:
-        raise NotFound(f"no policy on {model_name}@{alias}", field="alias")
+        raise NotFound(f"no policy on {quote(model_name)}@{quote(alias)}", field="alias")
     return policy
 
 
@@ -239,7 +240,7 @@ async def request_promotion(
             return existing
         policy = await tx.get_policy(model_name, alias)
         if policy is None:
-            raise FailedPrecondition(f"{model_name}@{alias} has no policy: set the alias directly, or set a policy",
+            raise FailedPrecondition(f"{quote(model_name)}@{quote(alias)} has no policy: set the alias directly, or set a policy",
                                      field="alias")
         promotion = await open_promotion(tx, policy, model_name, version, requested_by=actor.name,
                                          prompt_version=prompt_version, parameters=parameters, reason=reason,
@@ -269,7 +270,7 @@ async def _complete(tx: RegistryUnitOfWork, promotion: Promotion, *, approved_by
 async def _decidable(tx: RegistryUnitOfWork, promotion_id: str, actor: Principal) -> tuple[Promotion, AliasPolicy]:
     promotion = await tx.get_promotion(promotion_id, lock=True)
     if promotion is None:
-        raise NotFound(f"promotion {promotion_id!r} not found", field="promotion_id")
+        raise NotFound(f"promotion {quote(promotion_id)} not found", field="promotion_id")
     if promotion.status is not PromotionStatus.PENDING:
         raise FailedPrecondition(f"promotion {promotion_id} is {promotion.status.value}, not pending")
     policy = await tx.get_policy(promotion.model_name, promotion.alias)
@@ -324,7 +325,7 @@ async def get_promotion(uow: UnitOfWorkFactory, promotion_id: str) -> Promotion:
     async with uow(readonly=True) as tx:
         promotion = await tx.get_promotion(promotion_id)
     if promotion is None:
-        raise NotFound(f"promotion {promotion_id!r} not found", field="promotion_id")
+        raise NotFound(f"promotion {quote(promotion_id)} not found", field="promotion_id")
     return promotion
 
 
@@ -342,7 +343,7 @@ async def rollback(uow: UnitOfWorkFactory, model_name: str, alias: str, *, reaso
     async with uow() as tx:
         current = await tx.get_alias(model_name, alias)
         if current is None:
-            raise NotFound(f"alias {model_name}@{alias} not found", field="alias")
+            raise NotFound(f"alias {quote(model_name)}@{quote(alias)} not found", field="alias")
         if current.previous_version is None:
             raise FailedPrecondition(f"{model_name}@{alias} has no earlier version to roll back to")
         policy = await tx.get_policy(model_name, alias)

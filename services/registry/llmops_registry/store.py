@@ -35,7 +35,13 @@ from llmops_registry.domain.governance import (
     Release,
 )
 from llmops_registry.domain.model import EvaluationResult, Lineage, ModelKind, ModelVersion, RegisteredModel
-from llmops_common.pagination import Page
+from llmops_common.pagination import Int, KeyShape, Page, Text, Timestamp, Uuid
+
+#: the sort keys the lists page by (what a page token may carry)
+MODELS_PAGE = KeyShape("registry.models", (Text(),))
+VERSIONS_PAGE = KeyShape("registry.versions", (Text(), Int(low=1)))
+PROMOTIONS_PAGE = KeyShape("registry.promotions", (Timestamp(), Uuid()))
+AUDIT_PAGE = KeyShape("registry.audit", (Int(low=1),))
 
 
 class RegistryUnitOfWork(UnitOfWork):
@@ -63,7 +69,8 @@ class RegistryUnitOfWork(UnitOfWork):
 
     @abc.abstractmethod
     async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
-        """Attach a result; False if this evaluation run was already attached."""
+        """Attach a result, stamping ``recorded_at`` with the store's clock (whatever the result says);
+        False if this evaluation run was already attached."""
 
 
     # -- listing and search ------------------------------------------------------------------
@@ -190,8 +197,9 @@ _VERSION_COLUMNS = (
 _VERSION_FIELDS = (
     "v.model_name, v.version, v.artifact_uri, v.kind, v.base_model_version, v.format, v.size_bytes,"
     " v.sha256, v.tags, v.lineage, v.created_by, v.request_id, v.created_at,"
-    " COALESCE((SELECT json_agg(json_build_array(e.evaluation_run_id, e.metrics, e.report_uri, e.completed_at)"
-    "   ORDER BY e.completed_at, e.evaluation_run_id) FROM evaluation_results e"
+    " COALESCE((SELECT json_agg(json_build_array(e.evaluation_run_id, e.metrics, e.report_uri, e.reported_at,"
+    "   e.attached_by, e.trusted, e.recorded_at)"
+    "   ORDER BY e.recorded_at, e.evaluation_run_id) FROM evaluation_results e"
     "   WHERE e.model_name = v.model_name AND e.version = v.version), '[]'::json),"
     " COALESCE((SELECT array_agg(a.alias ORDER BY a.alias) FROM aliases a"
     "   WHERE a.model_name = v.model_name AND a.version = v.version), '{}')"
@@ -282,9 +290,10 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
     async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
         cur = await self.conn.execute(
             "INSERT INTO evaluation_results (model_name, version, evaluation_run_id, metrics, report_uri,"
-            " completed_at) VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            " reported_at, attached_by, trusted, recorded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, now())"
+            " ON CONFLICT DO NOTHING",
             (model_name, version, result.evaluation_run_id, json.dumps(result.metrics), result.report_uri or None,
-             result.completed_at),
+             result.reported_at, result.attached_by, result.trusted),
         )
         return cur.rowcount == 1
 
@@ -529,7 +538,8 @@ def _version(row: tuple) -> ModelVersion:
     return ModelVersion(
         model_name, int(version), uri, ModelKind(kind), base or "", fmt, int(size), sha, dict(tags),
         Lineage(**lineage), created_by, request_id or "", created_at,
-        tuple(EvaluationResult(e[0], dict(e[1]), e[2] or "", _ts(e[3])) for e in evaluations),
+        tuple(EvaluationResult(e[0], dict(e[1]), e[2] or "", _ts(e[3]) if e[3] else None, e[4], e[5], _ts(e[6]))
+              for e in evaluations),
         tuple(aliases),
     )
 
@@ -650,7 +660,8 @@ class InMemoryUnitOfWork(InMemoryTransaction, RegistryUnitOfWork):
         current = self.versions[(model_name, version)]
         if any(e.evaluation_run_id == result.evaluation_run_id for e in current.evaluations):
             return False
-        self.versions[(model_name, version)] = replace(current, evaluations=(*current.evaluations, result))
+        stored = replace(result, recorded_at=datetime.now(UTC))
+        self.versions[(model_name, version)] = replace(current, evaluations=(*current.evaluations, stored))
         return True
 
     async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:

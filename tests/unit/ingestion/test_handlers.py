@@ -96,7 +96,7 @@ async def test_an_upload_must_exist_and_belong_to_the_dataset(state):
 
 
 async def test_an_unloadable_tokenizer_is_refused_when_the_request_arrives(state, tmp_path):
-    request = IngestionRequest("qa", SourceSpec(SourceKind.S3, "s3://b/raw/"), preparation=PreparationConfig(
+    request = IngestionRequest("qa", SourceSpec(SourceKind.S3, "s3://bucket/raw/"), preparation=PreparationConfig(
         length_filter={"tokenizer": str(tmp_path / "none")}))
     with pytest.raises(InvalidArgument, match="no tokenizer.json"):
         await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, local_roots=[])

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from llmops_common.auth import Principal, Role
-from llmops_common.bus import Bus
+from llmops_common.bus import Bus, is_permanent
 from llmops_common.errors import DomainError, InvalidArgument
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunRequested
-from llmops_common.events.ingestion import DatasetIngestionFailed, DatasetRequested
+from llmops_common.events.ingestion import DatasetRequested
 from llmops_common.events.training import TrainingRunRequested
-from llmops_ingestion import handlers
+from llmops_ingestion import handlers, jobs
 from llmops_ingestion.domain.config import parse_config
 from llmops_ingestion.domain.model import IngestionRequest, SourceSpec
 from llmops_ingestion.domain.shapes import Shape
@@ -40,18 +40,16 @@ def request_from_event(envelope: Envelope[DatasetRequested]) -> IngestionRequest
 
 def subscribe(bus: Bus, uow: UnitOfWorkFactory, local_roots: list[Path], wake: Callable[[], None]) -> None:
     async def on_requested(envelope: Envelope[Any]) -> None:
-        """Queue a job (idempotent: the event id is the request id). A request that cannot be valid
-        is answered with ``dataset.failed`` rather than retried."""
+        """Queue a job (idempotent: the event id is the request id). A request that can never be valid
+        is answered with ``dataset.failed`` (through the outbox) rather than retried."""
         try:
             await handlers.submit_ingestion(uow, request_from_event(envelope), actor=EVENT_ACTOR,
                                             local_roots=local_roots, correlation_id=envelope.correlation_id,
                                             wake=wake)
         except DomainError as exc:
-            if exc.code in ("unavailable", "internal"):
+            if not is_permanent(exc):
                 raise
-            await bus.publish(Envelope.wrap(DatasetIngestionFailed(dataset_name=envelope.payload.dataset_name,
-                                                                   reason=str(exc)),
-                                            producer="ingestion", correlation_id=envelope.correlation_id))
+            await jobs.reject_request(uow, envelope, exc)
 
     async def on_named(envelope: Envelope[Any]) -> None:
         reference = getattr(envelope.payload, "base_model_uri", "") or getattr(envelope.payload, "model_uri", "")

@@ -15,13 +15,14 @@ from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id
 from llmops_common.errors import InvalidArgument, Unauthenticated
 from llmops_common.grpc_server import GrpcService
+from llmops_common.pagination import PageTokens
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion import handlers
 from llmops_ingestion.api import convert
 from llmops_ingestion.domain.model import Dataset
 from llmops_ingestion.reading import VersionReader
 from llmops_ingestion.settings import IngestionSettings
-from llmops_ingestion.store import UnitOfWorkFactory
+from llmops_ingestion.store import DATASETS_PAGE, VERSIONS_PAGE, UnitOfWorkFactory
 
 SERVICE = pb.DESCRIPTOR.services_by_name["IngestionService"].full_name
 Context = grpc.aio.ServicerContext
@@ -48,6 +49,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
     reader: VersionReader
     settings: IngestionSettings
     wake: object
+    pages: PageTokens
 
     async def CreateDataset(self, request: pb.CreateDatasetRequest, context: Context):
         created = await handlers.create_dataset(self.uow, Dataset(request.name, request.description,
@@ -60,9 +62,9 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
 
     async def ListDatasets(self, request: pb.ListDatasetsRequest, context: Context):
         rows, last = await handlers.list_datasets(self.uow, request.name_prefix,
-                                                  proto_convert.page_request(request.page))
+                                                  proto_convert.page_request(self.pages, request.page, DATASETS_PAGE))
         return pb.ListDatasetsResponse(datasets=[convert.dataset(d) for d in rows],
-                                       page=proto_convert.page_response(last))
+                                       page=proto_convert.page_response(self.pages, last, DATASETS_PAGE))
 
     async def IngestDataset(self, request: pb.IngestDatasetRequest, context: Context):
         job = await handlers.submit_ingestion(self.uow, convert.ingestion_request(request), actor=_actor(),
@@ -96,9 +98,9 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
 
     async def ListDatasetVersions(self, request: pb.ListDatasetVersionsRequest, context: Context):
         rows, last = await handlers.list_versions(self.uow, request.dataset_name,
-                                                  proto_convert.page_request(request.page))
+                                                  proto_convert.page_request(self.pages, request.page, VERSIONS_PAGE))
         return pb.ListDatasetVersionsResponse(versions=[convert.version(v) for v in rows],
-                                              page=proto_convert.page_response(last))
+                                              page=proto_convert.page_response(self.pages, last, VERSIONS_PAGE))
 
     async def GetProfile(self, request: pb.GetProfileRequest, context: Context):
         found, profile, url, summary = await handlers.get_profile(self.uow, self.reader, request.dataset_name,
@@ -131,5 +133,7 @@ def grpc_service(uow: UnitOfWorkFactory, artifacts: ArtifactStore, settings: Ing
                  wake) -> GrpcService:
     reader = VersionReader(artifacts, Path(settings.work_dir) / "cache")
     return GrpcService(add_to_server=pb_grpc.add_IngestionServiceServicer_to_server,
-                       servicer=IngestionServicer(uow, artifacts, reader, settings, wake), full_name=SERVICE,
+                       servicer=IngestionServicer(uow, artifacts, reader, settings, wake,
+                                                  PageTokens(settings.page_token_secret())),
+                       full_name=SERVICE,
                        method_roles=METHOD_ROLES)

@@ -10,11 +10,12 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.validation import check_data
 from llmops_ingestion.domain.pii import PII_KINDS
 
 
 class _Step(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, str_max_length=4096)
 
 
 class NormalizeStep(_Step):
@@ -93,6 +94,7 @@ class PreparationConfig(_Step):
 
 def parse_config(data: dict[str, Any] | None, *, where: str = "preparation") -> PreparationConfig:
     """Validate a config mapping; errors name the offending field path."""
+    check_data(data or {}, where)
     try:
         return PreparationConfig.model_validate(data or {})
     except ValidationError as exc:

@@ -10,24 +10,27 @@ from enum import StrEnum
 from typing import Any
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.validation import check_text, fullmatch_name, parse_s3_uri, quote
 from llmops_ingestion.domain.config import PreparationConfig, parse_config
 from llmops_ingestion.domain.readers import DataFormat
 from llmops_ingestion.domain.shapes import Shape, check_mapping
 
-DATASET_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,127}$")
-VERSION_ID = re.compile(r"^[0-9a-f]{32}$")
+DATASET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")
+VERSION_ID = re.compile(r"[0-9a-f]{32}")
+MAX_TAG_KEY = 100
 MAX_TAG_VALUE = 500
+MAX_DESCRIPTION = 10_000
+MAX_REQUEST_ID = 200
+MAX_LOCAL_PATH = 4096
 
 
 def validate_dataset_name(name: str, *, field_name: str = "dataset_name") -> None:
-    if not DATASET_NAME.match(name or ""):
-        raise InvalidArgument("dataset names are 1-128 lower-case letters, digits, '.', '_' or '-', starting with a"
-                              f" letter or digit (got {name!r})", field=field_name)
+    fullmatch_name(DATASET_NAME, name, field_name, "dataset name", "dataset names are 1-128 lower-case letters,"
+                   " digits, '.', '_' or '-', starting with a letter or digit")
 
 
 def validate_version(version: str, *, field_name: str = "version") -> None:
-    if not VERSION_ID.match(version or ""):
-        raise InvalidArgument(f"a version id is 32 hex characters (got {version!r})", field=field_name)
+    fullmatch_name(VERSION_ID, version, field_name, "version id", "a version id is 32 hex characters")
 
 
 def parse_reference(reference: str) -> tuple[str, str]:
@@ -51,13 +54,12 @@ class Dataset:
 
     def validate(self) -> None:
         validate_dataset_name(self.name, field_name="name")
-        if len(self.description) > 10_000:
-            raise InvalidArgument("at most 10000 characters", field="description")
+        check_text(self.description, "description", max_len=MAX_DESCRIPTION)
         for key, value in self.tags.items():
-            if not key or len(key) > 100:
-                raise InvalidArgument(f"invalid tag key {key!r}", field="tags")
-            if len(value) > MAX_TAG_VALUE:
-                raise InvalidArgument(f"tag {key!r} is longer than {MAX_TAG_VALUE} characters", field="tags")
+            if not key:
+                raise InvalidArgument("a tag key must not be empty", field="tags")
+            check_text(key, "tags", max_len=MAX_TAG_KEY)
+            check_text(value, f"tags[{quote(key)}]", max_len=MAX_TAG_VALUE)
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,15 @@ class SourceSpec:
     def validate(self) -> None:
         if not self.location:
             raise InvalidArgument("give an upload_id, an s3_uri or a local_path", field="source")
-        if self.kind is SourceKind.S3 and not self.location.startswith("s3://"):
-            raise InvalidArgument(f"not an s3:// URI: {self.location!r}", field="source.s3_uri")
+        if self.kind is SourceKind.S3:
+            parse_s3_uri(self.location, "source.s3_uri", require_key=True)
+        if self.kind is SourceKind.LOCAL:
+            check_text(self.location, "source.local_path", max_len=MAX_LOCAL_PATH)
         if self.kind is SourceKind.UPLOAD:
             try:
                 uuid.UUID(self.location)
             except ValueError:
-                raise InvalidArgument(f"not an upload id: {self.location!r}", field="source.upload_id") from None
+                raise InvalidArgument(f"not an upload id: {quote(self.location)}", field="source.upload_id") from None
 
     @property
     def uri(self) -> str:
@@ -122,7 +126,7 @@ class SourceSpec:
         try:
             data_format = DataFormat(fmt) if fmt else None
         except ValueError:
-            raise InvalidArgument(f"unknown format {fmt!r}; known: {[f.value for f in DataFormat]}",
+            raise InvalidArgument(f"unknown format {quote(fmt)}; known: {[f.value for f in DataFormat]}",
                                   field="format") from None
         if uri.startswith("s3://"):
             return cls(SourceKind.S3, uri, data_format)
@@ -130,7 +134,8 @@ class SourceSpec:
             return cls(SourceKind.UPLOAD, uri.removeprefix("upload://"), data_format)
         if uri.startswith(("file://", "/")):
             return cls(SourceKind.LOCAL, uri.removeprefix("file://"), data_format)
-        raise InvalidArgument(f"unsupported source URI {uri!r}: use s3://, file:// or upload://", field="source_uri")
+        raise InvalidArgument(f"unsupported source URI {quote(uri)}: use s3://, file:// or upload://",
+                              field="source_uri")
 
 
 @dataclass(frozen=True)
@@ -148,8 +153,7 @@ class IngestionRequest:
         validate_dataset_name(self.dataset_name)
         self.source.validate()
         check_mapping(self.shape, self.column_mapping)
-        if len(self.request_id) > 200:
-            raise InvalidArgument("at most 200 characters", field="request_id")
+        check_text(self.request_id, "request_id", max_len=MAX_REQUEST_ID)
 
     def as_json(self) -> dict[str, Any]:
         return {"dataset_name": self.dataset_name, "source": self.source.as_json(), "shape": str(self.shape or ""),

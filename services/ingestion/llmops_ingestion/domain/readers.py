@@ -165,7 +165,8 @@ def _first_significant_byte(path: Path, name: str) -> int | None:
     return None
 
 
-def _limit_text(n: int) -> str:
+def limit_text(n: int) -> str:
+    """``n`` bytes for people: 8.0 MiB, 1.5 KiB, 100 bytes."""
     if n >= 1 << 20:
         return f"{n / (1 << 20):.1f} MiB"
     if n >= 1 << 10:
@@ -233,7 +234,7 @@ def _json_problem(exc: orjson.JSONDecodeError, raw: bytes, what: str) -> str:
 
 def _read_jsonl(path: Path, name: str, max_bytes: int,
                 on_open: Callable[[IO[bytes]], None]) -> Iterator[RawRecord | BadRecord]:
-    too_long = f"line is longer than the {_limit_text(max_bytes)} limit"
+    too_long = f"line is longer than the {limit_text(max_bytes)} limit"
     loads = orjson.loads
     with _open_nonempty(path, name, on_open) as f:
         readline = f.readline
@@ -263,7 +264,7 @@ def _json_type(value: Any) -> str:
 
 def _read_text_lines(path: Path, name: str, max_bytes: int,
                      on_open: Callable[[IO[bytes]], None]) -> Iterator[RawRecord | BadRecord]:
-    too_long = f"line is longer than the {_limit_text(max_bytes)} limit"
+    too_long = f"line is longer than the {limit_text(max_bytes)} limit"
     with _open_nonempty(path, name, on_open) as f:
         readline = f.readline
         for lineno, raw in enumerate(_bounded_lines(f, max_bytes), 1):
@@ -286,7 +287,7 @@ def _read_text_file(path: Path, name: str, max_bytes: int,
         _skip_bom(f)
         data = f.read(max_bytes + 1)
     if len(data) > max_bytes:
-        raise BadInput(name, None, f"the file is larger than the {_limit_text(max_bytes)} limit for one text")
+        raise BadInput(name, None, f"the file is larger than the {limit_text(max_bytes)} limit for one text")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -324,7 +325,7 @@ class _JsonArrayScanner:
         self.line = 1  # line number at buf[counted]
         self.counted = 0
         self.eof = False
-        self.too_long = f"array element is longer than the {_limit_text(max_bytes)} limit"
+        self.too_long = f"array element is longer than the {limit_text(max_bytes)} limit"
 
     def _line_at(self, i: int) -> int:
         if i > self.counted:
@@ -553,7 +554,7 @@ class _CsvLines:
         return BadInput(
             self.name,
             self.row_start,
-            f"the row starting on this line is longer than the {_limit_text(self.max)} limit"
+            f"the row starting on this line is longer than the {limit_text(self.max)} limit"
             " (is a quoted field left open?)",
         )
 
@@ -571,7 +572,7 @@ def _read_csv(path: Path, name: str, max_bytes: int,
     # The field limit is process-wide, so it is only ever raised; the real bound is the row limit above.
     if csv.field_size_limit() < max_bytes:
         csv.field_size_limit(max_bytes)
-    too_long = f"line is longer than the {_limit_text(max_bytes)} limit"
+    too_long = f"line is longer than the {limit_text(max_bytes)} limit"
     with _open_nonempty(path, name, on_open) as f:
         _skip_bom(f)
         src = _CsvLines(f, name, max_bytes)
@@ -632,29 +633,12 @@ def _check_header(header: list[str], name: str, line: int) -> None:
 
 def _read_parquet(path: Path, name: str, max_bytes: int,
                   on_open: Callable[[IO[bytes]], None]) -> Iterator[RawRecord | BadRecord]:
-    """Rows in batches of 8192; ``max_bytes`` does not apply (a batch is bounded by its row count)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    """Rows with bounded memory (``domain.parquet``, imported on use: it needs pyarrow)."""
+    from llmops_ingestion.domain.parquet import read_parquet
 
     if _size(path, name) == 0:
         raise BadInput(name, None, "the file is empty")
-    try:
-        pf = pq.ParquetFile(path)
-    except (pa.ArrowException, OSError) as exc:
-        raise BadInput(name, None, f"not a valid Parquet file: {exc}") from None
-    row = 0
-    with pf:
-        batches = pf.iter_batches(batch_size=8192)
-        while True:
-            try:
-                batch = next(batches, None)
-            except (pa.ArrowException, OSError) as exc:
-                raise BadInput(name, row + 1, f"cannot read the Parquet data: {exc}") from None
-            if batch is None:
-                break
-            for fields in batch.to_pylist():
-                row += 1
-                yield RawRecord(fields, name, row)
+    yield from read_parquet(path, name, max_bytes, on_open)
 
 
 _READERS: dict[DataFormat, Callable[[Path, str, int], Iterator[RawRecord | BadRecord]]] = {

@@ -9,9 +9,13 @@ from pathlib import Path
 
 from llmops_common.errors import InvalidArgument
 
-# C0/C1 control characters other than tab and newline are removed; tabs become spaces via split().
-_CONTROLS = {c: None for c in [*range(9), *range(11, 32), 127, *range(128, 160)]}
-_CONTROLS[0x0D] = None
+# C0/C1 control characters are removed, except those that separate words: tab, newline, and the other
+# whitespace controls (vertical tab, form feed, the information separators, NEL) become spaces, so that
+# no two words are glued together. Line breaks: ``\r\n`` and a bare ``\r`` are both one newline
+# (Python's universal newlines).
+_WHITESPACE_CONTROLS = [0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F, 0x85]
+_CONTROLS: dict[int, str | None] = {c: None for c in [*range(9), *range(11, 32), 127, *range(128, 160)]}
+_CONTROLS.update({c: " " for c in _WHITESPACE_CONTROLS})
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
@@ -22,6 +26,8 @@ def make_normalizer(form: str) -> Callable[[str], str]:
     def normalize(text: str) -> str:
         if not text.isascii():
             text = unicodedata.normalize(form, text)
+        if "\r" in text:
+            text = text.replace("\r\n", "\n").replace("\r", "\n")
         text = text.translate(_CONTROLS)
         if "\n" not in text:
             return " ".join(text.split())

@@ -11,8 +11,11 @@ from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id
 from llmops_common.errors import Unauthenticated
 from llmops_common.grpc_server import GrpcService
+from llmops_common.pagination import PageTokens
+from llmops_common.templating import MAX_OUTPUT_CHARS, MAX_TEMPLATE_BYTES
 from llmops_prompts import handlers
 from llmops_prompts.api import convert
+from llmops_prompts.store import PROMPTS_PAGE, VERSIONS_PAGE
 
 SERVICE = pb.DESCRIPTOR.services_by_name["PromptService"].full_name
 Context = grpc.aio.ServicerContext
@@ -23,6 +26,12 @@ _ROLES = {
     Role.DEVELOPER: ("CreatePrompt", "CreateVersion", "SetLabel", "DeleteLabel", "UpdateTags"),
 }
 METHOD_ROLES = {f"/{SERVICE}/{method}": role for role, methods in _ROLES.items() for method in methods}
+#: fields (and all below them) that may hold longer strings than the request check's default
+TEXT_LIMITS = {
+    "llmops.prompts.v1.CreateVersionRequest.text": MAX_TEMPLATE_BYTES,
+    "llmops.prompts.v1.CreateVersionRequest.chat": MAX_TEMPLATE_BYTES,
+    "llmops.prompts.v1.RenderPromptRequest.variables": MAX_OUTPUT_CHARS,
+}
 
 
 def _ctx() -> dict:
@@ -38,8 +47,11 @@ def _selector(request: pb.GetPromptRequest | pb.RenderPromptRequest) -> dict:
 
 
 class PromptServicer(pb_grpc.PromptServiceServicer):
-    def __init__(self, uow: handlers.UnitOfWorkFactory, protected_labels: frozenset[str]) -> None:
-        self.uow, self.protected = uow, protected_labels
+    def __init__(self, uow: handlers.UnitOfWorkFactory, protected_labels: frozenset[str],
+                 page_tokens: PageTokens) -> None:
+        # labels are lower case, so a protected label configured as 'Production' still protects 'production'
+        self.uow, self.pages = uow, page_tokens
+        self.protected = frozenset(label.casefold() for label in protected_labels)
 
     async def CreatePrompt(self, request: pb.CreatePromptRequest, context: Context):
         return convert.prompt(await handlers.create_prompt(self.uow, request.name, request.description,
@@ -60,15 +72,15 @@ class PromptServicer(pb_grpc.PromptServiceServicer):
 
     async def ListPrompts(self, request: pb.ListPromptsRequest, context: Context):
         rows, last = await handlers.list_prompts(self.uow, request.name_prefix, dict(request.tags),
-                                                 proto_convert.page_request(request.page))
+                                                 proto_convert.page_request(self.pages, request.page, PROMPTS_PAGE))
         return pb.ListPromptsResponse(prompts=[convert.prompt(p) for p in rows],
-                                      page=proto_convert.page_response(last))
+                                      page=proto_convert.page_response(self.pages, last, PROMPTS_PAGE))
 
     async def ListVersions(self, request: pb.ListVersionsRequest, context: Context):
         rows, last = await handlers.list_versions(self.uow, request.prompt_name,
-                                                  proto_convert.page_request(request.page))
+                                                  proto_convert.page_request(self.pages, request.page, VERSIONS_PAGE))
         return pb.ListVersionsResponse(versions=[convert.version(v) for v in rows],
-                                       page=proto_convert.page_response(last))
+                                       page=proto_convert.page_response(self.pages, last, VERSIONS_PAGE))
 
     async def SetLabel(self, request: pb.SetLabelRequest, context: Context):
         record, previous = await handlers.set_label(self.uow, request.prompt_name, request.label, request.version,
@@ -90,6 +102,8 @@ class PromptServicer(pb_grpc.PromptServiceServicer):
                                                                  request.to_version))
 
 
-def grpc_service(uow: handlers.UnitOfWorkFactory, protected_labels: frozenset[str]) -> GrpcService:
+def grpc_service(uow: handlers.UnitOfWorkFactory, protected_labels: frozenset[str],
+                 page_tokens: PageTokens) -> GrpcService:
     return GrpcService(add_to_server=pb_grpc.add_PromptServiceServicer_to_server,
-                       servicer=PromptServicer(uow, protected_labels), full_name=SERVICE, method_roles=METHOD_ROLES)
+                       servicer=PromptServicer(uow, protected_labels, page_tokens), full_name=SERVICE,
+                       method_roles=METHOD_ROLES, text_limits=TEXT_LIMITS)

@@ -12,29 +12,35 @@ from typing import Any
 
 from llmops_common.errors import InvalidArgument
 from llmops_common.templating import Template, validate
+from llmops_common.validation import check_text, fullmatch_name, quote
 
-PROMPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-LABEL = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+PROMPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+#: lower case only, so a case variant ('Production') can never sit beside a protected label
+LABEL = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 LATEST = "latest"
 DEFAULT_LABELS = ("production", LATEST)
+MAX_TAG_KEY = 128
+MAX_TAG_VALUE = 5000
+MAX_REQUEST_ID = 200
 
 
 def validate_prompt_name(name: str, *, field_name: str = "name") -> None:
-    if not PROMPT_NAME.match(name or ""):
-        raise InvalidArgument("prompt names are 1-255 letters, digits, '.', '_' or '-'", field=field_name)
+    fullmatch_name(PROMPT_NAME, name, field_name, "prompt name",
+                   "prompt names are 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit")
 
 
 def validate_label(label: str) -> None:
-    if not LABEL.match(label or ""):
-        raise InvalidArgument("labels are 1-63 letters, digits, '_' or '-'", field="label")
-    if label.lower() == LATEST:
+    if label.casefold() == LATEST:
         raise InvalidArgument("'latest' is maintained automatically and cannot be set", field="label")
+    fullmatch_name(LABEL, label, "label", "label", "labels are 1-63 lower-case letters, digits, '_' or '-'")
 
 
-def validate_tags(tags: dict[str, str]) -> None:
+def validate_tags(tags: dict[str, str], field: str = "tags") -> None:
     for key, value in tags.items():
-        if not key or len(key) > 128 or len(value) > 5000:
-            raise InvalidArgument(f"invalid tag {key!r}", field="tags")
+        if not key:
+            raise InvalidArgument("a tag key must not be empty", field=field)
+        check_text(key, field, max_len=MAX_TAG_KEY)
+        check_text(value, f"{field}[{quote(key)}]", max_len=MAX_TAG_VALUE)
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,7 @@ class CreateVersion:
 
     def validate(self) -> None:
         validate_prompt_name(self.prompt_name, field_name="prompt_name")
+        check_text(self.request_id, "request_id", max_len=MAX_REQUEST_ID)
         validate(self.template)
 
     def digest(self) -> str:

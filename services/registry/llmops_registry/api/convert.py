@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC
 
 from llmops.registry.v1 import registry_pb2 as pb
 
@@ -73,7 +73,10 @@ def evaluation(result: EvaluationResult) -> pb.EvaluationResult:
         evaluation_run_id=result.evaluation_run_id,
         metrics=result.metrics,
         report_uri=result.report_uri,
-        completed_at=timestamp(result.completed_at),
+        completed_at=timestamp(result.reported_at),
+        attached_by=result.attached_by,
+        trusted=result.trusted,
+        recorded_at=timestamp(result.recorded_at),
     )
 
 
@@ -215,5 +218,7 @@ def lineage_graph(graph: Graph) -> pb.GetLineageResponse:
 
 
 def evaluation_from_pb(value: pb.EvaluationResult) -> EvaluationResult:
-    completed = value.completed_at.ToDatetime(UTC) if value.HasField("completed_at") else datetime.now(UTC)
-    return EvaluationResult(value.evaluation_run_id, dict(value.metrics), value.report_uri, completed)
+    """The submitter's ``completed_at`` is kept only as ``reported_at``; ``attached_by``, ``trusted`` and
+    ``recorded_at`` are the registry's to set and are ignored here."""
+    reported = value.completed_at.ToDatetime(UTC) if value.HasField("completed_at") else None
+    return EvaluationResult(value.evaluation_run_id, dict(value.metrics), value.report_uri, reported)

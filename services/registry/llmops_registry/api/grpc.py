@@ -11,11 +11,22 @@ from llmops_common.bus import correlation_id
 from llmops_common.errors import Unauthenticated
 from llmops_common import proto_convert
 from llmops_common.grpc_server import GrpcService
+from llmops_common.pagination import PageTokens
 from llmops_common.storage import ArtifactInspector
 from llmops_registry import handlers, releases
 from llmops_registry.api import convert
 from llmops_registry.lineage import lineage
-from llmops_registry.store import AuditQuery, ModelQuery, PromotionQuery, UnitOfWorkFactory, VersionQuery
+from llmops_registry.store import (
+    AUDIT_PAGE,
+    MODELS_PAGE,
+    PROMOTIONS_PAGE,
+    VERSIONS_PAGE,
+    AuditQuery,
+    ModelQuery,
+    PromotionQuery,
+    UnitOfWorkFactory,
+    VersionQuery,
+)
 
 SERVICE = pb.DESCRIPTOR.services_by_name["RegistryService"].full_name
 Context = grpc.aio.ServicerContext
@@ -44,8 +55,8 @@ def _ctx() -> dict:
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):
-    def __init__(self, uow: UnitOfWorkFactory, artifacts: ArtifactInspector) -> None:
-        self.uow, self.artifacts = uow, artifacts
+    def __init__(self, uow: UnitOfWorkFactory, artifacts: ArtifactInspector, page_tokens: PageTokens) -> None:
+        self.uow, self.artifacts, self.pages = uow, artifacts, page_tokens
 
     # models and versions
 
@@ -58,9 +69,9 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     async def ListRegisteredModels(self, request: pb.ListRegisteredModelsRequest, context: Context):
         rows, last = await handlers.list_models(self.uow, ModelQuery(request.name_prefix, dict(request.tags)),
-                                                proto_convert.page_request(request.page))
+                                                proto_convert.page_request(self.pages, request.page, MODELS_PAGE))
         return pb.ListRegisteredModelsResponse(models=[convert.registered_model(m) for m in rows],
-                                               page=proto_convert.page_response(last))
+                                               page=proto_convert.page_response(self.pages, last, MODELS_PAGE))
 
     async def CreateModelVersion(self, request: pb.CreateModelVersionRequest, context: Context):
         version = await handlers.create_model_version(self.uow, self.artifacts, convert.create_version_command(request),
@@ -71,12 +82,13 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return convert.model_version(await handlers.get_model_version(self.uow, request.model_name, request.version))
 
     async def SearchModelVersions(self, request: pb.SearchModelVersionsRequest, context: Context):
-        after, before = proto_convert.time_bounds(request.created)
+        after, before = proto_convert.time_bounds(request.created, "created")
         query = VersionQuery(request.model_name, request.name_prefix, dict(request.tags),
                              convert.kind_from_pb(request.kind), request.base_model_version, request.alias, after, before)
-        rows, last = await handlers.search_versions(self.uow, query, proto_convert.page_request(request.page))
+        rows, last = await handlers.search_versions(
+            self.uow, query, proto_convert.page_request(self.pages, request.page, VERSIONS_PAGE))
         return pb.SearchModelVersionsResponse(versions=[convert.model_version(v) for v in rows],
-                                              page=proto_convert.page_response(last))
+                                              page=proto_convert.page_response(self.pages, last, VERSIONS_PAGE))
 
     async def AttachEvaluation(self, request: pb.AttachEvaluationRequest, context: Context):
         version = await handlers.attach_evaluation_command(
@@ -142,9 +154,10 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
 
     async def ListPromotions(self, request: pb.ListPromotionsRequest, context: Context):
         query = PromotionQuery(request.model_name, request.alias, convert.status_from_pb(request.status))
-        rows, last = await releases.list_promotions(self.uow, query, proto_convert.page_request(request.page))
+        rows, last = await releases.list_promotions(
+            self.uow, query, proto_convert.page_request(self.pages, request.page, PROMOTIONS_PAGE))
         return pb.ListPromotionsResponse(promotions=[convert.promotion(p) for p in rows],
-                                         page=proto_convert.page_response(last))
+                                         page=proto_convert.page_response(self.pages, last, PROMOTIONS_PAGE))
 
     # lineage and audit
 
@@ -153,17 +166,18 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return convert.lineage_graph(graph)
 
     async def ListAuditEvents(self, request: pb.ListAuditEventsRequest, context: Context):
-        after, before = proto_convert.time_bounds(request.occurred)
+        after, before = proto_convert.time_bounds(request.occurred, "occurred")
         query = AuditQuery(request.model_name, request.actor, request.action, after, before)
-        rows, last = await handlers.list_audit(self.uow, query, proto_convert.page_request(request.page))
+        rows, last = await handlers.list_audit(self.uow, query,
+                                               proto_convert.page_request(self.pages, request.page, AUDIT_PAGE))
         return pb.ListAuditEventsResponse(events=[convert.audit_event(e) for e in rows],
-                                          page=proto_convert.page_response(last))
+                                          page=proto_convert.page_response(self.pages, last, AUDIT_PAGE))
 
 
-def grpc_service(uow: UnitOfWorkFactory, artifacts: ArtifactInspector) -> GrpcService:
+def grpc_service(uow: UnitOfWorkFactory, artifacts: ArtifactInspector, page_tokens: PageTokens) -> GrpcService:
     return GrpcService(
         add_to_server=pb_grpc.add_RegistryServiceServicer_to_server,
-        servicer=RegistryServicer(uow, artifacts),
+        servicer=RegistryServicer(uow, artifacts, page_tokens),
         full_name=SERVICE,
         method_roles=METHOD_ROLES,
     )

@@ -5,28 +5,28 @@ from __future__ import annotations
 import enum
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from llmops_common.auth import Role
 from llmops_common.errors import InvalidArgument
+from llmops_common.validation import check_finite, check_not_reserved, fullmatch_name, quote
 from llmops_registry.domain.model import EvaluationResult, validate_model_name
 
-ALIAS = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-VERSION_LIKE = re.compile(r"^v\d+$", re.IGNORECASE)
-URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:/(?P<version>\d+)|@(?P<alias>[^/@]+))$")
+#: lower case only, so a case variant ('Production') can never sit beside a protected alias
+ALIAS = re.compile(r"[a-z0-9_-]{1,255}")
+VERSION_LIKE = re.compile(r"v\d+", re.IGNORECASE)
+URI = re.compile(r"models:/(?P<name>[^/@]+)(?:/(?P<version>\d{1,18})|@(?P<alias>[^/@]+))")
 LATEST = "latest"
 
 
-def validate_alias(alias: str) -> None:
-    """MLflow's alias rules: letters, digits, '_' and '-', 1-255 characters; 'latest' (any case) is
-    reserved and 'v<digits>' would read as a version."""
-    if not ALIAS.match(alias or ""):
-        raise InvalidArgument("aliases are 1-255 letters, digits, '_' or '-'", field="alias")
-    if alias.lower() == LATEST:
-        raise InvalidArgument("'latest' is reserved: it always means the newest version", field="alias")
-    if VERSION_LIKE.match(alias):
-        raise InvalidArgument(f"{alias!r} looks like a version ('v<digits>' is refused)", field="alias")
+def validate_alias(alias: str, *, field_name: str = "alias") -> None:
+    """MLflow's alias rules, in lower case: letters, digits, '_' and '-', 1-255 characters; 'latest'
+    (any case) is reserved and 'v<digits>' would read as a version."""
+    check_not_reserved(alias, (LATEST,), field_name, "it always means the newest version")
+    if VERSION_LIKE.fullmatch(alias):
+        raise InvalidArgument(f"{quote(alias)} looks like a version ('v<digits>' is refused)", field=field_name)
+    fullmatch_name(ALIAS, alias, field_name, "alias", "aliases are 1-255 lower-case letters, digits, '_' or '-'")
 
 
 @dataclass(frozen=True)
@@ -43,15 +43,18 @@ class ModelRef:
 
 
 def parse_model_uri(uri: str, *, field_name: str = "uri") -> ModelRef:
-    match = URI.match(uri or "")
+    match = URI.fullmatch(uri)
     if not match:
-        raise InvalidArgument("expected models:/<name>/<version>, models:/<name>@<alias> or models:/<name>@latest",
-                              field=field_name)
+        raise InvalidArgument(f"expected models:/<name>/<version>, models:/<name>@<alias> or models:/<name>@latest,"
+                              f" not {quote(uri)}", field=field_name)
     name = match["name"]
     validate_model_name(name, field_name=field_name)
     if match["version"]:
         return ModelRef(name, version=int(match["version"]))
-    return ModelRef(name, alias=match["alias"])
+    alias = match["alias"]
+    if alias.lower() != LATEST:
+        validate_alias(alias, field_name=field_name)
+    return ModelRef(name, alias=alias)
 
 
 Parameters = dict[str, Any]
@@ -86,8 +89,12 @@ class MetricGate:
     def validate(self) -> None:
         if not self.metric:
             raise InvalidArgument("a gate needs a metric name", field="gates")
+        for name in ("threshold", "min_absolute_change", "min_relative_change"):
+            value = getattr(self, name)
+            if value is not None:
+                check_finite(value, f"gates.{name}")
         if self.threshold is None and self.min_absolute_change is None and self.min_relative_change is None:
-            raise InvalidArgument(f"gate on {self.metric!r} sets no threshold or minimum change", field="gates")
+            raise InvalidArgument(f"gate on {quote(self.metric)} sets no threshold or minimum change", field="gates")
 
 
 @dataclass(frozen=True)
@@ -122,10 +129,22 @@ class AliasPolicy:
             gate.validate()
 
 
+_NEVER = datetime.min.replace(tzinfo=UTC)  # ranks a result not yet recorded before every recorded one
+
+
+def trusts_evaluations_from(role: Role) -> bool:
+    """Only the evaluation service's identity (the service role) reports results that gates count.
+    Everyone else, approvers and admins included, attaches informational results: the people who
+    request or approve a promotion must not be able to supply its evidence."""
+    return role is Role.SERVICE
+
+
 def latest_metrics(evaluations: tuple[EvaluationResult, ...]) -> dict[str, float]:
-    """Each metric's value from the most recent evaluation that reported it."""
+    """Each metric's value from the trusted evaluation the registry recorded last that reported it;
+    the submitter's own timestamp (``reported_at``) never ranks a result."""
     merged: dict[str, float] = {}
-    for result in sorted(evaluations, key=lambda e: (e.completed_at, e.evaluation_run_id)):
+    trusted = (e for e in evaluations if e.trusted)
+    for result in sorted(trusted, key=lambda e: (e.recorded_at or _NEVER, e.evaluation_run_id)):
         merged.update(result.metrics)
     return merged
 
@@ -139,7 +158,8 @@ def evaluate_gates(
         value = candidate.get(gate.metric)
         held = current.get(gate.metric) if current is not None else None
         if value is None:
-            results.append(GateResult(gate, False, None, held, f"no {gate.metric} result is attached"))
+            results.append(GateResult(gate, False, None, held, f"no trusted {gate.metric} result is attached"
+                                                                 " (only the evaluation service's results count)"))
             continue
         sign = 1.0 if gate.greater_is_better else -1.0
         problems = []

@@ -8,10 +8,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.validation import check_text, fullmatch_name, parse_s3_uri, quote
 
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,254}$")
-TAG_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,127}$")
+MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 MAX_TAG_VALUE = 5000
+MAX_DESCRIPTION = 10_000
+MAX_REQUEST_ID = 200
 
 
 class ModelKind(enum.StrEnum):
@@ -42,10 +45,18 @@ class Lineage:
 
 @dataclass(frozen=True)
 class EvaluationResult:
+    """Metrics of one evaluation run. ``reported_at`` is when the submitter says the run completed
+    (informational only); ``recorded_at`` is the registry's own clock when it stored the result, the
+    order results are ranked in. Only ``trusted`` results, those from the evaluation service, count
+    toward gates; ``attached_by`` says who attached the result."""
+
     evaluation_run_id: str
     metrics: dict[str, float]
-    report_uri: str
-    completed_at: datetime
+    report_uri: str = ""
+    reported_at: datetime | None = None
+    attached_by: str = ""
+    trusted: bool = False
+    recorded_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +93,7 @@ class RegisterModel:
 
     def validate(self) -> None:
         validate_model_name(self.name)
+        check_text(self.description, "description", max_len=MAX_DESCRIPTION)
         validate_tags(self.tags)
 
 
@@ -98,28 +110,21 @@ class CreateModelVersion:
 
     def validate(self) -> None:
         validate_model_name(self.model_name, field_name="model_name")
-        if not self.artifact_uri.startswith("s3://"):
-            raise InvalidArgument("must be an s3:// URI", field="artifact_uri")
+        parse_s3_uri(self.artifact_uri, "artifact_uri", require_key=True)
         if self.kind in (ModelKind.ADAPTER, ModelKind.MERGED) and not self.base_model_version:
             raise InvalidArgument(f"a {self.kind.value} version needs its base model version", field="base_model_version")
         if self.kind is ModelKind.BASE and self.base_model_version:
             raise InvalidArgument("a base model has no base model version", field="base_model_version")
         validate_tags(self.tags)
-        if len(self.request_id) > 200:
-            raise InvalidArgument("at most 200 characters", field="request_id")
+        check_text(self.request_id, "request_id", max_len=MAX_REQUEST_ID)
 
 
 def validate_model_name(name: str, *, field_name: str = "name") -> None:
-    if not MODEL_NAME.match(name or ""):
-        raise InvalidArgument(
-            "model names are 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit",
-            field=field_name,
-        )
+    fullmatch_name(MODEL_NAME, name, field_name, "model name",
+                   "model names are 1-255 letters, digits, '.', '_' or '-', starting with a letter or digit")
 
 
 def validate_tags(tags: dict[str, str]) -> None:
     for key, value in tags.items():
-        if not TAG_KEY.match(key):
-            raise InvalidArgument(f"invalid tag key {key!r}", field="tags")
-        if len(value) > MAX_TAG_VALUE:
-            raise InvalidArgument(f"tag {key!r} is longer than {MAX_TAG_VALUE} characters", field="tags")
+        fullmatch_name(TAG_KEY, key, "tags", "tag key", "1-128 letters, digits, '.', '_', '/' or '-'")
+        check_text(value, f"tags[{quote(key)}]", max_len=MAX_TAG_VALUE)

@@ -106,7 +106,7 @@ class Lineage(_message.Message):
     def __init__(self, dataset_versions: _Optional[_Iterable[str]] = ..., prompt_version: _Optional[str] = ..., training_run_id: _Optional[str] = ..., code_version: _Optional[str] = ..., config_hash: _Optional[str] = ...) -> None: ...
 
 class EvaluationResult(_message.Message):
-    __slots__ = ("evaluation_run_id", "metrics", "report_uri", "completed_at")
+    __slots__ = ("evaluation_run_id", "metrics", "report_uri", "completed_at", "attached_by", "trusted", "recorded_at")
     class MetricsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -118,11 +118,17 @@ class EvaluationResult(_message.Message):
     METRICS_FIELD_NUMBER: _ClassVar[int]
     REPORT_URI_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_FIELD_NUMBER: _ClassVar[int]
+    ATTACHED_BY_FIELD_NUMBER: _ClassVar[int]
+    TRUSTED_FIELD_NUMBER: _ClassVar[int]
+    RECORDED_AT_FIELD_NUMBER: _ClassVar[int]
     evaluation_run_id: str
     metrics: _containers.ScalarMap[str, float]
     report_uri: str
     completed_at: _timestamp_pb2.Timestamp
-    def __init__(self, evaluation_run_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., report_uri: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    attached_by: str
+    trusted: bool
+    recorded_at: _timestamp_pb2.Timestamp
+    def __init__(self, evaluation_run_id: _Optional[str] = ..., metrics: _Optional[_Mapping[str, float]] = ..., report_uri: _Optional[str] = ..., completed_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., attached_by: _Optional[str] = ..., trusted: _Optional[bool] = ..., recorded_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class ModelVersion(_message.Message):
     __slots__ = ("model_name", "version", "artifact_uri", "kind", "base_model_version", "format", "size_bytes", "sha256", "tags", "lineage", "evaluations", "created_at", "created_by", "aliases")

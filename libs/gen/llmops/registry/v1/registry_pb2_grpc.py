@@ -287,7 +287,8 @@ class RegistryServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def AttachEvaluation(self, request, context):
-        """Attaches an evaluation result to a model version (idempotent per evaluation_run_id).
+        """Attaches an evaluation result to a model version (idempotent per evaluation_run_id). The result
+        is recorded with who attached it; gates count it only if the caller has the service role.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
