@@ -1,5 +1,6 @@
 """The prompt client that training, evaluation and serving use: fetch ``name@label`` or ``name/version``
-from the prompt service, cache it, and render it locally with the same sandbox as the service.
+from the prompt service, cache it, and render it locally with the same bounded sandbox as the service
+(in this process, or in the worker processes of a ``RenderPool`` given to it).
 
 The cache is invalidated by the prompt service's own events (``llmops.prompts.version.created`` and
 ``llmops.prompts.label.moved``, received on a plain NATS subscription, so every client process sees
@@ -25,7 +26,15 @@ from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 from prometheus_client import Counter, Gauge
 
 from llmops_common.errors import InvalidArgument, NotFound, Unavailable
-from llmops_common.templating import ChatMessage, Delimiting, Template, VariableSpec, VariableType, render
+from llmops_common.templating import (
+    ChatMessage,
+    Delimiting,
+    RenderPool,
+    Template,
+    VariableSpec,
+    VariableType,
+    render,
+)
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +96,10 @@ class CachedPrompt:
 
 class PromptClient:
     def __init__(self, endpoint: str, *, api_key: str, nats_url: str, nats_user: str | None = None,
-                 nats_password: str | None = None, timeout: float = 2.0) -> None:
-        self.endpoint, self.api_key, self.timeout = endpoint, api_key, timeout
+                 nats_password: str | None = None, timeout: float = 2.0, render_pool: RenderPool | None = None) -> None:
+        """``render_pool``: render in its worker processes (a hard deadline and memory limit, for
+        templates from authors the caller does not trust) instead of in this process."""
+        self.endpoint, self.api_key, self.timeout, self.render_pool = endpoint, api_key, timeout, render_pool
         self.nats_options = {"servers": nats_url, "user": nats_user, "password": nats_password}
         self._cache: dict[str, CachedPrompt] = {}
         self._channel: grpc.aio.Channel | None = None
@@ -165,6 +176,8 @@ class PromptClient:
 
     async def render(self, ref: str, variables: dict[str, Any]) -> str | list[ChatMessage]:
         entry = await self.get(ref)
+        if self.render_pool is not None:
+            return await self.render_pool.render(entry.template, variables)
         return render(entry.template, variables)
 
     def cached_version(self, ref: str) -> int | None:

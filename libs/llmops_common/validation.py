@@ -12,7 +12,6 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterable, Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 from llmops_common.errors import InvalidArgument
@@ -58,16 +57,6 @@ def check_timestamp_seconds(seconds: int, nanos: int, field: str) -> None:
         )
 
 
-def check_datetime(value: datetime, field: str) -> datetime:
-    """``value`` as an aware UTC datetime; naive values are taken as UTC."""
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    try:
-        return value.astimezone(UTC)
-    except OverflowError:
-        raise InvalidArgument("is out of range", field=field) from None
-
-
 def check_data(value: Any, field: str, *, max_depth: int = MAX_DATA_DEPTH, max_len: int = DEFAULT_MAX_TEXT) -> Any:
     """``value`` unchanged when it is a JSON-like tree (dict, list, tuple, str, int, float, bool, None)
     of bounded depth, with NUL-free bounded strings and keys and finite floats."""
@@ -88,7 +77,7 @@ def check_data(value: Any, field: str, *, max_depth: int = MAX_DATA_DEPTH, max_l
                     if not isinstance(key, str):
                         raise InvalidArgument(f"has a key that is not a string: {quote(key)}", field=path)
                     check_text(key, path, max_len=max_len)
-                    stack.append((child, f"{path}.{key}", depth + 1))
+                    stack.append((child, f"{path}.{key if len(key) <= 40 else quote(key)}", depth + 1))
             else:
                 stack.extend((child, f"{path}[{i}]", depth + 1) for i, child in enumerate(item))
         else:

@@ -93,10 +93,12 @@ def ingestion(fuzz_service, tmp_path_factory) -> tuple[FuzzTarget, dict[str, lis
         "version": versions, "from_version": versions, "to_version": versions,
         "job_id": [first.job_id, second.job_id], "request_id": ["seed"], "tags.key": ["team"], "tags.value": ["fz"],
         "filename": ["qa.jsonl", "qa.parquet", "qa.csv", "qa.jsonl.gz", "../qa.jsonl"],
-        "sha256": [uploaded.sha256], "form": ["NFC", "NFKC", "nfc"], "kinds": ["email", "phone", "secret"],
+        "sha256": [uploaded.sha256], "form": ["NFC", "NFKC"], "kinds": ["email", "phone", "secret"],
         "tokenizer": ["whitespace", "/etc/passwd", "/proc/self/environ", "/etc", str(root / "dir")],
         "column_mapping.key": ["instruction", "output", "text"], "column_mapping.value": ["question", "answer"],
-        "salt": ["s"], "page_token": tokens,
+        "salt": ["s"], "page_token": tokens, "threshold": [0.8], "num_perm": [64, 128], "shingle_size": [5],
+        "min_chars": [0, 10], "max_chars": [0, 10_000], "min_tokens": [0], "max_tokens": [0, 512],
+        "validation_fraction": [0.1, 0.0], "test_fraction": [0.1, 0.0], "limit": [1, 5], "sample_limit": [1, 3],
     }
     return target, corpus
 

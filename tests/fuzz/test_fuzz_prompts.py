@@ -95,6 +95,11 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
                                     variables=[pb.VariableSpec(name="q\n", type=pb.VARIABLE_TYPE_STRING)]),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[pb.VariableSpec(
                 name="q", delimiting=pb.DELIMITING_TAGGED, delimiter_tag="user_input\n")]),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}",
+                                    variables=[pb.VariableSpec(name="q", delimiting=2**31 - 1)]),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[pb.VariableSpec(name="q", type=-1)]),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", model_config=pb.ModelConfig(
+                response_format=pb.ResponseFormat(type=99))),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", model_config=pb.ModelConfig(
                 temperature=math.nan, top_p=math.inf, presence_penalty=-math.inf))],
         "SetLabel": [pb.SetLabelRequest(prompt_name=prompt, label=label, version=2)
@@ -133,12 +138,17 @@ def test_a_hostile_template_is_refused_or_rendered_within_bounds(prompts, templa
     target.ensure_serving()
     prompt = corpus["prompt_name"][1]
     create, render = (next(r for r in RPCS if r.name == name) for name in ("CreateVersion", "RenderPrompt"))
+    kinds = {"x": ("abc", pb.VARIABLE_TYPE_STRING), "items": ([1, 2, 3], pb.VARIABLE_TYPE_LIST),
+             "sep": ("x" * 100_000, pb.VARIABLE_TYPE_STRING)}
+    values = {name: value for name, (value, _) in kinds.items() if name in template}
+    declared = [pb.VariableSpec(name=name, type=kinds[name][1]) for name in values]
     held_before = psutil.Process(service.proc.pid).memory_info().rss
-    created = target.exercise(create, pb.CreateVersionRequest(prompt_name=prompt, text=template))
+    created = target.exercise(create, pb.CreateVersionRequest(prompt_name=prompt, text=template, variables=declared))
     assert not created.problems, f"CreateVersion: {created.code.name} {created.details[:300]}: {created.problems}"
     if created.code.name == "OK":
-        rendered = target.exercise(render, pb.RenderPromptRequest(
-            prompt_name=prompt, label="latest", variables=variables(x="abc", items=[1, 2, 3], sep="x" * 100_000)))
+        rendered = target.exercise(render, pb.RenderPromptRequest(prompt_name=prompt, label="latest",
+                                                                  variables=variables(**values)))
+        assert rendered.code.name != "INVALID_ARGUMENT" or "variables" not in rendered.details, rendered.details
         assert not rendered.problems, f"RenderPrompt: {rendered.code.name} {rendered.details[:300]}: {rendered.problems}"
     held = psutil.Process(service.proc.pid).memory_info().rss - held_before
     assert held < HELD_MEMORY_BOUND, f"the service holds {held / 2**20:.0f} MiB more after this template"

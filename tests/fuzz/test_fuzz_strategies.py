@@ -10,6 +10,7 @@ from pathlib import Path
 import llmops
 import pytest
 from hypothesis import HealthCheck, given, settings
+from llmops.common.v1 import common_pb2
 from llmops.prompts.v1 import prompts_pb2
 from llmops.registry.v1 import registry_pb2
 
@@ -72,14 +73,17 @@ def test_text_reaches_nul_long_values_and_mutated_real_names():
 
 
 def test_messages_reach_every_field_kind_with_hostile_values():
-    missed = reached(messages(registry_pb2.SetPolicyRequest.DESCRIPTOR, {"alias": ["production"]}), {
-        "NaN threshold": lambda m: any(math.isnan(g.threshold) for g in m.policy.gates),
-        "infinite change": lambda m: any(math.isinf(g.min_relative_change) for g in m.policy.gates),
-        "optional unset": lambda m: any(not g.HasField("threshold") for g in m.policy.gates),
-        "timestamp past 9999": lambda m: m.policy.updated_at.seconds > 253402300799,
-        "nanos out of range": lambda m: not 0 <= m.policy.updated_at.nanos <= 999_999_999,
+    missed = reached(messages(registry_pb2.MetricGate.DESCRIPTOR), {
+        "NaN threshold": lambda g: math.isnan(g.threshold), "infinite change": lambda g: math.isinf(g.min_relative_change),
+        "optional unset": lambda g: not g.HasField("threshold"), "optional set": lambda g: g.HasField("threshold")},
+        examples=400)
+    missed |= reached(messages(registry_pb2.SetPolicyRequest.DESCRIPTOR, {"alias": ["production"]}), {
         "int32 extreme": lambda m: m.policy.required_approvals in (-(2**31), 2**31 - 1),
-        "real alias": lambda m: m.policy.alias == "production"})
+        "real alias": lambda m: m.policy.alias == "production", "nested repeated": lambda m: len(m.policy.gates) > 1})
+    missed |= reached(messages(common_pb2.TimeRange.DESCRIPTOR), {
+        "timestamp past 9999": lambda m: m.start.seconds > 253402300799 or m.end.seconds > 253402300799,
+        "nanos out of range": lambda m: not 0 <= m.start.nanos <= 999_999_999,
+        "valid timestamp": lambda m: 1_600_000_000 < m.end.seconds < 1_900_000_000})
     missed |= reached(messages(prompts_pb2.CreateVersionRequest.DESCRIPTOR, {"tags.key": ["team"]}), {
         "oneof: chat": lambda m: m.WhichOneof("template") == "chat",
         "oneof: none": lambda m: m.WhichOneof("template") is None,

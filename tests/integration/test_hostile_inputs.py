@@ -32,6 +32,7 @@ from llmops_ingestion.api.grpc import grpc_service as ingestion_service
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.store import PostgresUnitOfWork as IngestionUnitOfWork
 from llmops_prompts.api.grpc import grpc_service as prompts_service
+from llmops_prompts.handlers import render_in_process
 from llmops_prompts.store import PostgresUnitOfWork as PromptsUnitOfWork
 from llmops_registry.api.grpc import grpc_service as registry_service
 from llmops_registry.store import PostgresUnitOfWork as RegistryUnitOfWork
@@ -73,7 +74,7 @@ async def stubs(settings_for, unique_name, tmp_path: Path):
     server = GrpcServer(
         [registry_service(lambda readonly=False: RegistryUnitOfWork(registry, readonly=readonly), artifacts, tokens),
          prompts_service(lambda readonly=False: PromptsUnitOfWork(prompts, readonly=readonly),
-                         frozenset({"production"}), tokens),
+                         frozenset({"production"}), tokens, render_in_process),
          ingestion_service(lambda readonly=False: IngestionUnitOfWork(ingestion, readonly=readonly), artifacts,
                            settings_for(IngestionSettings, work_dir=str(tmp_path)), lambda: None)],
         service_name="hostile", host="127.0.0.1", port=0,
@@ -269,3 +270,14 @@ async def test_a_huge_name_gets_a_short_error_not_resource_exhausted(stubs):
     code, details = await status(stubs.prompts.GetPrompt(prompts_pb.GetPromptRequest(prompt_name="n" * 60_000),
                                                          metadata=METADATA))
     assert code is grpc.StatusCode.NOT_FOUND and len(details) < 200
+
+
+async def test_streamed_requests_are_checked_message_by_message(stubs):
+    async def upload(filename: str):
+        yield ingestion_pb.UploadFileRequest(header=ingestion_pb.UploadFileHeader(dataset_name="d", filename=filename))
+        yield ingestion_pb.UploadFileRequest(chunk=b'{"text": "a\x00 NUL in bytes is data"}\n')
+
+    code, details = await status(stubs.ingestion.UploadFile(upload("a\x00.jsonl"), metadata=METADATA))
+    assert (code, details.split(":")[0]) == (INVALID, "header.filename")
+    uploaded = await stubs.ingestion.UploadFile(upload("a.jsonl"), metadata=METADATA)
+    assert uploaded.size_bytes > 0

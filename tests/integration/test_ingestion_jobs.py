@@ -23,6 +23,7 @@ from llmops_ingestion.domain.model import IngestionRequest, JobStatus, SourceKin
 from llmops_ingestion.jobs import JobRunner
 from llmops_ingestion.schema import migrations
 from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import PostgresUnitOfWork
 
 pytestmark = pytest.mark.integration
@@ -55,7 +56,7 @@ async def setup(pg_pool, settings_for, unique_name, tmp_path):
 
 async def submit_and_claim(uow, name: str, data: Path, roots: list[Path]):
     request = IngestionRequest(name, SourceSpec(SourceKind.LOCAL, str(data)))
-    job = await handlers.submit_ingestion(uow, request, actor=ACTOR, local_roots=roots)
+    job = await handlers.submit_ingestion(uow, request, actor=ACTOR, sources=SourceRules(tuple(roots)))
     async with uow() as tx:
         claimed = await tx.claim_job(60)
         await tx.commit()
@@ -129,7 +130,7 @@ async def test_a_request_event_that_can_never_be_valid_is_answered_through_the_o
                                                                                            unique_name):
     uow, _, data = setup
     bus = SubscribingOnlyBus()
-    events.subscribe(bus, uow, [data.parent], lambda: None)
+    events.subscribe(bus, uow, SourceRules((data.parent,)), lambda: None)
     request = Envelope.wrap(DatasetRequested(dataset_name=unique_name, source_uri=str(data),
                                              config={"shape": "nonsense"}), producer="tests", correlation_id="c-1")
     for _ in range(2):  # a redelivery is answered once
@@ -181,3 +182,32 @@ async def test_a_worker_killed_mid_job_fails_the_job_not_the_service(setup, uniq
     again = await submit_and_claim(uow, unique_name, data, [data.parent])
     await runner.process(again)
     assert (await handlers.get_job(uow, str(again.job_id))).status is JobStatus.SUCCEEDED
+
+
+async def test_a_symlink_out_of_the_roots_fails_the_job_naming_it(setup, unique_name, tmp_path):
+    uow, settings, data = setup
+    folder = tmp_path / "folder"
+    folder.mkdir()
+    (folder / "data.jsonl").write_text(data.read_text())
+    (folder / "passwd.txt").symlink_to("/etc/passwd")
+    job = await submit_and_claim(uow, unique_name, folder, [tmp_path])
+    await JobRunner(uow, ArtifactStore.from_settings(settings), settings).process(job)
+    done = await handlers.get_job(uow, str(job.job_id))
+    assert done.status is JobStatus.FAILED and done.version is None
+    assert (done.error["code"], done.error["file"]) == ("permission_denied", f"{folder}/passwd.txt")
+    assert "symlink to '/etc/passwd', outside the allowed local roots" in done.error["message"]
+
+
+async def test_a_request_event_naming_the_models_bucket_is_refused_when_accepted(setup, pg_pool, unique_name):
+    uow, settings, _ = setup
+    bus = SubscribingOnlyBus()
+    events.subscribe(bus, uow, SourceRules.from_settings(settings), lambda: None)
+    request = Envelope.wrap(DatasetRequested(dataset_name=unique_name, source_uri="s3://llmops-models/base/"),
+                            producer="tests")
+    await bus.handlers[DatasetRequested.event_type](request)
+    async with pg_pool.connection() as conn:
+        outbox = await (await conn.execute("SELECT payload FROM outbox")).fetchall()
+        jobs = await (await conn.execute("SELECT count(*) FROM ingestion_jobs")).fetchone()
+    failed = Envelope[DatasetIngestionFailed].model_validate_json(bytes(outbox[0][0]))
+    assert failed.payload.reason.startswith("source.s3_uri: 's3://llmops-models/base/' is outside the S3 prefixes")
+    assert jobs[0] == 0

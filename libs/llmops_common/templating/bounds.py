@@ -63,10 +63,21 @@ def data_size(value: Any) -> int:
 
 
 def printable(value: Any) -> Any:
-    """``finalize`` for every ``{{ ... }}``: strings pass at once, other data after a size check."""
-    if type(value) is str:
+    """``finalize`` for every ``{{ ... }}``: strings and numbers pass at once, other data after a
+    size check."""
+    kind = type(value)
+    if kind is str or kind is int or kind is float or kind is bool:
         return value
     data_size(value)
+    return value
+
+
+def comparable(value: Any) -> Any:
+    """``value`` when comparing, hashing or searching it is bounded: a list, tuple or mapping must
+    not hold more than ``MAX_OUTPUT_CHARS`` of data in all (``[l] * 100000 == m`` would otherwise
+    compare 10^10 items in one uninterruptible step)."""
+    if isinstance(value, list | tuple | dict):
+        data_size(value)
     return value
 
 
@@ -77,7 +88,7 @@ def as_text(value: Any) -> Any:
     return value
 
 
-def _bounded(total: int, what: str, bound: int = MAX_OUTPUT_CHARS) -> None:
+def bounded(total: int, what: str, bound: int = MAX_OUTPUT_CHARS) -> None:
     if total > bound:
         raise RenderRefused(f"{what} would build {total:,} characters or items; the limit is {bound:,}")
 
@@ -99,7 +110,7 @@ def check_printf(fmt: str, args: Any) -> None:
         width, precision, conversion = match.groups()
         if conversion != "%":
             total += _number(width, "width") + _number(precision, "precision") + _FIELD_CHARS
-    _bounded(total, "% formatting")
+    bounded(total, "% formatting")
 
 
 def check_format(fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -114,7 +125,7 @@ def check_format(fmt: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Non
         if "{" in (spec or ""):
             raise RenderRefused("nested {} fields are not allowed in str.format specs")
         total += sum(_number(d, "width") for d in _DIGITS.findall(spec or "")) + _FIELD_CHARS
-    _bounded(total, "str.format")
+    bounded(total, "str.format")
 
 
 def check_replace(text: str, old: Any, new: Any, count: Any = None) -> None:
@@ -123,19 +134,19 @@ def check_replace(text: str, old: Any, new: Any, count: Any = None) -> None:
     found = text.count(old) if old else len(text) + 1
     if isinstance(count, int) and 0 <= count < found:
         found = count
-    _bounded(len(text) + found * max(0, len(new) - len(old)), "replace")
+    bounded(len(text) + found * max(0, len(new) - len(old)), "replace")
 
 
 def check_width(text: str, width: Any, what: str) -> None:
     if isinstance(width, int):
-        _bounded(max(len(text), width), what)
+        bounded(max(len(text), width), what)
 
 
 def check_join(separator: str, items: list[Any]) -> None:
     total = len(separator) * max(0, len(items) - 1)
     for item in items:
         total += len(item) if type(item) is str else data_size(item)
-        _bounded(total, "join")
+        bounded(total, "join")
 
 
 # -- arithmetic -------------------------------------------------------------------------------------
@@ -147,9 +158,9 @@ def _int(value: Any) -> bool:
 
 def _check_add(left: Any, right: Any) -> None:
     if isinstance(left, str) and isinstance(right, str):
-        _bounded(len(left) + len(right), "'+'")
+        bounded(len(left) + len(right), "'+'")
     elif isinstance(left, list | tuple) and isinstance(right, list | tuple):
-        _bounded(len(left) + len(right), "'+'", MAX_SEQUENCE)
+        bounded(len(left) + len(right), "'+'", MAX_SEQUENCE)
     elif _int(left) and _int(right):
         _bits(max(left.bit_length(), right.bit_length()) + 1, "'+'")
 
@@ -158,7 +169,7 @@ def _check_mul(left: Any, right: Any) -> None:
     for seq, times in ((left, right), (right, left)):
         if isinstance(seq, str | list | tuple) and _int(times):
             bound = MAX_OUTPUT_CHARS if isinstance(seq, str) else MAX_SEQUENCE
-            _bounded(len(seq) * max(0, times), "'*'", bound)
+            bounded(len(seq) * max(0, times), "'*'", bound)
             return
     if _int(left) and _int(right):
         _bits(left.bit_length() + right.bit_length(), "'*'")
@@ -192,7 +203,7 @@ def concat(values: tuple[Any, ...]) -> str:
     total = 0
     for value in values:
         total += len(value) if type(value) is str else data_size(value)
-    _bounded(total, "'~'")
+    bounded(total, "'~'")
     return "".join([v if type(v) is str else str(v) for v in values])
 
 
@@ -200,7 +211,7 @@ def join_buffer(parts: list[str]) -> str:
     """Join the output a macro, call block, ``{% set %}`` block or filter block produced."""
     if type(parts) is not list:
         parts = list(parts)
-    _bounded(sum(map(len, parts)), "a block's output")
+    bounded(sum(map(len, parts)), "a block's output")
     return "".join(parts)
 
 
@@ -228,7 +239,7 @@ def str_method_args(text: str, name: str, args: tuple[Any, ...], kwargs: dict[st
     elif name == "expandtabs":
         tabsize = _width_arg(args, kwargs, "tabsize", 8)
         if isinstance(tabsize, int):
-            _bounded(len(text) + text.count("\t") * max(0, tabsize), "str.expandtabs")
+            bounded(len(text) + text.count("\t") * max(0, tabsize), "str.expandtabs")
     elif name == "replace":
         check_replace(text, *args, **kwargs)
     elif name == "join" and len(args) == 1 and not kwargs:

@@ -8,8 +8,7 @@ each count their own. The sandbox's hooks find it with ``current()``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from time import monotonic
 from typing import Any
 
@@ -68,14 +67,13 @@ def current() -> Budget:
     return budget
 
 
-@contextmanager
-def rendering(seconds: float = RENDER_SECONDS) -> Iterator[Budget]:
-    """A fresh budget for the render inside the block."""
-    token = _current.set(budget := Budget(seconds))
-    try:
-        yield budget
-    finally:
-        _current.reset(token)
+def begin(seconds: float = RENDER_SECONDS) -> Token[Budget | None]:
+    """Give this context a fresh budget; pass the token to ``end`` when the render is over."""
+    return _current.set(Budget(seconds))
+
+
+def end(token: Token[Budget | None]) -> None:
+    _current.reset(token)
 
 
 def budgeted(iterable: Iterable[Any]) -> Iterable[Any]:

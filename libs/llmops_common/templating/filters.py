@@ -21,12 +21,15 @@ from llmops_common.templating import bounds
 from llmops_common.templating.budget import budgeted, current
 from llmops_common.templating.limits import MAX_SEQUENCE, RenderRefused
 
+#: past a float's 308 digits a precision means nothing, and ``10 ** precision`` is what ``round`` computes
+_MAX_PRECISION = 400
 #: the name the For-loop instrumentation uses; it cannot be written in a template
 LOOP_BUDGET = "llmops loop budget"
 
-_PLAIN = ("abs", "attr", "count", "d", "default", "dictsort", "first", "float", "groupby", "int", "items", "last",
-          "length", "list", "map", "max", "min", "reject", "rejectattr", "reverse", "round", "select", "selectattr",
-          "sort", "unique")
+_PLAIN = ("abs", "attr", "count", "d", "default", "first", "float", "int", "items", "last", "length", "list", "map",
+          "reject", "rejectattr", "reverse", "select", "selectattr")
+#: filters that compare or hash their input's items: its data is bounded first
+_COMPARING = ("dictsort", "groupby", "max", "min", "sort", "unique")
 _TEXT = ("capitalize", "e", "escape", "lower", "string", "striptags", "title", "trim", "truncate", "upper",
          "wordcount")
 
@@ -44,7 +47,7 @@ def _check_indent(text: Any, width: Any = 4, first: bool = False, blank: bool = 
     bounds.as_text(text)
     if isinstance(text, str):
         unit = len(width) if isinstance(width, str) else width if isinstance(width, int) else 0
-        bounds._bounded(len(text) + (text.count("\n") + 1) * max(0, unit), "indent")
+        bounds.bounded(len(text) + (text.count("\n") + 1) * max(0, unit), "indent")
 
 
 def _check_center(text: Any, width: Any = 80) -> None:
@@ -70,6 +73,15 @@ def _check_batch(value: Any, linecount: Any, fill_with: Any = None) -> None:
 
 def _check_slice(value: Any, slices: Any, fill_with: Any = None) -> None:
     _count(slices, "slice")
+
+
+def _check_round(value: Any, precision: Any = 0, method: Any = "common") -> None:
+    if not isinstance(precision, int) or abs(precision) > _MAX_PRECISION:
+        raise RenderRefused(f"round takes a precision from -{_MAX_PRECISION} to {_MAX_PRECISION}")
+
+
+def _compared(value: Any, *args: Any, **kwargs: Any) -> None:
+    bounds.comparable(value)
 
 
 def _check_tojson(value: Any, indent: Any = None) -> None:
@@ -130,16 +142,30 @@ def _join(environment: Any, value: Iterable[Any], d: Any = "", attribute: Any = 
 FILTERS: dict[str, Callable[..., Any]] = {
     **{name: guarded(JINJA_FILTERS[name]) for name in _PLAIN},
     **{name: guarded(JINJA_FILTERS[name], _text) for name in _TEXT},
+    **{name: guarded(JINJA_FILTERS[name], _compared) for name in _COMPARING},
     "batch": guarded(JINJA_FILTERS["batch"], _check_batch),
     "center": guarded(JINJA_FILTERS["center"], _check_center),
     "format": guarded(do_format, _check_format),
     "indent": guarded(JINJA_FILTERS["indent"], _check_indent),
     "join": guarded(_join),
     "replace": guarded(JINJA_FILTERS["replace"], _check_replace),
+    "round": guarded(JINJA_FILTERS["round"], _check_round),
     "slice": guarded(JINJA_FILTERS["slice"], _check_slice),
     "sum": guarded(_sum),
     "tojson": guarded(JINJA_FILTERS["tojson"], _check_tojson),
     LOOP_BUDGET: budgeted,
 }
 
-TESTS: dict[str, Callable[..., Any]] = {**JINJA_TESTS, "divisibleby": _divisibleby}
+def _comparing(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
+    def compare(value: Any, other: Any) -> bool:
+        return test(bounds.comparable(value), bounds.comparable(other))
+    return compare
+
+
+TESTS: dict[str, Callable[..., Any]] = {
+    **JINJA_TESTS,
+    **{name: _comparing(test) for name, test in JINJA_TESTS.items()
+       if name in ("in", "==", "eq", "equalto", "!=", "ne", ">", "gt", "greaterthan", ">=", "ge", "<", "lt",
+                   "lessthan", "<=", "le")},
+    "divisibleby": _divisibleby,
+}

@@ -16,8 +16,8 @@ security_log = logging.getLogger("llmops.security")
 
 # -- the template itself (checked at validation, never by running it) --------------------------------
 MAX_TEMPLATE_BYTES = 1024 * 1024
-#: lexer tokens over all of a template's sources: what bounds parse and compile time (about 2 s at most)
-MAX_TEMPLATE_TOKENS = 50_000
+#: lexer tokens over all of a template's sources: what bounds parse and compile time (under a second)
+MAX_TEMPLATE_TOKENS = 20_000
 #: statement blocks (for, if, macro, call, filter, with, set) nested inside each other
 MAX_BLOCK_DEPTH = 12
 #: expression nodes nested inside each other (the compiled Python nests about twice as deep)

@@ -22,6 +22,7 @@ from typing import Any
 from google.protobuf import message_factory
 from google.protobuf.descriptor import Descriptor, FieldDescriptor, MethodDescriptor, ServiceDescriptor
 from google.protobuf.message import Message
+from google.protobuf.struct_pb2 import Value
 from hypothesis import strategies as st
 
 F = FieldDescriptor
@@ -30,13 +31,17 @@ LONG_TEXT = "x" * 2**20  #: a 1 MiB value, e.g. for a name in a Get
 MAX_REQUEST_BYTES = 3 * 2**20
 RESERVED_NAMES = ("production", "staging", "latest", "champion")
 
-HOSTILE_TEXT: tuple[str, ...] = (
-    "", " ", "\x00", "a\x00b", "\x00" * 8, "\n", "\r\n", "a\rb", "\t", " padded ", "name\n", "x" * 256, "x" * 65537,
-    LONG_TEXT, "é" * 2**19, "ünïcödé", "名前", "😀", "\u202eevil", "zero\u200bwidth", "\ufeffbom", "e\u0301", "\uffff",
-    "'; DROP TABLE outbox; --", "%s", "%(x)s", "{0}", "{{ 7*7 }}", "${HOME}", "%", "_", "\\", "*", "..", "../..", ".",
-    "/", "a/b", "-1", "0", "NaN", "null", "[]", "{}",
-    *(v for name in RESERVED_NAMES for v in (name.upper(), name.title(), f"{name}\n", f" {name}")),
-)
+#: hostile text by kind; each kind is drawn about as often as any other, however many values it has
+HOSTILE_TEXT_KINDS: dict[str, tuple[str, ...]] = {
+    "nul": ("\x00", "a\x00b", "\x00" * 8, "name\x00"),
+    "long": (LONG_TEXT, "é" * 2**19, "x" * 65537, "x" * 256),
+    "names": (*(v for name in RESERVED_NAMES for v in (name.upper(), name.title(), f"{name}\n", f" {name}")),
+              "name\n", "\n", "\r\n", "a\rb", "\t", " padded ", "", " "),
+    "unicode": ("ünïcödé", "名前", "😀", "\u202eevil", "zero\u200bwidth", "\ufeffbom", "e\u0301", "\uffff"),
+    "syntax": ("'; DROP TABLE outbox; --", "%s", "%(x)s", "{0}", "{{ 7*7 }}", "${HOME}", "%", "_", "\\", "*", "..",
+               "../..", ".", "/", "a/b", "-1", "0", "NaN", "null", "[]", "{}"),
+}
+HOSTILE_TEXT: tuple[str, ...] = tuple(v for values in HOSTILE_TEXT_KINDS.values() for v in values)
 
 HOSTILE_LOCATIONS: tuple[str, ...] = (
     "s3://llmops-models", "s3://llmops-models/", "s3://llmops-datasets", "s3://llmops-artifacts/",
@@ -111,7 +116,10 @@ def mutations(real: Sequence[str]) -> st.SearchStrategy[str]:
 
 def texts(real: Sequence[str] = ()) -> st.SearchStrategy[str]:
     """Real values (often, and mutated), the hostile corpus, fresh plausible names and arbitrary text."""
-    choices = [pick(HOSTILE_TEXT), st.from_regex(r"fz[a-z0-9_-]{1,16}", fullmatch=True), st.text(max_size=24)]
+    fresh = st.from_regex(r"fz[a-z0-9_-]{1,16}", fullmatch=True)
+    with_nul = st.builds(lambda head, tail: f"{head}\x00{tail}", pick(real) if real else fresh, st.text(max_size=4))
+    hostile = [pick(values) for values in HOSTILE_TEXT_KINDS.values()]
+    choices = [*hostile, with_nul, fresh, st.text(max_size=24)]
     if real:
         choices = [pick(real), pick(real), mutations(real), *choices]
     return st.one_of(choices)
@@ -183,8 +191,8 @@ def _integers(field: FieldDescriptor, real: Sequence[Any]) -> st.SearchStrategy[
 
 def _floats(field: FieldDescriptor, real: Sequence[Any]) -> st.SearchStrategy[float]:
     width = 32 if field.type == F.TYPE_FLOAT else 64
-    special = [v for v in SPECIAL_FLOATS if width == 64 or abs(v) < 1e38 or math.isinf(v) or math.isnan(v)]
-    choices = [st.sampled_from(special), st.floats(width=width)]
+    special = [v for v in SPECIAL_FLOATS if math.isfinite(v) and (width == 64 or abs(v) < 1e38)]
+    choices = [st.sampled_from((math.nan, math.inf, -math.inf)), st.sampled_from(special), st.floats(width=width)]
     numbers = [float(v) for v in real if isinstance(v, (int, float)) and not isinstance(v, bool)]
     if numbers:
         choices.append(st.sampled_from(numbers))
@@ -225,22 +233,35 @@ def _nested(depth: int) -> Any:
 def _struct_trees(keys: Sequence[str]) -> st.SearchStrategy[dict[str, Any]]:
     key = texts(keys) if keys else texts()
     return st.one_of(st.dictionaries(key, json_values(), max_size=4), st.just(_nested(20)),
-                     st.dictionaries(key, pick((LONG_TEXT[:200_000], [0] * 10_000, "\x00")), max_size=2))
+                     st.dictionaries(key, pick((LONG_TEXT[:200_000], [0] * 2_000, "\x00")), max_size=2))
 
 
-def _well_known(descriptor: Descriptor, keys: Sequence[str]) -> st.SearchStrategy[Message] | None:
+def _plausible_json() -> st.SearchStrategy[Any]:
+    return st.one_of(st.booleans(), st.floats(0, 100), st.integers(0, 100), st.from_regex(r"[a-z ]{0,12}", fullmatch=True))
+
+
+def _well_known(descriptor: Descriptor, keys: Sequence[str], hostile: bool) -> st.SearchStrategy[Message] | None:
     cls = message_factory.GetMessageClass(descriptor)
     name = descriptor.full_name
     if name == "google.protobuf.Timestamp":
-        seconds = st.one_of(st.integers(0, 4102444800), st.sampled_from(TIMESTAMP_SECONDS))
-        nanos = st.one_of(st.just(0), st.integers(0, 999_999_999), st.sampled_from(TIMESTAMP_NANOS))
+        seconds: st.SearchStrategy[int] = st.integers(1_600_000_000, 1_900_000_000)
+        nanos: st.SearchStrategy[int] = st.integers(0, 999_999_999)
+        if hostile:
+            seconds = st.one_of(st.integers(0, 4102444800), st.sampled_from(TIMESTAMP_SECONDS))
+            nanos = st.one_of(st.just(0), nanos, st.sampled_from(TIMESTAMP_NANOS))
         return st.builds(lambda s, n: cls(seconds=s, nanos=n), seconds, nanos)
     if name in ("google.protobuf.Struct", "google.protobuf.Value", "google.protobuf.ListValue"):
-        trees = {"google.protobuf.Struct": _struct_trees(keys), "google.protobuf.Value": json_values(),
-                 "google.protobuf.ListValue": st.lists(json_values(), max_size=4)}[name]
+        if hostile:
+            trees = {"google.protobuf.Struct": _struct_trees(keys), "google.protobuf.Value": json_values(),
+                     "google.protobuf.ListValue": st.lists(json_values(), max_size=4)}[name]
+        else:
+            key = pick(keys) if keys else st.from_regex(r"[a-z_]{1,8}", fullmatch=True)
+            trees = {"google.protobuf.Struct": st.dictionaries(key, _plausible_json(), max_size=3),
+                     "google.protobuf.Value": _plausible_json(),
+                     "google.protobuf.ListValue": st.lists(_plausible_json(), max_size=3)}[name]
 
         def build(tree: Any) -> Message:
-            holder = message_factory.GetMessageClass(descriptor.file.pool.FindMessageTypeByName("google.protobuf.Value"))()
+            holder = Value()
             _set_value(holder, tree)
             if name == "google.protobuf.Value":
                 return holder
@@ -252,12 +273,16 @@ def _well_known(descriptor: Descriptor, keys: Sequence[str]) -> st.SearchStrateg
 
 @dataclass(frozen=True)
 class _Builder:
+    """Strategies for the fields of a message: ``hostile`` ones, or ``plausible`` ones (real values,
+    fresh names, small numbers, valid enums and timestamps) that reach past the first checks."""
+
     corpus: Corpus
     overrides: Overrides
     max_depth: int
+    hostile: bool
 
     def message(self, descriptor: Descriptor, depth: int = 0, keys: Sequence[str] = ()) -> st.SearchStrategy[Message]:
-        known = _well_known(descriptor, keys)
+        known = _well_known(descriptor, keys, self.hostile)
         if known is not None:
             return known
         cls = message_factory.GetMessageClass(descriptor)
@@ -268,11 +293,12 @@ class _Builder:
         @st.composite
         def build(draw: st.DrawFn) -> Message:
             msg = cls()
-            for f in plain:
-                if draw(st.booleans()):
+            for f in plain:  # plausible requests set most fields, hostile ones any subset
+                if draw(st.booleans()) or (not self.hostile and draw(st.integers(0, 4)) > 0):
                     _assign(msg, f, draw(field_values[f.name]))
             for group in groups:
-                chosen = draw(st.none() | st.sampled_from(list(group.fields)))
+                members = st.sampled_from(list(group.fields))
+                chosen = draw(st.none() | members if self.hostile else st.one_of(members, members, members, st.none()))
                 if chosen is not None:
                     _assign(msg, chosen, draw(field_values[chosen.name]))
             return msg
@@ -283,46 +309,73 @@ class _Builder:
         for key in (f"{owner.name}.{field.name}", field.name):
             if key in self.overrides:
                 return self.overrides[key]
+        size = 3 if self.hostile else 2
         if _is_map(field):
             entry = field.message_type
             keys = self.single(entry, entry.fields_by_name["key"], depth)
-            return st.dictionaries(keys, self.single(entry, entry.fields_by_name["value"], depth), max_size=3)
+            return st.dictionaries(keys, self.single(entry, entry.fields_by_name["value"], depth), max_size=size)
         element = self.single(owner, field, depth)
-        return st.lists(element, max_size=3) if field.is_repeated else element
+        return st.lists(element, max_size=size) if field.is_repeated else element
 
     def single(self, owner: Descriptor, field: FieldDescriptor, depth: int) -> st.SearchStrategy[Any]:
         """One value of ``field`` (an element, for repeated fields)."""
-        name = "key" if owner.GetOptions().map_entry and field.name == "key" else field.name
+        name = field.name
         if owner.GetOptions().map_entry:  # map keys and values take the real values of the map field
             name = f"{owner.name.removesuffix('Entry').lower()}.{field.name}"
         real = list(self.corpus.get(name, self.corpus.get(field.name, ())))
         kind = field.type
-        if kind == F.TYPE_STRING:
-            lowered = field.name.lower()
-            if "token" in lowered:
-                return page_tokens([v for v in real if isinstance(v, str)] or list(self.corpus.get("page_token", ())))
-            strings = [v for v in real if isinstance(v, str)]
-            if "uri" in lowered or "path" in lowered:
-                return locations(strings)
-            return texts(strings)
-        if kind == F.TYPE_BYTES:
-            return st.one_of(st.binary(max_size=64), st.sampled_from((b"", b"\x00" * 16, b"\xff\xfe" * 8)))
-        if kind == F.TYPE_BOOL:
-            return st.booleans()
-        if kind in (F.TYPE_DOUBLE, F.TYPE_FLOAT):
-            return _floats(field, real)
-        if kind == F.TYPE_ENUM:
-            numbers = [v.number for v in field.enum_type.values]
-            return st.one_of(st.sampled_from(numbers), st.sampled_from(numbers), st.integers(-3, 1000),
-                             st.sampled_from((2**31 - 1, -(2**31))))
-        if kind in _INT_RANGES:
-            return _integers(field, real)
         if kind == F.TYPE_MESSAGE:
             if depth >= self.max_depth:
                 return st.just(message_factory.GetMessageClass(field.message_type)())
-            keys = [v for v in real if isinstance(v, str)]
-            return self.message(field.message_type, depth + 1, keys)
-        raise NotImplementedError(f"no strategy for field {field.full_name} of type {kind}")
+            return self.message(field.message_type, depth + 1, [v for v in real if isinstance(v, str)])
+        if kind == F.TYPE_BOOL:
+            return st.booleans()
+        if kind not in _SCALARS:
+            raise NotImplementedError(f"no strategy for field {field.full_name} of type {kind}")
+        return _SCALARS[kind](field, real, self.corpus) if self.hostile else _plausible(field, real, self.corpus)
+
+
+def _hostile_string(field: FieldDescriptor, real: list[Any], corpus: Corpus) -> st.SearchStrategy[str]:
+    lowered, strings = field.name.lower(), [v for v in real if isinstance(v, str)]
+    if "token" in lowered:
+        return page_tokens(strings or list(corpus.get("page_token", ())))
+    return locations(strings) if "uri" in lowered or "path" in lowered else texts(strings)
+
+
+def _hostile_enum(field: FieldDescriptor, real: list[Any], corpus: Corpus) -> st.SearchStrategy[int]:
+    numbers = [v.number for v in field.enum_type.values]
+    return st.one_of(st.sampled_from(numbers), st.sampled_from(numbers), st.integers(-3, 1000),
+                     st.sampled_from((2**31 - 1, -(2**31))))
+
+
+_SCALARS: dict[int, Callable[[FieldDescriptor, list[Any], Corpus], st.SearchStrategy[Any]]] = {
+    F.TYPE_STRING: _hostile_string,
+    F.TYPE_BYTES: lambda f, r, c: st.one_of(st.binary(max_size=64), st.sampled_from((b"", b"\x00" * 16, b"\xff\xfe" * 8))),
+    F.TYPE_DOUBLE: lambda f, r, c: _floats(f, r), F.TYPE_FLOAT: lambda f, r, c: _floats(f, r),
+    F.TYPE_ENUM: _hostile_enum,
+    **{kind: (lambda f, r, c: _integers(f, r)) for kind in _INT_RANGES},
+}
+
+
+def _plausible(field: FieldDescriptor, real: list[Any], corpus: Corpus) -> st.SearchStrategy[Any]:
+    """A value a careful caller would send: a real one when the corpus has it, else a small valid one."""
+    kind = field.type
+    if kind == F.TYPE_STRING:
+        strings = [v for v in real if isinstance(v, str)]
+        if "token" in field.name.lower():
+            strings = strings or list(corpus.get("page_token", ()))
+            return st.one_of(st.just(""), pick(strings)) if strings else st.just("")
+        fresh = st.from_regex(r"fz[a-z0-9]{1,8}", fullmatch=True)
+        return st.one_of(pick(strings), pick(strings), fresh) if strings else fresh
+    if kind == F.TYPE_BYTES:
+        return st.binary(max_size=32)
+    if kind == F.TYPE_ENUM:
+        return st.sampled_from([v.number for v in field.enum_type.values])
+    numbers = [v for v in real if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if kind in (F.TYPE_DOUBLE, F.TYPE_FLOAT):
+        return st.one_of(pick([float(v) for v in numbers]), st.floats(0, 100)) if numbers else st.floats(0, 100)
+    ints = [v for v in numbers if isinstance(v, int)]
+    return st.one_of(pick(ints), pick(ints), st.integers(0, 5)) if ints else st.integers(0, 5)
 
 
 def _synthetic(field: FieldDescriptor) -> bool:
@@ -359,11 +412,26 @@ def _assign(msg: Message, field: FieldDescriptor, value: Any) -> None:
 
 def messages(descriptor: Descriptor, corpus: Corpus | None = None, overrides: Overrides | None = None,
              *, max_depth: int = 4) -> st.SearchStrategy[Message]:
-    """Messages of ``descriptor`` at most MAX_REQUEST_BYTES long; raises NotImplementedError at once for a
-    field kind it cannot build (so a new field kind fails the suite rather than going untested)."""
-    builder = _Builder(corpus or {}, overrides or {}, max_depth)
+    """Messages of ``descriptor`` at most MAX_REQUEST_BYTES long: plausible ones, hostile ones, and
+    plausible ones with one top-level field hostile (which reach a check deep in the service with one
+    bad value). Raises NotImplementedError at once for a field kind it cannot build, so a new kind
+    fails the suite rather than going untested."""
     _check_supported(descriptor, set())
-    return builder.message(descriptor).filter(lambda m: m.ByteSize() <= MAX_REQUEST_BYTES)
+    plausible = _Builder(corpus or {}, overrides or {}, max_depth, hostile=False)
+    hostile = _Builder(corpus or {}, overrides or {}, max_depth, hostile=True)
+    fields = list(descriptor.fields)
+    good, bad = plausible.message(descriptor), {f.name: hostile.field(descriptor, f, 0) for f in fields}
+
+    @st.composite
+    def one_bad_field(draw: st.DrawFn) -> Message:
+        msg = draw(good)
+        field = draw(st.sampled_from(fields))
+        msg.ClearField(field.name)
+        _assign(msg, field, draw(bad[field.name]))
+        return msg
+
+    choices = [good, hostile.message(descriptor), *([one_bad_field()] if fields else [])]
+    return st.one_of(choices).filter(lambda m: m.ByteSize() <= MAX_REQUEST_BYTES)
 
 
 def _check_supported(descriptor: Descriptor, seen: set[str]) -> None:
@@ -371,8 +439,7 @@ def _check_supported(descriptor: Descriptor, seen: set[str]) -> None:
         return
     seen.add(descriptor.full_name)
     for field in descriptor.fields:
-        if field.type == F.TYPE_GROUP or (field.type not in _INT_RANGES and field.type not in (
-                F.TYPE_STRING, F.TYPE_BYTES, F.TYPE_BOOL, F.TYPE_DOUBLE, F.TYPE_FLOAT, F.TYPE_ENUM, F.TYPE_MESSAGE)):
+        if field.type not in _SCALARS and field.type not in (F.TYPE_BOOL, F.TYPE_MESSAGE):
             raise NotImplementedError(f"no strategy for field {field.full_name} of type {field.type}")
         if field.type == F.TYPE_MESSAGE:
             _check_supported(field.message_type, seen)

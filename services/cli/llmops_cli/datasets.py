@@ -21,17 +21,16 @@ import typer
 import yaml
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc
-from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 from rich.table import Table
+from rich.text import Text
 
 from llmops_cli.models import JsonOpt, PageSizeOpt, PageTokenOpt, _short, emit, next_page, page, parse_pairs, show_kv
+from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
 
 datasets_app = typer.Typer(help="Datasets: ingestion, preparation, versions, profiles, samples and diffs.",
                            no_args_is_help=True)
-console = Console()
 client = ServiceClient("ingestion", ingestion_pb2_grpc.IngestionServiceStub, 50051)
 CHUNK = 1024 * 1024
 FORMATS = ["jsonl", "json", "csv", "parquet", "text_lines", "text_file"]
@@ -73,7 +72,7 @@ def _upload(name: str, path: Path) -> str:
                 progress.advance(task, len(block))
                 yield pb.UploadFileRequest(chunk=block)
 
-    with Progress(TextColumn("upload {task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
+    with Progress(TextColumn("upload {task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
                   console=console, transient=True) as progress:
         task = progress.add_task(path.name, total=size)
         reply = client.call("UploadFile", messages(progress, task), timeout=3600)
@@ -96,8 +95,8 @@ def _preparation(config: Path | None, skip_bad: bool) -> pb.PreparationConfig | 
 
 def follow(job: pb.IngestionJob, *, poll: float = 0.5) -> pb.IngestionJob:
     """Poll the job, with a progress bar over the bytes read, until it ends."""
-    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TextColumn("{task.fields[records]}"),
-               TimeElapsedColumn())
+    columns = (TextColumn("{task.description}", markup=False), BarColumn(), DownloadColumn(),
+               TextColumn("{task.fields[records]}", markup=False), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("queued", total=None, records="")
         while job.status not in _DONE:
@@ -159,15 +158,15 @@ def _show_job(job: pb.IngestionJob) -> None:
     status = _short(pb.JobStatus, "JOB_STATUS_", job.status)
     if job.status == pb.JOB_STATUS_FAILED:
         where = f"{job.error.field}: " if job.error.field else ""
-        console.print(f"[red]job {job.job_id} failed[/]: {escape(where + job.error.message)}")
+        console.print(Text.assemble((f"job {job.job_id} failed", "red"), f": {where}{job.error.message}"))
         return
     if job.status != pb.JOB_STATUS_SUCCEEDED:
         console.print(f"job {job.job_id}: {status}")
         return
     v = job.version
     reused = " (existing version: same data and config)" if job.reused_existing_version else ""
-    console.print(f"[green]{v.dataset_name}@{v.version}[/]{reused}: {v.record_count:,} records "
-                  f"({', '.join(f'{k} {n:,}' for k, n in sorted(v.split_counts.items()))}) at {v.uri}")
+    console.print(Text.assemble((f"{v.dataset_name}@{v.version}", "green"), f"{reused}: {v.record_count:,} records "
+                                f"({', '.join(f'{k} {n:,}' for k, n in sorted(v.split_counts.items()))}) at {v.uri}"))
     _show_steps(v.steps)
 
 
@@ -199,7 +198,7 @@ def list_datasets(prefix: Annotated[str, typer.Option("--prefix", help="Name pre
     def render(r: pb.ListDatasetsResponse) -> None:
         table = Table("dataset", "latest version", "description", "updated")
         for d in r.datasets:
-            table.add_row(d.name, d.latest_version or "-", escape(d.description), d.updated_at.ToJsonString())
+            table.add_row(d.name, d.latest_version or "-", d.description, d.updated_at.ToJsonString())
         console.print(table)
         next_page(r.page)
 
@@ -246,7 +245,7 @@ def profile(reference: Annotated[str, typer.Argument(help="NAME@VERSION (or NAME
     """Print the exploratory-data-analysis summary; write or open the HTML report with its plots."""
     name, version = _reference(reference)
     reply = client.call("GetProfile", pb.GetProfileRequest(dataset_name=name, version=version))
-    emit(reply, as_json, lambda p: console.print(escape(p.summary)))
+    emit(reply, as_json, lambda p: console.print(p.summary))
     if html or open_report:
         target = html or Path(f"{reply.dataset_name}-{reply.version}.html")
         with urllib.request.urlopen(reply.html_url, timeout=60) as response:  # a presigned URL of our S3
@@ -303,5 +302,5 @@ def _show_records(records: Any, title: str) -> None:
     table = Table("record", "split", "source", "content", title=title)
     for r in records:
         table.add_row(r.record_id[:12], _short(pb.Split, "SPLIT_", r.split), f"{r.source.file}:{r.source.line}",
-                      escape(_content(r)[:400]))
+                      _content(r)[:400])
     console.print(table)

@@ -10,11 +10,12 @@ from dataclasses import asdict
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from llmops_cli.datasets import datasets_app
 from llmops_cli.models import models_app
+from llmops_cli.output import console, err_console
 from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES
 from llmops_cli.supervisor import Supervisor
@@ -30,7 +31,6 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
-console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
@@ -67,7 +67,7 @@ def _print_components(rows: list[dict], title: str) -> None:
     for row in rows:
         ok = row.get("answering", row.get("serving"))
         table.add_row(row["name"], row["endpoint"], str(row["pid"] or "-"), "yes" if row["running"] else "no",
-                      "[green]yes[/]" if ok else "[red]no[/]")
+                      Text("yes", "green") if ok else Text("no", "red"))
     console.print(table)
 
 
@@ -205,7 +205,8 @@ def keys_create(
     if as_json:
         typer.echo(json.dumps({"key_id": record.key_id, "name": record.name, "role": role, "key": plaintext}))
     else:
-        console.print(f"key id [bold]{record.key_id}[/] ({record.role.name.lower()}); the key, shown once:")
+        console.print(Text.assemble("key id ", (record.key_id, "bold"),
+                                    f" ({record.role.name.lower()}); the key, shown once:"))
         typer.echo(plaintext)
 
 
@@ -242,7 +243,7 @@ def dev_protos(check: Annotated[bool, typer.Option(help="Only report stale gener
     if check:
         stale = stale_files()
         if stale:
-            console.print(f"[red]stale generated code[/]: {stale}; run `make protos`")
+            console.print(Text.assemble(("stale generated code", "red"), f": {stale}; run `make protos`"))
             raise typer.Exit(1)
         console.print("generated code is up to date")
     else:
@@ -256,5 +257,5 @@ def run() -> None:
     try:
         app()
     except DomainError as exc:
-        Console(stderr=True).print(f"[red]error[/] ({exc.code.value}): {exc}")
+        err_console.print(Text.assemble(("error", "red"), f" ({exc.code.value}): {exc}"))
         raise SystemExit(1) from None

@@ -23,10 +23,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc
+from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 GATE_HELP = (
@@ -44,7 +44,6 @@ alias_app = typer.Typer(help="Unprotected aliases: set or delete directly.", no_
 policy_app = typer.Typer(help="Governance policy of an alias: gates, approvals, protection.", no_args_is_help=True)
 models_app.add_typer(alias_app, name="alias")
 models_app.add_typer(policy_app, name="policy")
-console = Console()
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Tag k=v (repeatable).")]
@@ -230,7 +229,7 @@ def show_kv(message: Message, title: str) -> None:
     table.add_column(style="bold")
     table.add_column()
     for key, value in json_format.MessageToDict(message, preserving_proto_field_name=True).items():
-        table.add_row(key, escape(_fmt(value)))
+        table.add_row(key, _fmt(value))
     console.print(table)
 
 
@@ -246,25 +245,27 @@ def show_release(release: pb.Release, previous: int | None = None) -> None:
     params = json.dumps(json_format.MessageToDict(release.sampling_parameters)) \
         if release.sampling_parameters.fields else "-"
     moved = f" (was {previous or 'unset'})" if previous is not None else ""
-    console.print(f"[bold]{release.model_name}@{release.alias}[/] -> version {release.version}{moved}; "
-                  f"prompt {release.prompt_version or '-'}; params {escape(params)}")
+    console.print(Text.assemble((f"{release.model_name}@{release.alias}", "bold"),
+                                f" -> version {release.version}{moved}; prompt {release.prompt_version or '-'};"
+                                f" params {params}"))
 
 
 def show_promotion(p: pb.PromotionRequest) -> None:
     status = _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
     color = {"approved": "green", "pending": "yellow"}.get(status, "red")
-    console.print(f"promotion [bold]{p.id}[/]: {p.model_name}@{p.alias} -> version {p.version} "
-                  f"(was {p.previous_version or 'unset'}): [{color}]{status}[/]; requested by {p.requested_by}; "
-                  f"approvals {sum(d.approved for d in p.decisions)}/{p.required_approvals}")
+    console.print(Text.assemble("promotion ", (p.id, "bold"), f": {p.model_name}@{p.alias} -> version {p.version} "
+                                f"(was {p.previous_version or 'unset'}): ", (status, color),
+                                f"; requested by {p.requested_by}; "
+                                f"approvals {sum(d.approved for d in p.decisions)}/{p.required_approvals}"))
     if p.gate_results:
         table = Table("gate", "candidate", "current", "result", "message", title="gates")
         for g in p.gate_results:
             table.add_row(gate_text(g.gate), f"{g.candidate_value:g}" if g.HasField("candidate_value") else "-",
                           f"{g.current_value:g}" if g.HasField("current_value") else "-",
-                          "[green]pass[/]" if g.passed else "[red]fail[/]", escape(g.message))
+                          Text("pass", "green") if g.passed else Text("fail", "red"), g.message)
         console.print(table)
     for d in p.decisions:
-        console.print(f"  {'approved' if d.approved else 'rejected'} by {d.actor}: {escape(d.comment)}")
+        console.print(f"  {'approved' if d.approved else 'rejected'} by {d.actor}: {d.comment}")
 
 
 def show_promotions(reply: pb.ListPromotionsResponse) -> None:
@@ -277,19 +278,20 @@ def show_promotions(reply: pb.ListPromotionsResponse) -> None:
 
 
 def show_policy(p: pb.AliasPolicy) -> None:
-    console.print(f"policy of [bold]{p.model_name}@{p.alias}[/]: {'protected' if p.protected else 'unprotected'}; "
-                  f"gates {', '.join(gate_text(g) for g in p.gates) or 'none'}; "
-                  f"{p.required_approvals} approval(s) by role {p.approver_role or '-'}; "
-                  f"auto-request {'on' if p.auto_request_on_evaluation else 'off'}; updated by {p.updated_by or '-'}")
+    console.print(Text.assemble(
+        "policy of ", (f"{p.model_name}@{p.alias}", "bold"), f": {'protected' if p.protected else 'unprotected'}; "
+        f"gates {', '.join(gate_text(g) for g in p.gates) or 'none'}; "
+        f"{p.required_approvals} approval(s) by role {p.approver_role or '-'}; "
+        f"auto-request {'on' if p.auto_request_on_evaluation else 'off'}; updated by {p.updated_by or '-'}"))
 
 
 def show_lineage(reply: pb.GetLineageResponse) -> None:
     nodes = {n.id: n for n in reply.nodes}
 
-    def label(node_id: str, relation: str) -> str:
+    def label(node_id: str, relation: str) -> Text:
         node = nodes.get(node_id)
         kind = _short(pb.LineageNodeKind, "LINEAGE_NODE_KIND_", node.kind) if node else "?"
-        return f"{kind} [bold]{escape(node.ref if node else node_id)}[/] [dim]({relation})[/]"
+        return Text.assemble(f"{kind} ", (node.ref if node else node_id, "bold"), " ", (f"({relation})", "dim"))
 
     def grow(tree: Tree, node_id: str, upstream: bool, seen: set[str]) -> None:
         for e in reply.edges:
@@ -323,7 +325,7 @@ def show_audit(reply: pb.ListAuditEventsResponse) -> None:
     table = Table("when (UTC)", "actor", "action", "model", "version", "alias", "reason", "change", title="audit log")
     for e in reply.events:
         table.add_row(e.occurred_at.ToDatetime().strftime("%Y-%m-%d %H:%M:%S"), e.actor, e.action, e.model_name,
-                      str(e.version or "-"), e.alias or "-", escape(e.reason), escape(audit_change(e)))
+                      str(e.version or "-"), e.alias or "-", e.reason, audit_change(e))
     console.print(table)
     next_page(reply.page)
 

@@ -23,10 +23,9 @@ from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct, Value
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc
-from rich.console import Console
-from rich.markup import escape
 from rich.syntax import Syntax
 from rich.table import Table
+from rich.text import Text
 
 from llmops_cli.models import (
     JsonOpt,
@@ -41,6 +40,7 @@ from llmops_cli.models import (
     parse_pairs,
     show_kv,
 )
+from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
 
 VAR_SPEC_HELP = (
@@ -58,7 +58,6 @@ prompts_app = typer.Typer(
     help="Prompt store: versioned templates, labels, sandboxed rendering and diffs.",
     no_args_is_help=True,
 )
-console = Console()
 
 # -- gRPC plumbing (the registry's helpers are bound to its endpoint and stub) ---------------------------
 
@@ -251,7 +250,7 @@ def show_template(v: pb.PromptVersion) -> None:
 def show_messages(messages: Any, title: str) -> None:
     table = Table("#", "role", "content", title=title, show_lines=True)
     for i, m in enumerate(messages):
-        table.add_row(str(i), m.role, escape(m.content))
+        table.add_row(str(i), m.role, m.content)
     console.print(table)
 
 
@@ -265,17 +264,17 @@ def show_variables(variables: Any) -> None:
         if s.delimiter_tag:
             delimiting += f" <{s.delimiter_tag}>"
         table.add_row(s.name, _short(pb.VariableType, "VARIABLE_TYPE_", s.type), "yes" if s.required else "no",
-                      escape(_json(s.default_value)) if s.HasField("default_value") else "-", escape(delimiting))
+                      _json(s.default_value) if s.HasField("default_value") else "-", delimiting)
     console.print(table)
 
 
 def show_version(v: pb.PromptVersion, resolved: str = "") -> None:
-    via = f" (via label [bold]{escape(resolved)}[/])" if resolved else ""
-    console.print(f"[bold]{escape(v.prompt_name)}[/] version [bold]{v.version}[/]{via}: "
-                  f"{_short(pb.PromptType, 'PROMPT_TYPE_', v.type)}; labels {', '.join(v.labels) or '-'}; "
-                  f"by {escape(v.author or '-')} at {v.created_at.ToJsonString()}; sha256 {v.sha256[:12]}")
+    via = (" (via label ", (resolved, "bold"), ")") if resolved else ()
+    console.print(Text.assemble((v.prompt_name, "bold"), " version ", (str(v.version), "bold"), *via,
+                                f": {_short(pb.PromptType, 'PROMPT_TYPE_', v.type)}; labels {', '.join(v.labels) or '-'};"
+                                f" by {v.author or '-'} at {v.created_at.ToJsonString()}; sha256 {v.sha256[:12]}"))
     if v.commit_message:
-        console.print(f"message: {escape(v.commit_message)}")
+        console.print(f"message: {v.commit_message}")
     show_template(v)
     show_variables(v.variables)
     if json_format.MessageToDict(v.model_config):
@@ -292,15 +291,15 @@ def show_versions(reply: pb.ListVersionsResponse) -> None:
     table = Table("version", "type", "labels", "variables", "author", "created", "message", title="versions")
     for v in reply.versions:
         table.add_row(str(v.version), _short(pb.PromptType, "PROMPT_TYPE_", v.type), ", ".join(v.labels) or "-",
-                      escape(" ".join(var_spec_text(s) for s in v.variables) or "-"), escape(v.author),
-                      v.created_at.ToJsonString(), escape(v.commit_message))
+                      " ".join(var_spec_text(s) for s in v.variables) or "-", v.author,
+                      v.created_at.ToJsonString(), v.commit_message)
     console.print(table)
     next_page(reply.page)
 
 
 def show_diff(reply: pb.DiffVersionsResponse, title: str) -> None:
     if reply.type_changed:
-        console.print("[yellow]the prompt type changed (text <-> chat)[/]")
+        console.print("the prompt type changed (text <-> chat)", style="yellow")
     if reply.template_diff:
         console.print(Syntax(reply.template_diff, "diff", word_wrap=True, background_color="default"))
     else:
@@ -314,9 +313,9 @@ def show_diff(reply: pb.DiffVersionsResponse, title: str) -> None:
     colors = {"added": "green", "removed": "red", "modified": "yellow"}
     for section, c in changes:
         kind = _short(pb.ChangeKind, "CHANGE_KIND_", c.kind)
-        table.add_row(section, escape(c.path), f"[{colors.get(kind, 'white')}]{kind}[/]",
-                      escape(_json(c.before) if c.HasField("before") else "-"),
-                      escape(_json(c.after) if c.HasField("after") else "-"))
+        table.add_row(section, c.path, Text(kind, colors.get(kind, "white")),
+                      _json(c.before) if c.HasField("before") else "-",
+                      _json(c.after) if c.HasField("after") else "-")
     console.print(table)
 
 
@@ -368,9 +367,9 @@ def show(ref: Annotated[str, typer.Argument(metavar="NAME[@LABEL|/VERSION]", hel
 
     def render(r: pb.GetPromptResponse) -> None:
         p = r.prompt
-        console.print(f"prompt [bold]{escape(p.name)}[/]: {escape(p.description) or '-'}; "
-                      f"tags {escape(_fmt(dict(p.tags))) or '-'}; labels "
-                      f"{escape(', '.join(f'{k}={v}' for k, v in sorted(p.labels.items()))) or '-'}")
+        console.print(Text.assemble("prompt ", (p.name, "bold"), f": {p.description or '-'}; "
+                                    f"tags {_fmt(dict(p.tags)) or '-'}; labels "
+                                    f"{', '.join(f'{k}={v}' for k, v in sorted(p.labels.items())) or '-'}"))
         show_version(r.version, r.resolved_label)
 
     emit(reply, as_json, render)
@@ -387,7 +386,7 @@ def list_prompts(prefix: Annotated[str, typer.Option(help="Only names starting w
         table = Table("name", "latest", "labels", "tags", "description", "updated", title="prompts")
         for p in reply.prompts:
             table.add_row(p.name, str(p.latest_version), _fmt(dict(sorted(p.labels.items()))) or "-",
-                          escape(_fmt(dict(p.tags))) or "-", escape(p.description), p.updated_at.ToJsonString())
+                          _fmt(dict(p.tags)) or "-", p.description, p.updated_at.ToJsonString())
         console.print(table)
         next_page(reply.page)
 
@@ -424,14 +423,14 @@ def label(
             raise typer.BadParameter("give either VERSION or --delete, not both")
         reply = call("DeleteLabel", pb.DeleteLabelRequest(prompt_name=name, label=label_name, reason=reason))
         emit(reply, as_json, lambda r: console.print(
-            f"deleted {escape(name)}@{escape(label_name)} (was version {r.previous_version})"))
+            f"deleted {name}@{label_name} (was version {r.previous_version})"))
         return
     if number is None:
         raise typer.BadParameter("give the VERSION to point the label at (or --delete)")
     reply = call("SetLabel", pb.SetLabelRequest(prompt_name=name, label=label_name, version=number, reason=reason))
-    emit(reply, as_json, lambda r: console.print(
-        f"[bold]{escape(name)}@{escape(label_name)}[/] -> version {r.label.version} "
-        f"(was {r.previous_version or 'unset'}){'; protected' if r.label.protected else ''}"))
+    emit(reply, as_json, lambda r: console.print(Text.assemble(
+        (f"{name}@{label_name}", "bold"), f" -> version {r.label.version} "
+        f"(was {r.previous_version or 'unset'}){'; protected' if r.label.protected else ''}")))
 
 
 @prompts_app.command("render")

@@ -7,6 +7,7 @@ from llmops_ingestion.api import events, grpc
 from llmops_ingestion.jobs import JobRunner
 from llmops_ingestion.schema import migrations
 from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import PostgresUnitOfWork
 
 
@@ -20,6 +21,6 @@ def bootstrap(settings: IngestionSettings) -> Service:
         return PostgresUnitOfWork(adapters.pool, readonly=readonly)
 
     runner = JobRunner(uow, adapters.artifacts, settings)
-    events.subscribe(adapters.bus, uow, settings.local_source_roots, runner.wake)
+    events.subscribe(adapters.bus, uow, SourceRules.from_settings(settings), runner.wake)
     return Service(adapters, [grpc.grpc_service(uow, adapters.artifacts, settings, runner.wake)],
                    background=[runner.run])

@@ -36,6 +36,7 @@ from llmops_ingestion.domain.model import (
 from llmops_ingestion.domain.report import render_summary
 from llmops_ingestion.domain.text import TokenCounter
 from llmops_ingestion.reading import VersionDiff, VersionReader
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import AuditEntry, UnitOfWorkFactory
 
 REQUEST_CONSUMER = "ingestion-dataset-requests"
@@ -67,24 +68,13 @@ async def list_datasets(uow: UnitOfWorkFactory, name_prefix: str, page: Page) ->
     return rows, page.next_key(rows, lambda d: (d.name,))
 
 
-def check_local_source(path: str, roots: list[Path]) -> Path:
-    """A local source must exist under one of the service's configured roots."""
-    resolved = Path(path).resolve()
-    if not any(resolved.is_relative_to(root.resolve()) for root in roots):
-        allowed = ", ".join(str(r) for r in roots) or "none configured (LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS)"
-        raise InvalidArgument(f"{quote(path)} is outside the allowed local roots: {allowed}", field="source.local_path")
-    if not resolved.exists():
-        raise NotFound(f"no file or folder at {quote(path)} on the ingestion service's machine", field="source.local_path")
-    return resolved
-
-
 async def submit_ingestion(uow: UnitOfWorkFactory, request: IngestionRequest, *, actor: Principal,
-                           local_roots: list[Path], correlation_id: str | None = None,
+                           sources: SourceRules, correlation_id: str | None = None,
                            wake: Callable[[], None] = lambda: None) -> IngestionJob:
-    """Validate the request, create the dataset if needed, and queue a job (idempotent by request id)."""
+    """Validate the request, check its source is one ingestion may read, create the dataset if needed,
+    and queue a job (idempotent by request id)."""
     request.validate()
-    if request.source.kind is SourceKind.LOCAL:
-        check_local_source(request.source.location, local_roots)
+    sources.check(request.source)
     TokenCounter(request.preparation.length_filter.tokenizer)  # a named tokenizer must load here and now
     async with uow() as tx:
         if request.request_id:

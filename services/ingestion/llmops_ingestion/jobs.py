@@ -34,6 +34,7 @@ from llmops_ingestion import handlers, metrics
 from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
 from llmops_ingestion.domain.pipeline import Outcome, PreparationFailed, Progress, SourceFile
 from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import AuditEntry, IngestionUnitOfWork, UnitOfWorkFactory
 from llmops_ingestion.worker import Interrupted, PreparationTask, run_in_child
 
@@ -122,13 +123,13 @@ class JobRunner:
 
     def _stage(self, spec: SourceSpec, uri: str, folder: Path,
                dataset_name: str) -> tuple[dict[str, Any], list[SourceFile]]:
-        """Bring the source (``uri``: an upload's stored object) onto local disk (local paths are read in
-        place); record what was read."""
+        """Bring the source (``uri``: an upload's stored object) onto local disk, checked again against
+        the allowed roots and prefixes (``sources``); record what was read."""
         folder.mkdir(parents=True, exist_ok=True)
+        rules = SourceRules.from_settings(self.settings)
+        rules.check(spec)
         if spec.kind is SourceKind.LOCAL:
-            root = handlers.check_local_source(spec.location, self.settings.local_source_roots)
-            paths = sorted(p for p in root.rglob("*") if p.is_file()) if root.is_dir() else [root]
-            files = [SourceFile(p, str(p), spec.format) for p in paths]
+            files = [SourceFile(path, name, spec.format) for path, name in rules.stage_local(spec.location, folder)]
         else:
             objects = [(u, size) for u, size in self.artifacts.list_objects(uri) if not u.endswith("/")]
             if not objects:
@@ -157,7 +158,8 @@ class JobRunner:
         """The preparation and its report, in a child process (``worker``)."""
         request = job.request
         task = PreparationTask(request.preparation, request.shape, request.column_mapping, workdir / "work",
-                               self.settings.max_record_bytes, self.settings.shard_records, files, source)
+                               self.settings.max_record_bytes, self.settings.shard_records, files, source,
+                               self.settings.expansion)
 
         def version_exists(version: str) -> bool:
             return asyncio.run_coroutine_threadsafe(self._version_exists(request.dataset_name, version),

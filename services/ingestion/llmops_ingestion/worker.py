@@ -20,6 +20,7 @@ from typing import Any
 
 from llmops_common.errors import DomainError, ErrorCode
 from llmops_ingestion.domain.config import PreparationConfig
+from llmops_ingestion.domain.decompress import ExpansionLimit
 from llmops_ingestion.domain.pipeline import Outcome, Preparation, PreparationFailed, Progress, SourceFile
 from llmops_ingestion.domain.shapes import Shape
 
@@ -44,6 +45,7 @@ class PreparationTask:
     shard_records: int
     files: list[SourceFile]
     source: dict[str, Any]
+    expansion: ExpansionLimit = ExpansionLimit()
 
 
 def run_in_child(task: PreparationTask, *, version_exists: Callable[[str], bool],
@@ -111,6 +113,7 @@ def _child_main(task: PreparationTask, conn: Connection) -> None:
     try:
         preparation = Preparation(task.config, shape=task.shape, column_mapping=task.column_mapping,
                                   workdir=task.workdir, max_record_bytes=task.max_record_bytes,
+                                  expansion=task.expansion,
                                   shard_records=task.shard_records, on_progress=on_progress)
         outcome = preparation.run(task.files, version_exists=version_exists, source=task.source)
         if outcome.profile is not None and outcome.folder is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from llmops_common.db import Migration, service_migrations
 from llmops_common.pagination import PageTokens
 from llmops_common.runtime import Adapters, Service
+from llmops_common.templating import RenderPool
 from llmops_prompts.api import grpc
 from llmops_prompts.settings import PromptsSettings
 from llmops_prompts.store import PostgresUnitOfWork
@@ -20,5 +21,8 @@ def bootstrap(settings: PromptsSettings) -> Service:
     def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
         return PostgresUnitOfWork(adapters.pool, readonly=readonly)
 
+    renders = RenderPool(settings.render_workers, memory_bytes=settings.render_memory_mb * 1024 * 1024,
+                         timeout=settings.render_timeout_seconds)
     return Service(adapters, [grpc.grpc_service(uow, frozenset(settings.protected_labels),
-                                                PageTokens(settings.page_token_secret()))])
+                                                PageTokens(settings.page_token_secret()), renders.render)],
+                   background=[renders.run])

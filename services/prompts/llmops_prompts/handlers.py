@@ -3,7 +3,8 @@ write their event through the outbox, and label moves and tag edits are audited.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from llmops_common.auth import Principal, Role
@@ -12,7 +13,7 @@ from llmops_common.validation import quote
 from llmops_common.events import Envelope
 from llmops_common.events.prompts import PromptLabelMoved, PromptVersionCreated
 from llmops_common.pagination import Page
-from llmops_common.templating import ChatMessage, render
+from llmops_common.templating import ChatMessage, Template, render
 from llmops_prompts.domain.model import (
     DEFAULT_LABELS,
     CreateVersion,
@@ -28,6 +29,8 @@ from llmops_prompts.store import AuditEntry, LabelRecord, PromptsUnitOfWork
 
 PRODUCER = "prompts"
 UnitOfWorkFactory = Callable[..., PromptsUnitOfWork]  # called as uow() or uow(readonly=True)
+#: renders a template with variables (``RenderPool.render`` in the service)
+Renderer = Callable[[Template, Mapping[str, Any]], Awaitable[str | list[ChatMessage]]]
 
 
 def _event(payload: Any, correlation_id: str | None) -> Envelope[Any]:
@@ -69,7 +72,7 @@ async def _require_prompt(tx: PromptsUnitOfWork, name: str) -> Prompt:
 async def create_version(uow: UnitOfWorkFactory, cmd: CreateVersion, *, actor: Principal,
                          correlation_id: str | None = None) -> PromptVersion:
     """A new immutable version (``latest`` follows it); a repeated ``request_id`` returns the first."""
-    cmd.validate()
+    await asyncio.to_thread(cmd.validate)  # parses and compiles, never runs, the template: off the event loop
     async with uow() as tx:
         if cmd.request_id and (existing := await tx.find_version_by_request(cmd.prompt_name, cmd.request_id)):
             return existing
@@ -162,10 +165,16 @@ async def delete_label(uow: UnitOfWorkFactory, name: str, label: str, *, reason:
     return before.version
 
 
+async def render_in_process(template: Template, variables: Mapping[str, Any]) -> str | list[ChatMessage]:
+    """The bounded in-process renderer (tests and tools); the service renders in a ``RenderPool``."""
+    return render(template, variables)
+
+
 async def render_prompt(uow: UnitOfWorkFactory, name: str, variables: dict[str, Any], *, version: int | None = None,
-                        label: str | None = None) -> tuple[PromptVersion, str | list[ChatMessage]]:
+                        label: str | None = None, renderer: Renderer = render_in_process
+                        ) -> tuple[PromptVersion, str | list[ChatMessage]]:
     _, found, _ = await get_prompt(uow, name, version=version, label=label)
-    return found, render(found.template, variables)
+    return found, await renderer(found.template, variables)
 
 
 async def diff_versions(uow: UnitOfWorkFactory, name: str, from_version: int, to_version: int) -> VersionDiff:

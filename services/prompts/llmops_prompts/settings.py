@@ -20,3 +20,8 @@ class PromptsSettings(CommonSettings):
     metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
     # The label policy: moving or deleting these labels needs the approver role, and is audited.
     protected_labels: list[str] = ["production"]
+    # RenderPrompt renders in worker processes: how many at once, each one's address-space limit, and
+    # the deadline after which a render's worker is killed and replaced.
+    render_workers: int = Field(default=2, ge=1, le=64)
+    render_memory_mb: int = Field(default=512, ge=128)
+    render_timeout_seconds: float = Field(default=5.0, gt=0)

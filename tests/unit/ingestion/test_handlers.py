@@ -22,9 +22,11 @@ from llmops_ingestion.domain.model import (
     Upload,
 )
 from llmops_ingestion.domain.shapes import Shape
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import InMemoryIngestion
 
 ACTOR = Principal("k1", "alice", Role.DEVELOPER)
+ARTIFACTS_ONLY = SourceRules(s3_prefixes=("s3://llmops-artifacts/",))
 
 
 @pytest.fixture
@@ -56,11 +58,11 @@ async def test_create_dataset_is_audited_and_unique(state):
 async def test_submit_queues_a_job_creates_the_dataset_and_is_idempotent_by_request_id(state):
     woken = []
     job = await handlers.submit_ingestion(state.unit_of_work, s3_request(request_id="r1"), actor=ACTOR,
-                                          local_roots=[], correlation_id="c1", wake=lambda: woken.append(1))
+                                          sources=ARTIFACTS_ONLY, correlation_id="c1", wake=lambda: woken.append(1))
     assert job.status is JobStatus.PENDING and job.correlation_id == "c1" and woken == [1]
     assert "qa" in state.datasets
     again = await handlers.submit_ingestion(state.unit_of_work, s3_request(request_id="r1"), actor=ACTOR,
-                                            local_roots=[])
+                                            sources=ARTIFACTS_ONLY)
     assert again.job_id == job.job_id and len(state.jobs) == 1
     assert [a.action for a in state.audit] == ["dataset.created", "ingestion.requested"]
 
@@ -70,14 +72,14 @@ async def test_local_sources_only_under_allowed_roots(state, tmp_path):
     inside.write_text('{"text": "x"}\n')
     local = IngestionRequest("qa", SourceSpec(SourceKind.LOCAL, str(inside)))
     with pytest.raises(InvalidArgument, match="outside the allowed local roots: none configured"):
-        await handlers.submit_ingestion(state.unit_of_work, local, actor=ACTOR, local_roots=[])
+        await handlers.submit_ingestion(state.unit_of_work, local, actor=ACTOR, sources=ARTIFACTS_ONLY)
     escape = IngestionRequest("qa", SourceSpec(SourceKind.LOCAL, str(tmp_path / ".." / "etc")))
     with pytest.raises(InvalidArgument, match="outside"):
-        await handlers.submit_ingestion(state.unit_of_work, escape, actor=ACTOR, local_roots=[tmp_path])
+        await handlers.submit_ingestion(state.unit_of_work, escape, actor=ACTOR, sources=SourceRules((tmp_path,)))
     missing = IngestionRequest("qa", SourceSpec(SourceKind.LOCAL, str(tmp_path / "missing.jsonl")))
     with pytest.raises(NotFound, match="no file or folder"):
-        await handlers.submit_ingestion(state.unit_of_work, missing, actor=ACTOR, local_roots=[tmp_path])
-    job = await handlers.submit_ingestion(state.unit_of_work, local, actor=ACTOR, local_roots=[tmp_path])
+        await handlers.submit_ingestion(state.unit_of_work, missing, actor=ACTOR, sources=SourceRules((tmp_path,)))
+    job = await handlers.submit_ingestion(state.unit_of_work, local, actor=ACTOR, sources=SourceRules((tmp_path,)))
     assert job.request.source.location == str(inside)
     # the refused requests left nothing behind: one job, and only the accepted request's audit rows
     assert len(state.jobs) == 1 and [a.action for a in state.audit] == ["dataset.created", "ingestion.requested"]
@@ -87,23 +89,23 @@ async def test_an_upload_must_exist_and_belong_to_the_dataset(state):
     upload_id = uuid.uuid4()
     request = IngestionRequest("qa", SourceSpec(SourceKind.UPLOAD, str(upload_id)))
     with pytest.raises(NotFound, match="no upload"):
-        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, local_roots=[])
+        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, sources=ARTIFACTS_ONLY)
     await handlers.record_upload(state.unit_of_work, Upload(upload_id, "other", "f.jsonl", "s3://b/k", 1, "0" * 64,
                                                             "alice"))
     with pytest.raises(FailedPrecondition, match="made for dataset 'other'"):
-        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, local_roots=[])
+        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, sources=ARTIFACTS_ONLY)
     assert not state.jobs and "qa" not in state.datasets
 
 
 async def test_an_unloadable_tokenizer_is_refused_when_the_request_arrives(state, tmp_path):
-    request = IngestionRequest("qa", SourceSpec(SourceKind.S3, "s3://bucket/raw/"), preparation=PreparationConfig(
+    request = IngestionRequest("qa", SourceSpec(SourceKind.S3, "s3://llmops-artifacts/raw/"), preparation=PreparationConfig(
         length_filter={"tokenizer": str(tmp_path / "none")}))
     with pytest.raises(InvalidArgument, match="no tokenizer.json"):
-        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, local_roots=[])
+        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, sources=ARTIFACTS_ONLY)
 
 
 async def test_jobs_are_claimed_once_released_on_shutdown_and_reclaimed_when_stale(state):
-    job = await handlers.submit_ingestion(state.unit_of_work, s3_request(), actor=ACTOR, local_roots=[])
+    job = await handlers.submit_ingestion(state.unit_of_work, s3_request(), actor=ACTOR, sources=ARTIFACTS_ONLY)
     async with state.unit_of_work() as tx:
         claimed = await tx.claim_job(stale_seconds=60)
         assert claimed.job_id == job.job_id and claimed.attempts == 1
@@ -164,4 +166,4 @@ def test_local_path_check_resolves_symlinks(tmp_path):
     root.mkdir()
     (root / "link").symlink_to(Path("/etc"))
     with pytest.raises(InvalidArgument, match="outside"):
-        handlers.check_local_source(str(root / "link"), [root])
+        SourceRules((root,)).check_local(str(root / "link"))

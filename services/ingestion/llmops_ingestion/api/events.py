@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from llmops_common.auth import Principal, Role
@@ -17,6 +16,7 @@ from llmops_ingestion import handlers, jobs
 from llmops_ingestion.domain.config import parse_config
 from llmops_ingestion.domain.model import IngestionRequest, SourceSpec
 from llmops_ingestion.domain.shapes import Shape
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import UnitOfWorkFactory
 
 EVENT_ACTOR = Principal("event", "event:llmops.ingestion.dataset.requested", Role.DEVELOPER)
@@ -38,13 +38,13 @@ def request_from_event(envelope: Envelope[DatasetRequested]) -> IngestionRequest
                             request_id=f"event:{envelope.event_id}")
 
 
-def subscribe(bus: Bus, uow: UnitOfWorkFactory, local_roots: list[Path], wake: Callable[[], None]) -> None:
+def subscribe(bus: Bus, uow: UnitOfWorkFactory, sources: SourceRules, wake: Callable[[], None]) -> None:
     async def on_requested(envelope: Envelope[Any]) -> None:
         """Queue a job (idempotent: the event id is the request id). A request that can never be valid
         is answered with ``dataset.failed`` (through the outbox) rather than retried."""
         try:
             await handlers.submit_ingestion(uow, request_from_event(envelope), actor=EVENT_ACTOR,
-                                            local_roots=local_roots, correlation_id=envelope.correlation_id,
+                                            sources=sources, correlation_id=envelope.correlation_id,
                                             wake=wake)
         except DomainError as exc:
             if not is_permanent(exc):

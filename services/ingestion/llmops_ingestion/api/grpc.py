@@ -22,6 +22,7 @@ from llmops_ingestion.api import convert
 from llmops_ingestion.domain.model import Dataset
 from llmops_ingestion.reading import VersionReader
 from llmops_ingestion.settings import IngestionSettings
+from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import DATASETS_PAGE, VERSIONS_PAGE, UnitOfWorkFactory
 
 SERVICE = pb.DESCRIPTOR.services_by_name["IngestionService"].full_name
@@ -68,7 +69,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
 
     async def IngestDataset(self, request: pb.IngestDatasetRequest, context: Context):
         job = await handlers.submit_ingestion(self.uow, convert.ingestion_request(request), actor=_actor(),
-                                              local_roots=self.settings.local_source_roots,
+                                              sources=SourceRules.from_settings(self.settings),
                                               correlation_id=correlation_id.get(), wake=self.wake)
         return await self._job(job)
 

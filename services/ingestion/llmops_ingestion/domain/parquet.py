@@ -59,7 +59,7 @@ class _Plan:
 def read_parquet(path: Path, name: str, max_bytes: int,
                  on_open: Callable[[IO[bytes]], None]) -> Iterator[RawRecord | BadRecord]:
     """The rows of the Parquet file ``path`` (shown as ``name``), numbered from 1 across row groups."""
-    budget = max(MIN_BATCH_BYTES, 16 * max_bytes)
+    budget = max(MIN_BATCH_BYTES, 8 * max_bytes)
     try:
         f = open(path, "rb")
     except OSError as exc:
@@ -103,7 +103,7 @@ def _plan(meta: pq.FileMetaData, f: IO[bytes], name: str, max_bytes: int, budget
             column = info.column(c)
             if column.physical_type != "BYTE_ARRAY":
                 continue
-            page = _dictionary_page(f, column, 8 * max_bytes)
+            page = _dictionary_page(f, column, max_bytes)
             if page is None:
                 as_dictionary.add(column.path_in_schema)
                 continue
@@ -129,11 +129,11 @@ def _uncompressed(info: pq.RowGroupMetaData) -> int:
     return max(0, sum(info.column(c).total_uncompressed_size for c in range(info.num_columns)))
 
 
-def _dictionary_page(f: IO[bytes], column: pq.ColumnChunkMetaData, max_page: int) -> tuple[int, int] | None:
-    """(uncompressed size, longest value) of the column chunk's dictionary page, the longest value
-    exact when its codec is one pyarrow has (else the page size less the values' length prefixes);
-    (0, 0) when the chunk's first page is not a dictionary page; None when its header cannot be read
-    (the caller then assumes the worst). A page over ``max_page`` is only sized, not decompressed."""
+def _dictionary_page(f: IO[bytes], column: pq.ColumnChunkMetaData, scan_limit: int) -> tuple[int, int] | None:
+    """(uncompressed size, longest value) of the column chunk's dictionary page; (0, 0) when the chunk's
+    first page is not a dictionary page; None when its header cannot be read (the caller then assumes
+    the worst). The longest value is exact for a page of at most ``scan_limit`` bytes in a codec
+    pyarrow has; otherwise it is bounded by the page size less the values' length prefixes."""
     start = column.data_page_offset
     if column.has_dictionary_page and 0 < column.dictionary_page_offset < start:
         start = column.dictionary_page_offset
@@ -146,7 +146,7 @@ def _dictionary_page(f: IO[bytes], column: pq.ColumnChunkMetaData, max_page: int
         return 0, 0
     size, compressed, values, length = header
     codec = _CODECS.get(column.compression)
-    if size > max_page or codec is None or values > _MAX_SCANNED_VALUES:
+    if size > scan_limit or codec is None or values > _MAX_SCANNED_VALUES:
         return size, max(0, size - 4 * values)
     try:
         f.seek(start + length)

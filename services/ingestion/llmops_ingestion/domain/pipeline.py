@@ -27,6 +27,7 @@ import pyarrow.parquet as pq
 
 from llmops_ingestion.domain import profile as eda
 from llmops_ingestion.domain.config import BadRecordPolicy, PreparationConfig
+from llmops_ingestion.domain.decompress import ExpansionLimit, expand
 from llmops_ingestion.domain.minhash import MinHashScheme, NearDuplicates, cluster, fingerprint
 from llmops_ingestion.domain.pii import PiiRedactor
 from llmops_ingestion.domain.readers import BadInput, BadRecord, DataFormat, RawRecord, detect_format, read_records
@@ -36,7 +37,7 @@ from llmops_ingestion.domain.text import TokenCounter, make_normalizer
 from llmops_ingestion.domain.writer import ShardWriter
 
 BATCH_RECORDS = 4096
-# Compressed inputs are decompressed (streaming, through pyarrow's codecs) before they are read.
+# Compressed inputs are decompressed (streaming, through pyarrow's codecs, within caps) before they are read.
 COMPRESSIONS = {".gz": "gzip", ".gzip": "gzip", ".bz2": "bz2", ".zst": "zstd", ".zstd": "zstd", ".lz4": "lz4"}
 STEP_NAMES = ("parse", "shape", "normalize", "length_filter", "pii", "exact_dedup", "near_dedup", "split")
 
@@ -100,12 +101,14 @@ class Preparation:
 
     def __init__(self, config: PreparationConfig, *, shape: Shape | None = None,
                  column_mapping: dict[str, str] | None = None, workdir: Path,
-                 max_record_bytes: int = 8 * 1024 * 1024, shard_records: int = 250_000,
+                 max_record_bytes: int = 8 * 1024 * 1024, expansion: ExpansionLimit = ExpansionLimit(),
+                 shard_records: int = 250_000,
                  on_progress: Callable[[Progress], None] = lambda _: None) -> None:
         self.config = config
         self.mapping = dict(column_mapping or {})
         self.workdir = workdir
         self.max_record_bytes = max_record_bytes
+        self.expansion = expansion
         self.shard_records = shard_records
         self.on_progress = on_progress
         self.normalize = make_normalizer(config.normalize.form)
@@ -154,7 +157,7 @@ class Preparation:
         for index, source in enumerate(files):
             try:
                 path, inner_name = self._decompressed(source, index)
-                fmt = source.format or detect_format(path, inner_name)
+                fmt = source.format or detect_format(path, inner_name, shown=source.name)
                 for item in read_records(path, name=source.name, fmt=fmt,
                                          max_record_bytes=self.max_record_bytes, on_open=self._opened):
                     state.records_read += 1
@@ -176,12 +179,7 @@ class Preparation:
         inner = source.name[: -len(suffix)]
         target = self.workdir / "decompressed" / f"{index:05d}-{Path(inner).name}"
         target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            with pa.CompressedInputStream(str(source.path), codec) as compressed, target.open("wb") as out:
-                while block := compressed.read(1 << 20):
-                    out.write(block)
-        except (OSError, pa.ArrowException) as exc:
-            raise PreparationFailed(f"not valid {codec} data: {exc}", file=source.name) from None
+        expand(source.path, source.name, codec, target, self.expansion)
         return target, inner
 
     def _near_path(self, index: int) -> Path:

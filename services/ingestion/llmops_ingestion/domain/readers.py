@@ -85,11 +85,13 @@ _EXTENSIONS: dict[str, DataFormat] = {
 }
 
 
-def detect_format(path: Path, name: str) -> DataFormat:
-    """The format of ``path``: by the extension of ``name``, else by sniffing the first bytes."""
+def detect_format(path: Path, name: str, *, shown: str | None = None) -> DataFormat:
+    """The format of ``path``: by the extension of ``name``, else by sniffing the first bytes. Errors
+    name the file ``shown`` (default: ``name``), e.g. the compressed file that ``path`` came from."""
+    fmt = _EXTENSIONS.get(Path(name).suffix.lower())
+    name = shown or name
     if _size(path, name) == 0:
         raise BadInput(name, None, "the file is empty")
-    fmt = _EXTENSIONS.get(Path(name).suffix.lower())
     if fmt is DataFormat.PARQUET:
         return fmt
     with _open(path, name) as f:

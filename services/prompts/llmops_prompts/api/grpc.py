@@ -48,7 +48,8 @@ def _selector(request: pb.GetPromptRequest | pb.RenderPromptRequest) -> dict:
 
 class PromptServicer(pb_grpc.PromptServiceServicer):
     def __init__(self, uow: handlers.UnitOfWorkFactory, protected_labels: frozenset[str],
-                 page_tokens: PageTokens) -> None:
+                 page_tokens: PageTokens, renderer: handlers.Renderer) -> None:
+        self.renderer = renderer
         # labels are lower case, so a protected label configured as 'Production' still protects 'production'
         self.uow, self.pages = uow, page_tokens
         self.protected = frozenset(label.casefold() for label in protected_labels)
@@ -94,7 +95,8 @@ class PromptServicer(pb_grpc.PromptServiceServicer):
 
     async def RenderPrompt(self, request: pb.RenderPromptRequest, context: Context):
         found, output = await handlers.render_prompt(self.uow, request.prompt_name,
-                                                     convert.variables(request.variables), **_selector(request))
+                                                     convert.variables(request.variables), **_selector(request),
+                                                     renderer=self.renderer)
         return convert.rendered(found, output)
 
     async def DiffVersions(self, request: pb.DiffVersionsRequest, context: Context):
@@ -103,7 +105,7 @@ class PromptServicer(pb_grpc.PromptServiceServicer):
 
 
 def grpc_service(uow: handlers.UnitOfWorkFactory, protected_labels: frozenset[str],
-                 page_tokens: PageTokens) -> GrpcService:
+                 page_tokens: PageTokens, renderer: handlers.Renderer) -> GrpcService:
     return GrpcService(add_to_server=pb_grpc.add_PromptServiceServicer_to_server,
-                       servicer=PromptServicer(uow, protected_labels, page_tokens), full_name=SERVICE,
+                       servicer=PromptServicer(uow, protected_labels, page_tokens, renderer), full_name=SERVICE,
                        method_roles=METHOD_ROLES, text_limits=TEXT_LIMITS)

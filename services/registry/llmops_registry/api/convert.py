@@ -178,8 +178,12 @@ def policy_from_pb(value: pb.AliasPolicy) -> AliasPolicy:
         )
         for g in value.gates
     )
+    try:
+        approver_role = Role.parse(value.approver_role or "approver")
+    except InvalidArgument as exc:
+        raise InvalidArgument(exc.message, field="policy.approver_role") from None
     return AliasPolicy(value.model_name, value.alias, value.protected, gates, value.required_approvals,
-                       Role.parse(value.approver_role or "approver"), value.auto_request_on_evaluation)
+                       approver_role, value.auto_request_on_evaluation)
 
 
 def promotion(value: Promotion) -> pb.PromotionRequest:

@@ -86,15 +86,15 @@ class MetricGate:
     min_relative_change: float | None = None
     greater_is_better: bool = True
 
-    def validate(self) -> None:
+    def validate(self, field: str = "policy.gates") -> None:
         if not self.metric:
-            raise InvalidArgument("a gate needs a metric name", field="gates")
+            raise InvalidArgument("a gate needs a metric name", field=f"{field}.metric_name")
         for name in ("threshold", "min_absolute_change", "min_relative_change"):
             value = getattr(self, name)
             if value is not None:
-                check_finite(value, f"gates.{name}")
+                check_finite(value, f"{field}.{name}")
         if self.threshold is None and self.min_absolute_change is None and self.min_relative_change is None:
-            raise InvalidArgument(f"gate on {quote(self.metric)} sets no threshold or minimum change", field="gates")
+            raise InvalidArgument(f"gate on {quote(self.metric)} sets no threshold or minimum change", field=field)
 
 
 @dataclass(frozen=True)
@@ -120,13 +120,13 @@ class AliasPolicy:
 
     def validate(self) -> None:
         validate_model_name(self.model_name, field_name="policy.model_name")
-        validate_alias(self.alias)
+        validate_alias(self.alias, field_name="policy.alias")
         if self.required_approvals < 0 or self.required_approvals > 10:
-            raise InvalidArgument("required approvals must be between 0 and 10", field="required_approvals")
+            raise InvalidArgument("required approvals must be between 0 and 10", field="policy.required_approvals")
         if self.approver_role < Role.APPROVER:
-            raise InvalidArgument("approvers need at least the approver role", field="approver_role")
-        for gate in self.gates:
-            gate.validate()
+            raise InvalidArgument("approvers need at least the approver role", field="policy.approver_role")
+        for index, gate in enumerate(self.gates):
+            gate.validate(f"policy.gates[{index}]")
 
 
 _NEVER = datetime.min.replace(tzinfo=UTC)  # ranks a result not yet recorded before every recorded one
