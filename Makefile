@@ -31,7 +31,7 @@ test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit
 
 test-integration: $(STAMP)
-	$(PY) -m pytest -q tests/integration tests/e2e
+	$(PY) -m pytest -q tests/integration tests/e2e tests/fuzz
 
 ## protos: regenerate libs/gen from protos/ (commit the result); protos-check fails when it is stale
 protos: $(STAMP)

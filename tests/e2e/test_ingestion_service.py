@@ -184,6 +184,11 @@ async def test_grpc_upload_ingest_reingest_profile_sample_diff(ingestion, artifa
             await stub.IngestDataset(pb.IngestDatasetRequest(
                 dataset_name=name, source=pb.DataSource(local_path="/etc/passwd")), metadata=METADATA)
         assert outside.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "allowed local roots" in outside.value.details()
+        with pytest.raises(grpc.RpcError) as other_bucket:  # S3 sources: the artifacts bucket only, by default
+            await stub.IngestDataset(pb.IngestDatasetRequest(
+                dataset_name=name, source=pb.DataSource(s3_uri="s3://llmops-models/base/")), metadata=METADATA)
+        assert other_bucket.value.code() == grpc.StatusCode.PERMISSION_DENIED
+        assert "source.s3_uri" in other_bucket.value.details()
 
     await wait_for(lambda: {e.payload.version for e in ingested} == {version.version, newer.version.version},
                    what="dataset.ingested events for both versions")

@@ -53,8 +53,8 @@ def fuzz_service(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
             service.stop(timeout=3)
             _capped(service)
 
-        target = FuzzTarget(service.endpoint, SchemaProbe(dsn, name, **probe_options), [("authorization", f"Bearer {TEST_ADMIN_KEY}")],
-                            restart=restart)
+        target = FuzzTarget(service.endpoint, SchemaProbe(dsn, name, **probe_options),
+                            [("authorization", f"Bearer {TEST_ADMIN_KEY}")], restart=restart)
         started.append((target, service, database))
         return target, service
 

@@ -10,7 +10,6 @@ import json
 import math
 import time
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +18,7 @@ from llmops.common.v1 import common_pb2
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
 
-from llmops_common.testing.fuzz import LONG_TEXT, requests, rpcs, texts
+from llmops_common.testing.fuzz import INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs, texts
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
 
 pytestmark = pytest.mark.e2e
@@ -27,7 +26,8 @@ RPCS = rpcs(pb.DESCRIPTOR.services_by_name["IngestionService"])
 #: tables the job runner fills in the background: compared by row count, or (when it adds rows) left
 #: out; a failed call's rows are still found there by its correlation id
 PROBE = {"count_only": frozenset({"outbox", "datasets", "ingestion_jobs"}),
-         "ignore": frozenset({"schema_migrations", "inbox", "dataset_versions", "dataset_usages", "audit_log", "outbox"})}
+         "ignore": frozenset({"schema_migrations", "inbox", "dataset_versions", "dataset_usages", "audit_log",
+                              "outbox"})}
 ROWS = [{"question": f"question {i} about topic {i % 7}", "answer": f"answer number {i} " * 3} for i in range(40)]
 
 
@@ -66,7 +66,8 @@ def ingestion(fuzz_service, tmp_path_factory) -> tuple[FuzzTarget, dict[str, lis
     (root / "dir" / "data.jsonl").write_bytes(jsonl(ROWS[10:]))
     (root / "dir" / "passwd.txt").symlink_to("/etc/passwd")
     target, _ = fuzz_service("ingestion", "llmops_ingestion.main", {
-        "LLMOPS_INGESTION_WORK_DIR": str(folder / "work"), "LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS": json.dumps([str(root)]),
+        "LLMOPS_INGESTION_WORK_DIR": str(folder / "work"),
+        "LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS": json.dumps([str(root)]),
         "LLMOPS_INGESTION_JOB_POLL_SECONDS": "0.5", "LLMOPS_INGESTION_JOB_HEARTBEAT_SECONDS": "0.5"}, **PROBE)
     run = uuid.uuid4().hex[:8]
     dataset, other = f"fz-{run}-qa", f"fz-{run}-other"
@@ -127,7 +128,8 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
         "GetDataset": [pb.GetDatasetRequest(name=LONG_TEXT), pb.GetDatasetRequest(name="\x00")],
         "ListDatasets": [pb.ListDatasetsRequest(page=p) for p in pages] + [pb.ListDatasetsRequest(name_prefix="\x00")],
         "IngestDataset": [
-            ingest(request_id="r\x00"), ingest(column_mapping={"text": "a\x00"}),
+            ingest(request_id="r\x00"), ingest(request_id=INCOMPRESSIBLE_TEXT),
+            ingest(column_mapping={"text": "a\x00"}),
             ingest(preparation=pb.PreparationConfig(dedup=pb.DedupStep(threshold=math.nan))),
             ingest(preparation=pb.PreparationConfig(split=pb.SplitStep(validation_fraction=math.inf,
                                                                        test_fraction=-math.inf))),
@@ -145,7 +147,8 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
         "GetIngestionJob": [pb.GetIngestionJobRequest(job_id="\x00"), pb.GetIngestionJobRequest(job_id=LONG_TEXT)],
         "UploadFile": [
             upload_stream("\x00", "qa.jsonl", b"{}\n"), upload_stream(dataset, "q\x00.jsonl", b"{}\n"),
-            upload_stream(dataset, "../../etc/passwd", b"{}\n"), upload_stream(LONG_TEXT[:100_000], "qa.jsonl", b"{}\n"),
+            upload_stream(dataset, "../../etc/passwd", b"{}\n"),
+            upload_stream(LONG_TEXT[:100_000], "qa.jsonl", b"{}\n"),
             [pb.UploadFileRequest(chunk=b"x")], [],
             upload_stream(dataset, "qa.jsonl", b"{}\n") + [pb.UploadFileRequest(header=pb.UploadFileHeader())],
             [pb.UploadFileRequest(header=pb.UploadFileHeader(dataset_name=dataset, filename="qa.jsonl",
@@ -161,6 +164,7 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
                                                 to_version=c["version"][1], sample_limit=2**31 - 1),
                          pb.DiffVersionsRequest(dataset_name=dataset, from_version="..", to_version="\x00")],
     }
+    assert set(examples) <= {r.name for r in RPCS}, set(examples) - {r.name for r in RPCS}  # renamed RPCs
     return examples.get(rpc, [])
 
 

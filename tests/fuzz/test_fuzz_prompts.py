@@ -18,7 +18,7 @@ from llmops.common.v1 import common_pb2
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 
-from llmops_common.testing.fuzz import HOSTILE_TEMPLATES, LONG_TEXT, requests, rpcs, templates
+from llmops_common.testing.fuzz import HOSTILE_TEMPLATES, INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs, templates
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
 
 pytestmark = pytest.mark.e2e
@@ -65,7 +65,8 @@ def prompts(fuzz_service) -> tuple[FuzzTarget, Any, dict[str, list[Any]]]:
     stub.SetLabel(pb.SetLabelRequest(prompt_name=prompt, label="staging", version=3), metadata=md)
     page = common_pb2.PageRequest(page_size=1)
     tokens = [stub.ListPrompts(pb.ListPromptsRequest(page=page), metadata=md).page.next_page_token,
-              stub.ListVersions(pb.ListVersionsRequest(prompt_name=prompt, page=page), metadata=md).page.next_page_token]
+              stub.ListVersions(pb.ListVersionsRequest(prompt_name=prompt, page=page),
+                                metadata=md).page.next_page_token]
     assert all(tokens), tokens
     corpus: dict[str, list[Any]] = {
         "name": [prompt, other], "prompt_name": [prompt, other], "name_prefix": [f"fz-{run}", "fz-"],
@@ -90,6 +91,7 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
         "CreateVersion": [
             pb.CreateVersionRequest(prompt_name=prompt, text="a\x00b"),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", request_id="r\x00"),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", request_id=INCOMPRESSIBLE_TEXT),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", commit_message="\x00"),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}",
                                     variables=[pb.VariableSpec(name="q\n", type=pb.VARIABLE_TYPE_STRING)]),
@@ -121,6 +123,7 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
         "UpdateTags": [pb.UpdateTagsRequest(prompt_name=prompt, set_tags={"k\x00": "v"}),
                        pb.UpdateTagsRequest(prompt_name=prompt, remove_tags=["\x00"])],
     }
+    assert set(examples) <= {r.name for r in RPCS}, set(examples) - {r.name for r in RPCS}  # renamed RPCs
     return examples.get(rpc, [])
 
 
@@ -149,6 +152,7 @@ def test_a_hostile_template_is_refused_or_rendered_within_bounds(prompts, templa
         rendered = target.exercise(render, pb.RenderPromptRequest(prompt_name=prompt, label="latest",
                                                                   variables=variables(**values)))
         assert rendered.code.name != "INVALID_ARGUMENT" or "variables" not in rendered.details, rendered.details
-        assert not rendered.problems, f"RenderPrompt: {rendered.code.name} {rendered.details[:300]}: {rendered.problems}"
+        assert not rendered.problems, (f"RenderPrompt: {rendered.code.name} {rendered.details[:300]}: "
+                                       f"{rendered.problems}")
     held = psutil.Process(service.proc.pid).memory_info().rss - held_before
     assert held < HELD_MEMORY_BOUND, f"the service holds {held / 2**20:.0f} MiB more after this template"

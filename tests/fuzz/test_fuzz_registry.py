@@ -17,7 +17,7 @@ from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
 from llmops_common.storage import ArtifactStore
-from llmops_common.testing.fuzz import LONG_TEXT, requests, rpcs
+from llmops_common.testing.fuzz import INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
 
 pytestmark = pytest.mark.e2e
@@ -45,8 +45,8 @@ def registry(fuzz_service, settings_for) -> tuple[FuzzTarget, dict[str, list[Any
     for name in (model, other):
         stub.CreateRegisteredModel(pb.CreateRegisteredModelRequest(name=name, description="seed", tags={"team": "fz"}),
                                    metadata=md)
-    stub.CreateModelVersion(pb.CreateModelVersionRequest(model_name=model, artifact_uri=uris[0], kind=pb.MODEL_KIND_BASE,
-                                                         request_id="seed-1"), metadata=md)
+    stub.CreateModelVersion(pb.CreateModelVersionRequest(
+        model_name=model, artifact_uri=uris[0], kind=pb.MODEL_KIND_BASE, request_id="seed-1"), metadata=md)
     stub.CreateModelVersion(pb.CreateModelVersionRequest(
         model_name=model, artifact_uri=uris[1], kind=pb.MODEL_KIND_ADAPTER, base_model_version=f"models:/{model}/1",
         tags={"team": "fz"}, lineage=pb.Lineage(dataset_versions=["qa@abc"], training_run_id="run-1")), metadata=md)
@@ -96,7 +96,8 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
     nan_gate = pb.MetricGate(metric_name="bleu", threshold=math.nan, greater_is_better=True)
     inf_gate = pb.MetricGate(metric_name="bleu", threshold=math.inf, min_relative_change=-math.inf)
     far = Timestamp(seconds=2**63 - 1)
-    forged = [b64json(["abc"]), b64json([1]), b64json([1, 2, 3]), b64json([]), b64json({"a": 1}), "!!!", token[:-1] + "A"]
+    forged = [b64json(["abc"]), b64json([1]), b64json([1, 2, 3]), b64json([]), b64json({"a": 1}), "!!!",
+              token[:-1] + "A"]
     pages = [common_pb2.PageRequest(page_token=t) for t in forged]
     examples: dict[str, list[Any]] = {
         "CreateRegisteredModel": [
@@ -113,6 +114,8 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
             for uri in ("s3://llmops-models/../llmops-datasets/x", "s3://127.0.0.1:9000/llmops-models/x",
                         "s3://llmops models/x", "s3://llmops-models", "s3://llmops-models/", "file:///etc/passwd")]
         + [pb.CreateModelVersionRequest(model_name=model, artifact_uri=c["artifact_uri"][0], request_id="r\x00"),
+           pb.CreateModelVersionRequest(model_name=model, artifact_uri=c["artifact_uri"][0], kind=pb.MODEL_KIND_BASE,
+                                        request_id=INCOMPRESSIBLE_TEXT),
            pb.CreateModelVersionRequest(model_name=model, artifact_uri=c["artifact_uri"][0], tags={"t": "\x00"}),
            pb.CreateModelVersionRequest(model_name=model, artifact_uri=c["artifact_uri"][0],
                                         lineage=pb.Lineage(code_version="\x00"))],
@@ -133,7 +136,8 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
         "Resolve": [pb.ResolveRequest(uri=u) for u in (f"models:/{model}@Production", f"models:/{model}@latest\n",
                                                       f"models:/{LONG_TEXT}@x", "models:/\x00/1",
                                                       f"models:/{model}/99999999999999999999")],
-        "GetRelease": [pb.GetReleaseRequest(model_name=model, alias="\x00"), pb.GetReleaseRequest(model_name=LONG_TEXT)],
+        "GetRelease": [pb.GetReleaseRequest(model_name=model, alias="\x00"),
+                       pb.GetReleaseRequest(model_name=LONG_TEXT)],
         "SetPolicy": [pb.SetPolicyRequest(policy=pb.AliasPolicy(model_name=model, alias="canary", gates=[g]))
                       for g in (nan_gate, inf_gate)]
         + [pb.SetPolicyRequest(policy=pb.AliasPolicy(model_name=model, alias="canary"), reason="\x00"),
@@ -141,7 +145,9 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
         "GetPolicy": [pb.GetPolicyRequest(model_name=model, alias="PRODUCTION")],
         "RequestPromotion": [pb.RequestPromotionRequest(model_name=model, alias="production", version=2, reason="\x00"),
                              pb.RequestPromotionRequest(model_name=model, alias="production", version=2,
-                                                        request_id="\x00")],
+                                                        request_id="\x00"),
+                             pb.RequestPromotionRequest(model_name=model, alias="production", version=2,
+                                                        request_id=INCOMPRESSIBLE_TEXT)],
         "ApprovePromotion": [pb.ApprovePromotionRequest(promotion_id=promotion, comment="\x00"),
                              pb.ApprovePromotionRequest(promotion_id="not-a-uuid")],
         "RejectPromotion": [pb.RejectPromotionRequest(promotion_id=promotion, reason="\x00"),
@@ -157,13 +163,15 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
            pb.ListAuditEventsRequest(actor="\x00")],
         "AttachEvaluation": [
             pb.AttachEvaluationRequest(model_name=model, version=2, evaluation=pb.EvaluationResult(
-                evaluation_run_id=f"ev-{i}", metrics={"bleu": v})) for i, v in enumerate((math.nan, math.inf, -math.inf))]
+                evaluation_run_id=f"ev-{i}", metrics={"bleu": v}))
+            for i, v in enumerate((math.nan, math.inf, -math.inf))]
         + [pb.AttachEvaluationRequest(model_name=model, version=2, evaluation=pb.EvaluationResult(
                evaluation_run_id="ev-far", metrics={"bleu": 1.0}, completed_at=ts))
            for ts in (far, Timestamp(seconds=253402300800), Timestamp(seconds=4102444800))]
         + [pb.AttachEvaluationRequest(model_name=model, version=2, evaluation=pb.EvaluationResult(
                evaluation_run_id="ev\x00", metrics={"bleu\x00": 1.0}, report_uri="s3://llmops-models"))],
     }
+    assert set(examples) <= {r.name for r in RPCS}, set(examples) - {r.name for r in RPCS}  # renamed RPCs
     return examples.get(rpc, [])
 
 

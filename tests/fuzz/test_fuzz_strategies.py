@@ -16,7 +16,8 @@ from llmops.registry.v1 import registry_pb2
 
 from llmops_common.testing.fuzz import LONG_TEXT, describe, locations, messages, page_tokens, requests, rpcs, texts
 
-QUICK = settings(max_examples=5, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+QUICK = settings(max_examples=5, deadline=None, database=None, derandomize=True,
+                 suppress_health_check=list(HealthCheck))
 
 
 def all_rpcs():
@@ -74,11 +75,14 @@ def test_text_reaches_nul_long_values_and_mutated_real_names():
 
 def test_messages_reach_every_field_kind_with_hostile_values():
     missed = reached(messages(registry_pb2.MetricGate.DESCRIPTOR), {
-        "NaN threshold": lambda g: math.isnan(g.threshold), "infinite change": lambda g: math.isinf(g.min_relative_change),
+        "NaN threshold": lambda g: math.isnan(g.threshold),
+        "infinite change": lambda g: math.isinf(g.min_relative_change),
         "optional unset": lambda g: not g.HasField("threshold"), "optional set": lambda g: g.HasField("threshold")},
         examples=400)
+    missed |= reached(messages(registry_pb2.GetLineageRequest.DESCRIPTOR), {
+        "int32 extreme": lambda m: m.max_depth in (-(2**31), 2**31 - 1),
+        "int64 extreme": lambda m: m.version in (-(2**63), 2**63 - 1)})
     missed |= reached(messages(registry_pb2.SetPolicyRequest.DESCRIPTOR, {"alias": ["production"]}), {
-        "int32 extreme": lambda m: m.policy.required_approvals in (-(2**31), 2**31 - 1),
         "real alias": lambda m: m.policy.alias == "production", "nested repeated": lambda m: len(m.policy.gates) > 1})
     missed |= reached(messages(common_pb2.TimeRange.DESCRIPTOR), {
         "timestamp past 9999": lambda m: m.start.seconds > 253402300799 or m.end.seconds > 253402300799,
@@ -91,7 +95,8 @@ def test_messages_reach_every_field_kind_with_hostile_values():
         "Value default": lambda m: any(v.HasField("default_value") for v in m.variables),
         "Struct": lambda m: len(m.model_config.extra.fields) > 0})
     missed |= reached(messages(registry_pb2.CreateRegisteredModelRequest.DESCRIPTOR, {"tags.key": ["team"]}), {
-        "map with a real key": lambda m: "team" in m.tags, "map with a NUL key": lambda m: any("\x00" in k for k in m.tags)})
+        "map with a real key": lambda m: "team" in m.tags,
+        "map with a NUL key": lambda m: any("\x00" in k for k in m.tags)})
     assert not missed
 
 

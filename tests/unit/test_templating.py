@@ -1,4 +1,10 @@
-"""The sandboxed template engine: validation, variables, delimiting, and refusal of injection payloads."""
+"""The sandboxed template engine: validation, variables, delimiting, refusal of injection payloads, and
+rendering in killable worker processes."""
+
+import asyncio
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -6,6 +12,7 @@ from llmops_common.errors import InvalidArgument
 from llmops_common.templating import (
     ChatMessage,
     Delimiting,
+    RenderPool,
     Template,
     UnsafeTemplate,
     VariableSpec,
@@ -111,3 +118,70 @@ def test_large_templates_up_to_a_megabyte_are_fine():
     assert render(text(big + "{{ question }}"), {"question": "!"}).endswith("word !")
     with pytest.raises(InvalidArgument, match="limit"):
         text("x" * (1024 * 1024 + 1))
+
+
+def test_renders_in_concurrent_threads_each_have_their_own_budget():
+    # 360,600 loop steps each: four at once would pass one shared 1,000,000-step budget
+    busy = text("{% set l = [0] * 600 %}{% for i in l %}{% for j in l %}{% endfor %}{% endfor %}{{ question }}")
+    with ThreadPoolExecutor(4) as threads:
+        outputs = list(threads.map(lambda i: render(busy, {"question": str(i)}, seconds=60), range(4)))
+    assert outputs == ["0", "1", "2", "3"]
+
+
+# -- rendering in worker processes ---------------------------------------------------------------------
+
+
+@pytest.fixture
+async def pool():
+    renders = RenderPool(1, timeout=3.0)
+    yield renders
+    await renders.close()
+
+
+async def test_a_render_pool_renders_what_the_process_renders(pool):
+    template = text("{% for c in question %}{{ c|upper }}{% endfor %}!")
+    chat = Template(messages=(ChatMessage("system", "Be brief."), ChatMessage("user", "{{ question }}")),
+                    variables=(Q,))
+    assert await pool.render(template, {"question": "why"}) == render(template, {"question": "why"}) == "WHY!"
+    assert await pool.render(chat, {"question": "hi"}) == render(chat, {"question": "hi"})
+    with pytest.raises(InvalidArgument, match="missing required variable"):
+        await pool.render(template, {})
+    with pytest.raises(UnsafeTemplate):
+        await pool.render(Template(text="{{ question|attr('__class__') }}", variables=(Q,)), {"question": "q"})
+
+
+async def test_a_render_past_the_pool_deadline_is_killed_and_its_worker_replaced():
+    renders = RenderPool(1, timeout=0.3)  # shorter than the renderer's own 1 s budget, so the pool kills it
+    try:
+        slow = text("{% macro f(k) %}{% if k %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}{{ f(30) }}")
+        await renders.start()
+        first = renders._idle[0].process
+        with pytest.raises(InvalidArgument, match="did not finish within 0.3 s"):
+            await renders.render(slow, {"question": "q"})
+        assert first.returncode is not None  # killed
+        renders.timeout = 10.0
+        assert await renders.render(text("ok {{ question }}"), {"question": "q"}) == "ok q"
+    finally:
+        await renders.close()
+
+
+async def test_a_worker_that_dies_mid_render_gives_a_clear_error_and_is_replaced(pool):
+    await pool.start()
+    worker = pool._idle[0].process
+    slow = text("{% macro f(k) %}{% if k %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}{{ f(30) }}")
+    rendering = asyncio.create_task(pool.render(slow, {"question": "q"}))
+    await asyncio.sleep(0.3)
+    worker.kill()  # as the kernel would when the worker passes its memory limit
+    with pytest.raises(InvalidArgument, match="render was stopped"):
+        await rendering
+    assert await pool.render(text("{{ question }}"), {"question": "back"}) == "back"
+
+
+async def test_workers_run_under_the_address_space_limit():
+    renders = RenderPool(1, memory_bytes=300 * 1024 * 1024)
+    try:
+        await renders.render(text("{{ question }}"), {"question": "q"})  # the worker has set its limit
+        limits = Path(f"/proc/{renders._idle[0].process.pid}/limits").read_text()
+        assert re.search(r"Max address space\s+314572800\s+314572800", limits), limits
+    finally:
+        await renders.close()

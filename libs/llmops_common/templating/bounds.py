@@ -29,8 +29,8 @@ _FORMATTER = string.Formatter()
 
 
 def not_data(value: Any) -> RenderRefused:
-    return RenderRefused(f"the template turns a {type(value).__name__} into text, and only data may be printed "
-                         "(strings, numbers, booleans, lists and mappings): call it, or convert it with |list")
+    return RenderRefused(f"a {type(value).__name__} is not data: templates print and compare only strings, numbers, "
+                         "booleans, lists and mappings (call it, or convert it with |list)")
 
 
 def data_size(value: Any) -> int:

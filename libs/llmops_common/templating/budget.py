@@ -24,12 +24,14 @@ from llmops_common.templating.limits import (
 #: a sized iterable this short is charged at loop entry; longer ones (and iterators) per item
 _CHARGE_AT_ENTRY = 64
 _SIZED = (str, list, tuple, dict)
+_SIZED_ITERABLES = (*_SIZED, range)
 
 
 class Budget:
-    __slots__ = ("steps", "deadline", "depth", "range_left", "built_left")
+    __slots__ = ("seconds", "steps", "deadline", "depth", "range_left", "built_left")
 
     def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
         self.steps = MAX_STEPS
         self.deadline = monotonic() + seconds
         self.depth = 0
@@ -42,7 +44,7 @@ class Budget:
         if self.steps < 0:
             raise RenderRefused(f"the render took more than {MAX_STEPS:,} steps (loop iterations, calls and filters)")
         if monotonic() > self.deadline:
-            raise RenderRefused(f"the render took longer than {RENDER_SECONDS:g} s")
+            raise RenderRefused(f"the render took longer than {self.seconds:g} s")
 
     def charge(self, value: Any) -> Any:
         """``value``, counted against the render's build budget if it is a string, list or mapping."""
@@ -81,7 +83,7 @@ def budgeted(iterable: Iterable[Any]) -> Iterable[Any]:
     charged in one go; anything else one step per item, so a loop stops at the step or second it
     crosses its budget."""
     budget = current()
-    if isinstance(iterable, _SIZED) and len(iterable) <= _CHARGE_AT_ENTRY:
+    if isinstance(iterable, _SIZED_ITERABLES) and len(iterable) <= _CHARGE_AT_ENTRY:
         budget.tick(len(iterable) + 1)
         return iterable
     return _per_item(iterable, budget)

@@ -70,7 +70,7 @@ def validate(template: Template) -> None:
     """Refuse a template that is malformed, uses undeclared variables or syntax outside the
     restricted language, or reaches for internals. Nothing in it is evaluated."""
     check_declarations(template)
-    size = sum(len(src.encode()) for _, src in template.sources())
+    size = sum(len(src.encode(errors="surrogatepass")) for _, src in template.sources())
     if size > MAX_TEMPLATE_BYTES:
         raise InvalidArgument(f"template is {size} bytes; the limit is {MAX_TEMPLATE_BYTES}", field="template")
     allowed, used = MAX_TEMPLATE_TOKENS, set()

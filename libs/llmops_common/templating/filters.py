@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from jinja2.filters import FILTERS as JINJA_FILTERS
-from jinja2.filters import do_format, make_attrgetter
+from jinja2.filters import make_attrgetter
 from jinja2.tests import TESTS as JINJA_TESTS
 from jinja2.utils import pass_environment
 
@@ -145,7 +145,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     **{name: guarded(JINJA_FILTERS[name], _compared) for name in _COMPARING},
     "batch": guarded(JINJA_FILTERS["batch"], _check_batch),
     "center": guarded(JINJA_FILTERS["center"], _check_center),
-    "format": guarded(do_format, _check_format),
+    "format": guarded(JINJA_FILTERS["format"], _check_format),
     "indent": guarded(JINJA_FILTERS["indent"], _check_indent),
     "join": guarded(_join),
     "replace": guarded(JINJA_FILTERS["replace"], _check_replace),
@@ -155,6 +155,7 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "tojson": guarded(JINJA_FILTERS["tojson"], _check_tojson),
     LOOP_BUDGET: budgeted,
 }
+
 
 def _comparing(test: Callable[[Any, Any], bool]) -> Callable[[Any, Any], bool]:
     def compare(value: Any, other: Any) -> bool:

@@ -18,7 +18,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from llmops_common.errors import InvalidArgument
+from llmops_common.errors import InvalidArgument, Unavailable
 from llmops_common.templating.limits import security_event
 from llmops_common.templating.schema import ChatMessage, Template
 from llmops_common.templating.wire import HEADER_BYTES, encode, template_to_wire
@@ -27,6 +27,8 @@ log = logging.getLogger(__name__)
 MIB = 1024 * 1024
 #: a reply larger than this is not a render's (at most a few MB of JSON): the worker is killed
 _MAX_REPLY_BYTES = 64 * MIB
+#: how long a new worker may take to import what it needs
+_STARTUP_SECONDS = 30.0
 
 
 class _Worker:
@@ -35,24 +37,35 @@ class _Worker:
 
     @classmethod
     async def start(cls, memory_bytes: int) -> _Worker:
+        """A worker that has imported everything and is ready for its first render."""
         process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "llmops_common.templating.worker", str(memory_bytes),
             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-        return cls(process)
+        worker = cls(process)
+        try:
+            await asyncio.wait_for(worker.reply(), _STARTUP_SECONDS)
+        except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, ValueError):
+            await worker.stop()
+            raise Unavailable("a render worker process could not start") from None
+        return worker
 
     async def exchange(self, request: bytes) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
+        assert self.process.stdin is not None
         self.process.stdin.write(request)
         await self.process.stdin.drain()
+        return await self.reply()
+
+    async def reply(self) -> dict[str, Any]:
+        assert self.process.stdout is not None
         size = int.from_bytes(await self.process.stdout.readexactly(HEADER_BYTES), "big")
         if size > _MAX_REPLY_BYTES:
             raise ConnectionError(f"a worker replied with {size} bytes")
         return json.loads(await self.process.stdout.readexactly(size))
 
     async def stop(self) -> None:
-        if self.process.returncode is None:
-            self.process.kill()
         with contextlib.suppress(ProcessLookupError):
+            if self.process.returncode is None:
+                self.process.kill()
             await asyncio.shield(self.process.wait())
 
 
@@ -61,15 +74,20 @@ class RenderPool:
 
     def __init__(self, workers: int = 2, *, memory_bytes: int = 512 * MIB, timeout: float = 5.0,
                  recycle_bytes: int = 256 * MIB) -> None:
-        self.workers, self.memory_bytes, self.timeout, self.recycle_bytes = workers, memory_bytes, timeout, recycle_bytes
+        self.workers, self.memory_bytes = workers, memory_bytes
+        self.timeout, self.recycle_bytes = timeout, recycle_bytes
         self._idle: list[_Worker] = []
         self._slots: asyncio.Semaphore | None = None
         self._closed = False
 
     async def start(self) -> None:
         """Start the workers now rather than on the first renders."""
-        started = await asyncio.gather(*(_Worker.start(self.memory_bytes) for _ in range(self.workers - len(self._idle))))
-        self._idle.extend(started)
+        started = await asyncio.gather(*(_Worker.start(self.memory_bytes)
+                                         for _ in range(self.workers - len(self._idle))), return_exceptions=True)
+        self._idle.extend(worker for worker in started if isinstance(worker, _Worker))
+        for failure in started:
+            if isinstance(failure, BaseException):
+                raise failure
 
     async def close(self) -> None:
         self._closed = True
@@ -88,6 +106,8 @@ class RenderPool:
             request = encode({"template": template_to_wire(template), "values": dict(values)})
         except (TypeError, ValueError) as exc:
             raise InvalidArgument(f"variables must be JSON data: {exc}", field="variables") from None
+        if self._closed:
+            raise Unavailable("the render pool is closed (the process is stopping)")
         if self._slots is None:
             self._slots = asyncio.Semaphore(self.workers)
         async with self._slots:
@@ -113,7 +133,7 @@ class RenderPool:
                                   field="template") from None
         except (asyncio.IncompleteReadError, ConnectionError, ValueError):
             log.warning("a render worker died (exit %s); replaced", worker.process.returncode)
-            raise InvalidArgument("the render was stopped: it went past the worker's memory limit",
+            raise InvalidArgument("the render was stopped: its worker process ran out of memory or crashed",
                                   field="template") from None
         finally:
             if keep and not self._closed:

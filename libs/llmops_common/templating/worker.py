@@ -1,7 +1,7 @@
 """A render worker process: reads render requests on stdin, answers on stdout, one at a time, under
-an address-space limit (``RLIMIT_AS``). Started and killed by ``RenderPool``; not an entry point.
-
-Security events are logged by the parent.
+an address-space limit (``RLIMIT_AS``). ``RenderPool`` runs it as ``python -m
+llmops_common.templating.worker <limit>`` and kills it; it is no command for people (no console
+entry point). Security events are logged by the parent.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import resource
+import signal
 import sys
 from typing import Any
 
@@ -39,13 +40,18 @@ def main() -> None:
     limit = int(sys.argv[1]) if len(sys.argv) > 1 else 0
     if limit:
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops its workers itself
     logging.getLogger().addHandler(logging.NullHandler())
     replies = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)  # anything printed goes to stderr, never into the reply stream
+    replies.write(encode({"ready": True}))
+    replies.flush()
     while (request := read(sys.stdin.buffer)) is not None:
         try:
             replies.write(encode(handle(request)))
             replies.flush()
+        except BrokenPipeError:
+            return  # the parent is gone
         except MemoryError:
             sys.exit(3)  # the parent sees the stream end and reports the render as stopped
 

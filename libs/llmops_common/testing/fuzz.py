@@ -3,11 +3,13 @@ with hostile ones, and ``rpcs`` to list every method of a gRPC service with its 
 
 Every field kind is covered: scalars of each width, strings and bytes, enums (unknown numbers too),
 nested messages, repeated fields, maps, oneofs, proto3 ``optional`` presence, and the well-known
-``Timestamp``, ``Struct``, ``Value`` and ``ListValue``. Strings are chosen by field name: ``*token*``
-fields get forged page tokens, ``*uri*``/``*path*`` fields hostile locations, every other string the
-hostile text corpus; a ``Corpus`` mixes in real values (seeded names, versions, issued page tokens),
-each also mutated (newline-suffixed, case-changed, NUL-spliced), so requests reach past the
-not-found checks. hypothesis has no protobuf support of its own, hence this module.
+``Timestamp``, ``Struct``, ``Value`` and ``ListValue``. A request is plausible (real values from a
+``Corpus`` of seeded names, versions and issued page tokens; fresh names; small numbers), hostile
+throughout, or plausible with one hostile field, so a bad value reaches checks deep in a service.
+Hostile strings are chosen by field name: ``*token*`` fields get forged page tokens, ``*uri*`` and
+``*path*`` fields hostile locations, every other string NUL bytes, 1 MiB values, newline-suffixed and
+case-changed reserved names, odd unicode and syntax; real values come mutated the same ways.
+hypothesis has no protobuf support of its own (``from_type`` does not know messages), hence this module.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ from __future__ import annotations
 import base64
 import json
 import math
+import random
+import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +31,8 @@ from hypothesis import strategies as st
 
 F = FieldDescriptor
 LONG_TEXT = "x" * 2**20  #: a 1 MiB value, e.g. for a name in a Get
+#: 10,000 pseudo-random letters: too long for a b-tree index row even after Postgres compresses it
+INCOMPRESSIBLE_TEXT = "".join(random.Random(9).choices(string.ascii_letters, k=10_000))
 #: the largest request built: under gRPC's default 4 MiB receive limit, so the service sees every one
 MAX_REQUEST_BYTES = 3 * 2**20
 RESERVED_NAMES = ("production", "staging", "latest", "champion")
@@ -34,15 +40,13 @@ RESERVED_NAMES = ("production", "staging", "latest", "champion")
 #: hostile text by kind; each kind is drawn about as often as any other, however many values it has
 HOSTILE_TEXT_KINDS: dict[str, tuple[str, ...]] = {
     "nul": ("\x00", "a\x00b", "\x00" * 8, "name\x00"),
-    "long": (LONG_TEXT, "é" * 2**19, "x" * 65537, "x" * 256),
+    "long": (LONG_TEXT, "é" * 2**19, "x" * 65537, "x" * 256, INCOMPRESSIBLE_TEXT),
     "names": (*(v for name in RESERVED_NAMES for v in (name.upper(), name.title(), f"{name}\n", f" {name}")),
               "name\n", "\n", "\r\n", "a\rb", "\t", " padded ", "", " "),
     "unicode": ("ünïcödé", "名前", "😀", "\u202eevil", "zero\u200bwidth", "\ufeffbom", "e\u0301", "\uffff"),
     "syntax": ("'; DROP TABLE outbox; --", "%s", "%(x)s", "{0}", "{{ 7*7 }}", "${HOME}", "%", "_", "\\", "*", "..",
                "../..", ".", "/", "a/b", "-1", "0", "NaN", "null", "[]", "{}"),
 }
-HOSTILE_TEXT: tuple[str, ...] = tuple(v for values in HOSTILE_TEXT_KINDS.values() for v in values)
-
 HOSTILE_LOCATIONS: tuple[str, ...] = (
     "s3://llmops-models", "s3://llmops-models/", "s3://llmops-datasets", "s3://llmops-artifacts/",
     "s3://llmops-models/../llmops-datasets/x", "s3://llmops-models/a/../../b", "s3://llmops-models/./a",
@@ -50,7 +54,8 @@ HOSTILE_LOCATIONS: tuple[str, ...] = (
     "s3://llmops models/x", "s3:// /x", "s3://", "s3:///x", "s3://llmops-models//x", "s3://LLMOPS-MODELS/x",
     "S3://llmops-models/x", "s3:/llmops-models/x", "s3://llmops-models/x?versionId=1", "s3://llmops-models/x#f",
     "s3://llmops-models/x\x00y", "s3://llmops-models/x\n", "gs://bucket/x", "file:///etc/passwd", "/etc/passwd",
-    "../../etc/passwd", "/proc/self/root/etc/passwd", "/proc/self/environ", "/tmp/../etc/shadow", "~/x", "//server/share",
+    "../../etc/passwd", "/proc/self/root/etc/passwd", "/proc/self/environ", "/tmp/../etc/shadow", "~/x",
+    "//server/share",
     "http://169.254.169.254/latest/meta-data/", "models:/x/../y", "models:/", "models:/a@", "models:/a/-1",
     "models:/a/99999999999999999999", f"s3://llmops-models/{LONG_TEXT}",
 )
@@ -160,7 +165,8 @@ def json_values(max_leaves: int = 8) -> st.SearchStrategy[Any]:
 def page_tokens(issued: Sequence[str] = ()) -> st.SearchStrategy[str]:
     """Forged page tokens: random base64, base64 JSON of wrong types and counts, random text, and tokens
     the service issued with one character changed, truncated or extended."""
-    forged_json = st.one_of(json_values(), st.lists(json_values(), max_size=4)).map(lambda v: _b64(json.dumps(v).encode()))
+    forged_json = st.one_of(json_values(), st.lists(json_values(), max_size=4)).map(
+        lambda v: _b64(json.dumps(v).encode()))
     choices = [forged_json, st.binary(max_size=48).map(_b64), texts(),
                st.sampled_from(("!!!", "====", "e30=", "W10=", "WyJhIl0=", "WzEsMiwzXQ==", "bnVsbA==", "%%%"))]
     if issued:
@@ -237,7 +243,8 @@ def _struct_trees(keys: Sequence[str]) -> st.SearchStrategy[dict[str, Any]]:
 
 
 def _plausible_json() -> st.SearchStrategy[Any]:
-    return st.one_of(st.booleans(), st.floats(0, 100), st.integers(0, 100), st.from_regex(r"[a-z ]{0,12}", fullmatch=True))
+    return st.one_of(st.booleans(), st.floats(0, 100), st.integers(0, 100),
+                     st.from_regex(r"[a-z ]{0,12}", fullmatch=True))
 
 
 def _well_known(descriptor: Descriptor, keys: Sequence[str], hostile: bool) -> st.SearchStrategy[Message] | None:
@@ -350,7 +357,8 @@ def _hostile_enum(field: FieldDescriptor, real: list[Any], corpus: Corpus) -> st
 
 _SCALARS: dict[int, Callable[[FieldDescriptor, list[Any], Corpus], st.SearchStrategy[Any]]] = {
     F.TYPE_STRING: _hostile_string,
-    F.TYPE_BYTES: lambda f, r, c: st.one_of(st.binary(max_size=64), st.sampled_from((b"", b"\x00" * 16, b"\xff\xfe" * 8))),
+    F.TYPE_BYTES: lambda f, r, c: st.one_of(st.binary(max_size=64),
+                                            st.sampled_from((b"", b"\x00" * 16, b"\xff\xfe" * 8))),
     F.TYPE_DOUBLE: lambda f, r, c: _floats(f, r), F.TYPE_FLOAT: lambda f, r, c: _floats(f, r),
     F.TYPE_ENUM: _hostile_enum,
     **{kind: (lambda f, r, c: _integers(f, r)) for kind in _INT_RANGES},

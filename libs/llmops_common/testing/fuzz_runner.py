@@ -1,7 +1,8 @@
 """Drive a running service with generated requests and check what a hostile caller must never see:
 UNKNOWN or INTERNAL, a hang (DEADLINE_EXCEEDED under a generous deadline), RESOURCE_EXHAUSTED, an
-error message that echoes a whole value, a health check that is not answered SERVING within a second
-(during the call and after it), or a failed call that left rows behind in the service's schema.
+error message that echoes a whole value, UNAVAILABLE twice for the same request while the stack is up
+(a permanent failure reported as transient), a health check that is not answered SERVING within a
+second (during the call and after it), or a failed call that left rows behind in the service's schema.
 
 The strategies live in ``llmops_common.testing.fuzz``; this module only sends and checks.
 """
@@ -31,9 +32,10 @@ FORBIDDEN = frozenset({grpc.StatusCode.UNKNOWN, grpc.StatusCode.INTERNAL, grpc.S
                        grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.UNIMPLEMENTED, grpc.StatusCode.DATA_LOSS})
 #: an error message longer than this echoes a value instead of quoting a short prefix of it
 MAX_DETAILS = 2048
-#: generated requests per RPC: the three first services' suites together run in about three minutes
-MAX_EXAMPLES = 20
-#: set LLMOPS_FUZZ_SHRINK=1 to shrink a failing request to a minimal one (slower; off in CI)
+#: generated requests per RPC (the first three services' suites run in about a minute); set
+#: LLMOPS_FUZZ_EXAMPLES higher for a deeper run, and LLMOPS_FUZZ_SHRINK=1 to shrink a failing request
+#: to a minimal one (slower, so off by default)
+MAX_EXAMPLES = int(os.environ.get("LLMOPS_FUZZ_EXAMPLES", "25"))
 SHRINK = os.environ.get("LLMOPS_FUZZ_SHRINK") == "1"
 
 
@@ -83,10 +85,12 @@ class SchemaProbe:
         tables = self.conn.execute("SELECT table_name FROM information_schema.columns WHERE table_schema = %s"
                                    " AND column_name = 'correlation_id'", (self.schema,)).fetchall()
         for (table,) in tables:
-            query = sql.SQL("SELECT count(*) FROM {} WHERE correlation_id = %s").format(sql.Identifier(self.schema, table))
+            query = sql.SQL("SELECT count(*) FROM {} WHERE correlation_id = %s").format(
+                sql.Identifier(self.schema, table))
             found[table] = self.conn.execute(query, (correlation_id,)).fetchone()[0]
         if "outbox" in self._tables():
-            query = sql.SQL("SELECT count(*) FROM {} WHERE headers->>%s = %s").format(sql.Identifier(self.schema, "outbox"))
+            query = sql.SQL("SELECT count(*) FROM {} WHERE headers->>%s = %s").format(
+                sql.Identifier(self.schema, "outbox"))
             found["outbox"] = self.conn.execute(query, (HEADER_CORRELATION, correlation_id)).fetchone()[0]
         return {table: n for table, n in found.items() if n}
 
@@ -160,8 +164,9 @@ class FuzzTarget:
 
     def exercise(self, rpc: Rpc, request: Message | list[Message]) -> Outcome:
         correlation = f"fuzz-{uuid.uuid4().hex}"
+        metadata = [*self.metadata, ("x-correlation-id", correlation)]
         before = self.probe.snapshot()
-        running = self._pool.submit(self.call, rpc, request, [*self.metadata, ("x-correlation-id", correlation)])
+        running = self._pool.submit(self.call, rpc, request, metadata)
         problems: list[str] = []
         while True:
             try:
@@ -170,6 +175,10 @@ class FuzzTarget:
             except FutureTimeout:
                 if not self.healthy() and not problems:
                     problems.append(f"health check not SERVING within {self.health_within}s while the call ran")
+        if code == grpc.StatusCode.UNAVAILABLE:  # the stack is up: a second UNAVAILABLE is no outage
+            code, details = self.call(rpc, request, metadata)
+            if code == grpc.StatusCode.UNAVAILABLE:
+                problems.append(f"UNAVAILABLE twice: a permanent failure reported as transient ({details[:80]})")
         if code in FORBIDDEN:
             problems.append(f"status {code.name}")
         if len(details) > MAX_DETAILS:

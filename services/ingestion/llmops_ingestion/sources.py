@@ -6,12 +6,14 @@
   is resolved too: a symlink (to a file or a folder) whose target is outside the roots is refused,
   naming it; symlinked folders inside the roots are followed once each. Special files (FIFOs,
   sockets, devices) are skipped.
-* A file found in a folder may be replaced between the listing and the reading (a symlink swapped in
-  for it, or for one of its folders). So each listed file is opened once, with ``O_NOFOLLOW`` and
-  ``O_NONBLOCK``, and must still be the same regular file (device and inode) that was listed and
-  checked, whatever happened to the path on the way; its bytes are then copied from that open file
-  into the job's scratch folder, where the preparation reads them. The readers never open a path under
-  the roots, so nothing swapped in later is read.
+* A file or folder may be replaced by a symlink between its check and its use. So nothing under the
+  roots is opened by path: every folder listed and every file read is opened from its root one
+  component at a time with ``O_NOFOLLOW`` (``openat``), so a symlink swapped in anywhere along the
+  resolved path fails the open; a file must also still be the regular file (device and inode) that
+  was listed, and is opened with ``O_NONBLOCK`` (a FIFO swapped in cannot block the job). Its bytes are
+  copied from that open file into the job's scratch folder, where the preparation reads them, so
+  nothing swapped in after the copy is read either. (A hard link to a file outside the roots is the
+  same file by any name, and is what ``fs.protected_hardlinks`` prevents.)
 """
 
 from __future__ import annotations
@@ -25,12 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from llmops_common.errors import InvalidArgument, NotFound, PermissionDenied
-from llmops_common.validation import parse_s3_uri, quote
+from llmops_common.validation import check_text, parse_s3_uri, quote
 from llmops_ingestion.domain.model import SourceKind, SourceSpec
 from llmops_ingestion.settings import IngestionSettings
 
 LOCAL_FIELD, S3_FIELD = "source.local_path", "source.s3_uri"
+MAX_PATH = 4096  # PATH_MAX on Linux
 _COPY_BLOCK = 1 << 20
+_CLOEXEC = getattr(os, "O_CLOEXEC", 0)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class SourceRules:
 
     def check_local(self, path: str) -> Path:
         """The resolved path, when it exists under one of the roots."""
-        resolved = Path(path).resolve()
+        resolved = Path(check_text(path, LOCAL_FIELD, max_len=MAX_PATH)).resolve()
         if not self._inside(resolved):
             allowed = ", ".join(str(r) for r in self.local_roots) or \
                 "none configured (LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS)"
@@ -92,31 +96,41 @@ class SourceRules:
         return any(resolved.is_relative_to(root.resolve()) for root in self.local_roots)
 
     def _list(self, path: str) -> Iterator[_Listed]:
+        """Every regular file of the source, each resolved, checked and identified (device, inode).
+
+        Folders are opened with :meth:`_open_beneath` and their entries examined relative to the open
+        folder, so a folder swapped for a symlink during the walk is refused, not listed."""
         top = self.check_local(path)
-        info = top.stat()
-        if not stat.S_ISDIR(info.st_mode):
+        info = self._stat_beneath(top, Path(path))
+        if stat.S_ISREG(info.st_mode):
             yield _Listed(top, path, (info.st_dev, info.st_ino))
             return
-        seen = {(info.st_dev, info.st_ino)}
-        pending = [(top, Path(path))]
+        seen: set[tuple[int, int]] = set()
+        pending = [(top, Path(path))] if stat.S_ISDIR(info.st_mode) else []
         while pending:
             real_dir, shown_dir = pending.pop()
-            with os.scandir(real_dir) as entries:
-                found = [(Path(e.path), shown_dir / e.name, e.is_symlink()) for e in entries]
-            for real, shown, is_link in found:
+            found = []
+            folder = self._open_beneath(real_dir, os.O_DIRECTORY, shown_dir)
+            try:
+                info = os.fstat(folder)
+                identity = (info.st_dev, info.st_ino)
+                if identity in seen:  # a folder reached twice (through a symlink) is walked once
+                    continue
+                seen.add(identity)
+                with os.scandir(folder) as entries:
+                    for entry in entries:
+                        found.append((entry.name, entry.is_symlink(), entry.stat(follow_symlinks=False)))
+            finally:
+                os.close(folder)
+            for name, is_link, info in found:
+                real, shown = real_dir / name, shown_dir / name
                 if is_link:
                     real = self._follow(real, shown)
-                try:
-                    info = real.stat()
-                except OSError as exc:
-                    raise NotFound(f"{shown} vanished while its folder was listed: {exc.strerror}",
-                                   field=str(shown)) from None
-                identity = (info.st_dev, info.st_ino)
-                if stat.S_ISDIR(info.st_mode) and identity not in seen:
-                    seen.add(identity)
+                    info = self._stat_beneath(real, shown)
+                if stat.S_ISDIR(info.st_mode):
                     pending.append((real, shown))
                 elif stat.S_ISREG(info.st_mode):
-                    yield _Listed(real, str(shown), identity)
+                    yield _Listed(real, str(shown), (info.st_dev, info.st_ino))
 
     def _follow(self, link: Path, shown: Path) -> Path:
         """The resolved target of a symlink found in a folder, when it is inside the roots."""
@@ -129,16 +143,49 @@ class SourceRules:
                                    " it is not read", field=str(shown))
         return target
 
-    @staticmethod
-    def _copy(listed: _Listed, target: Path) -> Path:
-        """Open the listed file without following a symlink, check it is still the file that was listed,
-        and copy it from that open file."""
+    def _root_of(self, resolved: Path) -> Path:
+        return next(r for r in (root.resolve() for root in self.local_roots) if resolved.is_relative_to(r))
+
+    def _open_beneath(self, resolved: Path, flags: int, shown: Path | str) -> int:
+        """Open ``resolved`` (a resolved path under a root) one component at a time from its root,
+        following no symlink: a component swapped for a symlink since it was resolved fails."""
+        root = self._root_of(resolved)
+        parts = resolved.relative_to(root).parts
         try:
-            fd = os.open(listed.real, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
+            fd = os.open(root, (os.O_DIRECTORY if parts else flags) | os.O_RDONLY | _CLOEXEC)
+            for i, part in enumerate(parts):
+                kind = flags if i == len(parts) - 1 else os.O_DIRECTORY
+                try:
+                    inner = os.open(part, kind | os.O_RDONLY | os.O_NOFOLLOW | _CLOEXEC, dir_fd=fd)
+                finally:
+                    os.close(fd)
+                fd = inner
         except OSError as exc:
             error = NotFound if exc.errno == errno.ENOENT else PermissionDenied
-            raise error(f"{listed.shown} changed after it was listed ({exc.strerror}); it is not read",
-                        field=listed.shown) from None
+            raise error(f"{shown} changed after it was listed ({exc.strerror}); it is not read",
+                        field=str(shown)) from None
+        return fd
+
+    def _stat_beneath(self, resolved: Path, shown: Path) -> os.stat_result:
+        """``lstat`` of ``resolved``, through its folder opened with :meth:`_open_beneath`."""
+        if resolved == self._root_of(resolved):
+            return resolved.stat()
+        folder = self._open_beneath(resolved.parent, os.O_DIRECTORY, shown)
+        try:
+            info = os.stat(resolved.name, dir_fd=folder, follow_symlinks=False)
+        except OSError as exc:
+            raise NotFound(f"{shown} vanished while it was listed ({exc.strerror})", field=str(shown)) from None
+        finally:
+            os.close(folder)
+        if stat.S_ISLNK(info.st_mode):
+            raise PermissionDenied(f"{shown} changed after it was resolved (it is a symlink now); it is not read",
+                                   field=str(shown))
+        return info
+
+    def _copy(self, listed: _Listed, target: Path) -> Path:
+        """Open the listed file beneath its root without following any symlink, check it is still the
+        file that was listed, and copy it from that open file."""
+        fd = self._open_beneath(listed.real, os.O_NONBLOCK, listed.shown)
         with os.fdopen(fd, "rb") as source:
             info = os.fstat(fd)
             if not stat.S_ISREG(info.st_mode) or (info.st_dev, info.st_ino) != listed.identity:

@@ -108,7 +108,23 @@ def test_a_folder_swapped_for_a_symlink_after_listing_is_not_read(tree, tmp_path
         folder.symlink_to(outside, target_is_directory=True)
 
     swap_after_listing(monkeypatch, swap)
-    with pytest.raises(PermissionDenied, match="no longer the file that was checked"):
+    with pytest.raises(PermissionDenied, match="data.jsonl changed after it was listed"):
+        staged(SourceRules((root,)), folder, tmp_path / "stage")
+
+
+def test_a_folder_swapped_for_a_symlink_while_it_is_walked_is_not_listed(tree, tmp_path, monkeypatch):
+    root, folder, outside = tree
+    (outside / "data.jsonl").write_text("the secret\n")
+    check = SourceRules.check_local
+
+    def check_then_swap(self, path):
+        resolved = check(self, path)
+        folder.rename(root / "moved")
+        folder.symlink_to(outside, target_is_directory=True)
+        return resolved
+
+    monkeypatch.setattr(SourceRules, "check_local", check_then_swap)
+    with pytest.raises(PermissionDenied, match="changed after it was"):
         staged(SourceRules((root,)), folder, tmp_path / "stage")
 
 
@@ -174,3 +190,10 @@ async def test_a_request_naming_another_bucket_is_refused_when_accepted():
                                         sources=SourceRules.from_settings(IngestionSettings()))
     assert caught.value.field == "source.s3_uri"
     assert not state.jobs and not state.datasets and not state.audit
+
+
+@pytest.mark.parametrize("path", ["/data/\x00x", "/" + "a" * 5000])
+def test_a_local_path_with_a_nul_or_too_long_is_invalid(tmp_path, path):
+    with pytest.raises(InvalidArgument) as caught:
+        SourceRules((tmp_path,)).check_local(path)
+    assert caught.value.field == "source.local_path"

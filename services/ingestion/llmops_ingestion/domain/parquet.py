@@ -5,10 +5,11 @@ pyarrow reads a Parquet file in batches of a chosen number of rows, but nothing 
 batch decodes to: a dictionary-encoded column may repeat one 50 MiB value in every row, and 12 such
 rows fit in a 2 KB file. So, before reading:
 
-* each row group's batch size comes from its metadata: its uncompressed column data per row, plus,
-  for every flat text or binary column with a dictionary, the longest value in that dictionary (any
-  row may use it). The dictionary page is read for that: its Thrift header gives its sizes, and its
-  values' length prefixes, once decompressed, the longest; where the codec is not one pyarrow has, the
+* each row group's batch size is the batch budget (``max(64 MiB, 8 x max_record_bytes)``) over its
+  bytes per row: its uncompressed column data per row, plus, for every flat text or binary column
+  with a dictionary, the longest value in that dictionary (any row may use it). The dictionary page
+  is read for that: its Thrift header gives its sizes, and its values' length prefixes, once
+  decompressed, the longest; for a page over ``max_record_bytes`` or in a codec pyarrow lacks, the
   page's size bounds it. Page headers are the one thing pyarrow does not expose, so the few lines of
   the Thrift compact protocol they need are here;
 * a dictionary page larger than ``8 x max_record_bytes`` (64 MiB by default; writers cap theirs at
@@ -69,7 +70,7 @@ def read_parquet(path: Path, name: str, max_bytes: int,
         try:
             meta = pq.read_metadata(f)
             plan = _plan(meta, f, name, max_bytes, budget)
-            parquet = pq.ParquetFile(f, metadata=meta, read_dictionary=plan.as_dictionary)
+            parquet = pq.ParquetFile(path, metadata=meta, read_dictionary=plan.as_dictionary)
         except (pa.ArrowException, OSError) as exc:
             raise BadInput(name, None, f"not a valid Parquet file: {exc}") from None
         row = 0
