@@ -26,6 +26,7 @@ from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 from prometheus_client import Counter, Gauge
 
 from llmops_common.errors import InvalidArgument, NotFound, Unavailable
+from llmops_common.validation import quote
 from llmops_common.templating import (
     ChatMessage,
     Delimiting,
@@ -42,7 +43,7 @@ STALE_SERVES = Counter("llmops_prompt_client_stale_total", "Renders served from 
 SERVICE_UP = Gauge("llmops_prompt_client_service_up", "1 if the last fetch from the prompt service worked")
 INVALIDATIONS = Counter("llmops_prompt_client_invalidations_total", "Cache entries invalidated by events")
 SUBJECTS = "llmops.prompts.>"
-REF = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)(?:@(?P<label>[A-Za-z0-9_-]+)|/(?P<version>\d+))?$")
+REF = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,254})(?:@(?P<label>[A-Za-z0-9_-]{1,63})|/(?P<version>\d{1,9}))?")
 
 VARIABLE_TYPES = {
     pb.VARIABLE_TYPE_STRING: VariableType.STRING, pb.VARIABLE_TYPE_INTEGER: VariableType.INTEGER,
@@ -54,7 +55,13 @@ DELIMITINGS = {pb.DELIMITING_UNSPECIFIED: Delimiting.NONE, pb.DELIMITING_FENCED:
 
 
 def variable_from_pb(spec: pb.VariableSpec) -> VariableSpec:
+    """A variable spec from its proto; an enum value this build does not know is an error naming it."""
     default = json_format.MessageToDict(spec.default_value) if spec.HasField("default_value") else None
+    where = f"variables.{quote(spec.name)}"
+    if spec.type not in VARIABLE_TYPES and spec.type != pb.VARIABLE_TYPE_UNSPECIFIED:
+        raise InvalidArgument(f"unknown variable type {spec.type}", field=f"{where}.type")
+    if spec.delimiting not in DELIMITINGS:
+        raise InvalidArgument(f"unknown delimiting {spec.delimiting}", field=f"{where}.delimiting")
     return VariableSpec(spec.name, VARIABLE_TYPES.get(spec.type, VariableType.STRING), spec.required, default,
                         spec.description, DELIMITINGS[spec.delimiting], spec.delimiter_tag)
 
@@ -79,7 +86,7 @@ class PromptRef:
 
     @classmethod
     def parse(cls, ref: str) -> PromptRef:
-        match = REF.match(ref or "")
+        match = REF.fullmatch(ref or "")
         if not match:
             raise InvalidArgument("expected name, name@label or name/version", field="ref")
         return cls(match["name"], match["label"], int(match["version"]) if match["version"] else None)
