@@ -23,6 +23,8 @@ MAX_DATA_DEPTH = 64
 #: the Timestamp range protobuf and Postgres both accept: 0001-01-01T00:00:00Z .. 9999-12-31T23:59:59Z
 MIN_TIMESTAMP_SECONDS = -62135596800
 MAX_TIMESTAMP_SECONDS = 253402300799
+#: a client-supplied idempotency key: short enough for a unique index (Postgres refuses index rows over ~2.7 kB)
+MAX_REQUEST_ID = 200
 
 
 def quote(value: Any, limit: int = 40) -> str:
@@ -40,6 +42,11 @@ def check_text(value: str, field: str, *, max_len: int = DEFAULT_MAX_TEXT) -> st
     if "\x00" in value:
         raise InvalidArgument(f"must not contain NUL characters: {quote(value)}", field=field)
     return value
+
+
+def check_request_id(value: str, field: str = "request_id") -> str:
+    """A client's idempotency key: NUL-free and at most ``MAX_REQUEST_ID`` characters."""
+    return check_text(value, field, max_len=MAX_REQUEST_ID)
 
 
 def check_finite(value: float, field: str) -> float:

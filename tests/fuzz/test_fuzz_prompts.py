@@ -84,15 +84,16 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
     prompt, token = c["prompt_name"][0], c["page_token"][0]
     forged = [b64json(["abc"]), b64json([1]), b64json([1, 2, 3]), b64json(["x", "abc"]), "!!!", token[:-1] + "A"]
     pages = [common_pb2.PageRequest(page_token=t) for t in forged]
+    q = pb.VariableSpec(name="q", type=pb.VARIABLE_TYPE_STRING)
     examples: dict[str, list[Any]] = {
         "CreatePrompt": [pb.CreatePromptRequest(name=f"{prompt}-nul", description="a\x00b"),
                          pb.CreatePromptRequest(name=f"{prompt}-tag", tags={"k": "v\x00"}),
                          pb.CreatePromptRequest(name=f"{prompt}\n"), pb.CreatePromptRequest(name=LONG_TEXT)],
         "CreateVersion": [
             pb.CreateVersionRequest(prompt_name=prompt, text="a\x00b"),
-            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", request_id="r\x00"),
-            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", request_id=INCOMPRESSIBLE_TEXT),
-            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", commit_message="\x00"),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[q], request_id="r\x00"),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[q], request_id=INCOMPRESSIBLE_TEXT),
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[q], commit_message="\x00"),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}",
                                     variables=[pb.VariableSpec(name="q\n", type=pb.VARIABLE_TYPE_STRING)]),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[pb.VariableSpec(
@@ -100,9 +101,9 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}",
                                     variables=[pb.VariableSpec(name="q", delimiting=2**31 - 1)]),
             pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[pb.VariableSpec(name="q", type=-1)]),
-            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", model_config=pb.ModelConfig(
+            pb.CreateVersionRequest(prompt_name=prompt, text="plain", model_config=pb.ModelConfig(
                 response_format=pb.ResponseFormat(type=99))),
-            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", model_config=pb.ModelConfig(
+            pb.CreateVersionRequest(prompt_name=prompt, text="{{ q }}", variables=[q], model_config=pb.ModelConfig(
                 temperature=math.nan, top_p=math.inf, presence_penalty=-math.inf))],
         "SetLabel": [pb.SetLabelRequest(prompt_name=prompt, label=label, version=2)
                      for label in ("Production", "PRODUCTION", "production\n", "LATEST", "latest\n", "staging\n")]

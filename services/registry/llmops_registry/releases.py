@@ -14,7 +14,7 @@ from typing import Any
 
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied
-from llmops_common.validation import quote
+from llmops_common.validation import check_request_id, quote
 from llmops_common.events.registry import (
     AliasMoved,
     PolicySet,
@@ -235,6 +235,7 @@ async def request_promotion(
     correlation_id: str | None = None,
 ) -> Promotion:
     validate_alias(alias)
+    check_request_id(request_id)
     async with uow() as tx:
         if request_id and (existing := await tx.find_promotion_by_request(model_name, request_id)):
             return existing

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from llmops_common.errors import InvalidArgument
-from llmops_common.validation import check_text, fullmatch_name, parse_s3_uri, quote
+from llmops_common.validation import check_request_id, check_text, fullmatch_name, parse_s3_uri, quote
 from llmops_ingestion.domain.config import PreparationConfig, parse_config
 from llmops_ingestion.domain.readers import DataFormat
 from llmops_ingestion.domain.shapes import Shape, check_mapping
@@ -20,7 +20,6 @@ VERSION_ID = re.compile(r"[0-9a-f]{32}")
 MAX_TAG_KEY = 100
 MAX_TAG_VALUE = 500
 MAX_DESCRIPTION = 10_000
-MAX_REQUEST_ID = 200
 MAX_LOCAL_PATH = 4096
 
 
@@ -153,7 +152,7 @@ class IngestionRequest:
         validate_dataset_name(self.dataset_name)
         self.source.validate()
         check_mapping(self.shape, self.column_mapping)
-        check_text(self.request_id, "request_id", max_len=MAX_REQUEST_ID)
+        check_request_id(self.request_id)
 
     def as_json(self) -> dict[str, Any]:
         return {"dataset_name": self.dataset_name, "source": self.source.as_json(), "shape": str(self.shape or ""),

@@ -12,7 +12,7 @@ from typing import Any
 
 from llmops_common.errors import InvalidArgument
 from llmops_common.templating import Template, validate
-from llmops_common.validation import check_text, fullmatch_name, quote
+from llmops_common.validation import check_request_id, check_text, fullmatch_name, quote
 
 PROMPT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 #: lower case only, so a case variant ('Production') can never sit beside a protected label
@@ -21,7 +21,6 @@ LATEST = "latest"
 DEFAULT_LABELS = ("production", LATEST)
 MAX_TAG_KEY = 128
 MAX_TAG_VALUE = 5000
-MAX_REQUEST_ID = 200
 
 
 def validate_prompt_name(name: str, *, field_name: str = "name") -> None:
@@ -78,7 +77,7 @@ class CreateVersion:
 
     def validate(self) -> None:
         validate_prompt_name(self.prompt_name, field_name="prompt_name")
-        check_text(self.request_id, "request_id", max_len=MAX_REQUEST_ID)
+        check_request_id(self.request_id)
         validate(self.template)
 
     def digest(self) -> str:

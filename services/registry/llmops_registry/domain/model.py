@@ -8,13 +8,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from llmops_common.errors import InvalidArgument
-from llmops_common.validation import check_text, fullmatch_name, parse_s3_uri, quote
+from llmops_common.validation import check_request_id, check_text, fullmatch_name, parse_s3_uri, quote
 
 MODEL_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 TAG_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9._/-]{0,127}")
 MAX_TAG_VALUE = 5000
 MAX_DESCRIPTION = 10_000
-MAX_REQUEST_ID = 200
 
 
 class ModelKind(enum.StrEnum):
@@ -116,7 +115,7 @@ class CreateModelVersion:
         if self.kind is ModelKind.BASE and self.base_model_version:
             raise InvalidArgument("a base model has no base model version", field="base_model_version")
         validate_tags(self.tags)
-        check_text(self.request_id, "request_id", max_len=MAX_REQUEST_ID)
+        check_request_id(self.request_id)
 
 
 def validate_model_name(name: str, *, field_name: str = "name") -> None:
