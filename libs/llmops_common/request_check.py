@@ -3,8 +3,8 @@
 It walks a message by its descriptor (nested messages, repeated fields, maps, ``Struct``/``Value``)
 and refuses, naming the field path: NUL characters in any string, strings longer than their bound
 (``DEFAULT_MAX_TEXT`` unless the servicer declares more for a field and everything below it),
-non-finite floats and doubles, and ``Timestamp`` values outside protobuf's range. ``bytes`` fields
-are not looked at. protobuf checks none of this itself (a string may hold NUL, a double NaN), and
+non-finite floats and doubles, enum numbers the enum does not define, and ``Timestamp`` values
+outside protobuf's range. ``bytes`` fields are not looked at. protobuf checks none of this itself (a string may hold NUL, a double NaN), and
 Postgres refuses both with an error that would otherwise surface as INTERNAL.
 """
 
@@ -31,6 +31,7 @@ from llmops_common.validation import (
 _STRING = FieldDescriptor.TYPE_STRING
 _FLOATS = (FieldDescriptor.TYPE_DOUBLE, FieldDescriptor.TYPE_FLOAT)
 _MESSAGE = FieldDescriptor.TYPE_MESSAGE
+_ENUM = FieldDescriptor.TYPE_ENUM
 _TIMESTAMP = "google.protobuf.Timestamp"
 
 #: where a value sits, built only when an error needs it: (parent, field name, index or map key)
@@ -49,7 +50,7 @@ def render(path: Path) -> str:
     return "".join(reversed(parts)).lstrip(".")
 
 
-_SKIP, _TEXT, _NUMBER, _SINGLE, _REPEATED, _MAP = range(6)
+_SKIP, _TEXT, _NUMBER, _SINGLE, _REPEATED, _MAP, _ENUM_VALUE = range(7)
 
 
 @functools.cache
@@ -61,6 +62,8 @@ def _plan(field: FieldDescriptor) -> tuple[int, str, str, int]:
         if entry.GetOptions().map_entry:
             return _MAP, field.name, field.full_name, entry.fields_by_name["value"].type
         return (_REPEATED if field.is_repeated else _SINGLE), field.name, field.full_name, kind
+    if kind == _ENUM:
+        return (_REPEATED if field.is_repeated else _ENUM_VALUE), field.name, field.full_name, kind
     if kind == _STRING or kind in _FLOATS:
         return (_REPEATED if field.is_repeated else (_TEXT if kind == _STRING else _NUMBER)), field.name, \
             field.full_name, kind
@@ -106,7 +109,15 @@ class RequestCheck:
                 elif how == _NUMBER:
                     if not math.isfinite(value):
                         _not_finite(value, (parent, name, _NO_INDEX))
+                elif how == _ENUM_VALUE:
+                    if value not in _enum_numbers(field):
+                        _unknown_enum(field, value, (parent, name, _NO_INDEX))
                 elif how == _REPEATED:
+                    if kind == _ENUM:
+                        for index, item in enumerate(value):
+                            if item not in _enum_numbers(field):
+                                _unknown_enum(field, item, (parent, name, index))
+                        continue
                     for index, item in enumerate(value):
                         _value(kind, item, parent, name, index, bound, stack)
                 else:
@@ -118,6 +129,17 @@ class RequestCheck:
 
 def _not_finite(value: float, path: Path) -> None:
     raise InvalidArgument(f"must be a finite number, not {value!r}", field=render(path))
+
+
+@functools.cache
+def _enum_numbers(field: FieldDescriptor) -> frozenset[int]:
+    return frozenset(field.enum_type.values_by_number)
+
+
+def _unknown_enum(field: FieldDescriptor, value: int, path: Path) -> None:
+    """proto3 enums are open: an unknown number parses, and no servicer knows what it means."""
+    known = ", ".join(v.name for v in field.enum_type.values)
+    raise InvalidArgument(f"{value} is not a value of {field.enum_type.name} ({known})", field=render(path))
 
 
 def _value(kind: int, value: Any, parent: Path, name: str, index: object, bound: int,

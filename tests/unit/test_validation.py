@@ -207,6 +207,22 @@ def test_non_finite_numbers_in_a_request_are_refused(message, field):
     refused(lambda: CHECK.check(message), field)
 
 
+@pytest.mark.parametrize("message, field", [
+    (prompts_pb.CreateVersionRequest(prompt_name="p", model_config=prompts_pb.ModelConfig(
+        response_format=prompts_pb.ResponseFormat(type=99))), "model_config.response_format.type"),
+    (prompts_pb.CreateVersionRequest(prompt_name="p", variables=[
+        prompts_pb.VariableSpec(name="q", delimiting=2147483647)]), "variables[0].delimiting"),
+    (registry_pb.CreateModelVersionRequest(model_name="m", kind=-1), "kind"),
+])
+def test_enum_numbers_the_enum_does_not_define_are_refused(message, field):
+    refused(lambda: CHECK.check(message), field)
+
+
+def test_defined_enum_numbers_pass():
+    CHECK.check(prompts_pb.CreateVersionRequest(prompt_name="p", variables=[
+        prompts_pb.VariableSpec(name="q", delimiting=prompts_pb.DELIMITING_TAGGED)]))
+
+
 @pytest.mark.parametrize("seconds, nanos", [(253402300800, 0), (-62135596801, 0), (0, -1), (0, 10**9),
                                             (2**62, 0)])
 def test_out_of_range_timestamps_are_refused(seconds, nanos):

@@ -75,7 +75,7 @@ async def submit_ingestion(uow: UnitOfWorkFactory, request: IngestionRequest, *,
     and queue a job (idempotent by request id)."""
     request.validate()
     sources.check(request.source)
-    TokenCounter(request.preparation.length_filter.tokenizer)  # a named tokenizer must load here and now
+    TokenCounter(sources.check_tokenizer(request.preparation.length_filter.tokenizer))  # must load here and now
     async with uow() as tx:
         if request.request_id:
             existing = await tx.find_job_by_request(request.dataset_name, request.request_id)

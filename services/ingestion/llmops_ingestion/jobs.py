@@ -157,6 +157,7 @@ class JobRunner:
                  progress: _ProgressBox) -> Outcome:
         """The preparation and its report, in a child process (``worker``)."""
         request = job.request
+        SourceRules.from_settings(self.settings).check_tokenizer(request.preparation.length_filter.tokenizer)
         task = PreparationTask(request.preparation, request.shape, request.column_mapping, workdir / "work",
                                self.settings.max_record_bytes, self.settings.shard_records, files, source,
                                self.settings.expansion)

@@ -29,6 +29,7 @@ from pathlib import Path
 from llmops_common.errors import InvalidArgument, NotFound, PermissionDenied
 from llmops_common.validation import check_text, parse_s3_uri, quote
 from llmops_ingestion.domain.model import SourceKind, SourceSpec
+from llmops_ingestion.domain.text import TOKENIZER_FIELD
 from llmops_ingestion.settings import IngestionSettings
 
 LOCAL_FIELD, S3_FIELD = "source.local_path", "source.s3_uri"
@@ -71,17 +72,23 @@ class SourceRules:
         raise PermissionDenied(f"{quote(uri)} is outside the S3 prefixes ingestion may read: {allowed}",
                                field=S3_FIELD)
 
-    def check_local(self, path: str) -> Path:
+    def check_local(self, path: str, field: str = LOCAL_FIELD) -> Path:
         """The resolved path, when it exists under one of the roots."""
-        resolved = Path(check_text(path, LOCAL_FIELD, max_len=MAX_PATH)).resolve()
+        resolved = Path(check_text(path, field, max_len=MAX_PATH)).resolve()
         if not self._inside(resolved):
             allowed = ", ".join(str(r) for r in self.local_roots) or \
                 "none configured (LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS)"
-            raise InvalidArgument(f"{quote(path)} is outside the allowed local roots: {allowed}", field=LOCAL_FIELD)
+            raise InvalidArgument(f"{quote(path)} is outside the allowed local roots: {allowed}", field=field)
         if not resolved.exists():
-            raise NotFound(f"no file or folder at {quote(path)} on the ingestion service's machine",
-                           field=LOCAL_FIELD)
+            raise NotFound(f"no file or folder at {quote(path)} on the ingestion service's machine", field=field)
         return resolved
+
+    def check_tokenizer(self, tokenizer: str) -> str:
+        """A tokenizer other than ``whitespace`` is a local path, held to the same roots as sources;
+        returns it resolved (symlinks followed once, here), so the job loads what was checked."""
+        if tokenizer == "whitespace":
+            return tokenizer
+        return str(self.check_local(tokenizer, TOKENIZER_FIELD))
 
     def stage_local(self, path: str, folder: Path) -> list[tuple[Path, str]]:
         """Copy the local source (a file, or every file under a folder, in path order) into ``folder``:

@@ -97,11 +97,35 @@ async def test_an_upload_must_exist_and_belong_to_the_dataset(state):
     assert not state.jobs and "qa" not in state.datasets
 
 
+def tokenizer_request(tokenizer: str) -> IngestionRequest:
+    return IngestionRequest("qa", SourceSpec(SourceKind.S3, "s3://llmops-artifacts/raw/"),
+                            preparation=PreparationConfig(length_filter={"tokenizer": tokenizer}))
+
+
 async def test_an_unloadable_tokenizer_is_refused_when_the_request_arrives(state, tmp_path):
-    request = IngestionRequest("qa", SourceSpec(SourceKind.S3, "s3://llmops-artifacts/raw/"), preparation=PreparationConfig(
-        length_filter={"tokenizer": str(tmp_path / "none")}))
-    with pytest.raises(InvalidArgument, match="no tokenizer.json"):
-        await handlers.submit_ingestion(state.unit_of_work, request, actor=ACTOR, sources=ARTIFACTS_ONLY)
+    rules = SourceRules((tmp_path,), ARTIFACTS_ONLY.s3_prefixes)
+    with pytest.raises(NotFound, match="no file or folder"):
+        await handlers.submit_ingestion(state.unit_of_work, tokenizer_request(str(tmp_path / "none")), actor=ACTOR,
+                                        sources=rules)
+    (tmp_path / "tokenizer.json").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    with pytest.raises(InvalidArgument, match="not a tokenizer.json") as caught:
+        await handlers.submit_ingestion(state.unit_of_work, tokenizer_request(str(tmp_path)), actor=ACTOR,
+                                        sources=rules)
+    assert caught.value.field == "preparation.length_filter.tokenizer"
+    assert not state.jobs
+
+
+async def test_a_tokenizer_outside_the_local_roots_is_never_read(state, tmp_path):
+    root, outside = tmp_path / "root", tmp_path / "outside"
+    root.mkdir(), outside.mkdir()
+    (outside / "tokenizer.json").write_text("{}")
+    (root / "link.json").symlink_to(outside / "tokenizer.json")
+    rules = SourceRules((root,), ARTIFACTS_ONLY.s3_prefixes)
+    for path in ("/etc/passwd", str(outside / "tokenizer.json"), str(root / "link.json")):
+        with pytest.raises(InvalidArgument, match="outside the allowed local roots") as caught:
+            await handlers.submit_ingestion(state.unit_of_work, tokenizer_request(path), actor=ACTOR, sources=rules)
+        assert caught.value.field == "preparation.length_filter.tokenizer"
+    assert not state.jobs
 
 
 async def test_jobs_are_claimed_once_released_on_shutdown_and_reclaimed_when_stale(state):

@@ -25,10 +25,6 @@ def _value(python: Any) -> Value:
     return value
 
 
-
-
-
-
 def create_version_command(request: pb.CreateVersionRequest) -> CreateVersion:
     config = json_format.MessageToDict(request.model_config, preserving_proto_field_name=True)
     return CreateVersion(request.prompt_name, template_from_pb(request), config, request.commit_message,
