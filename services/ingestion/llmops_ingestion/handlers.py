@@ -198,6 +198,9 @@ class UploadHeader:
             raise InvalidArgument("a plain file name is required (no folders)", field="header.filename")
         if len(self.filename) > 255:
             raise InvalidArgument("at most 255 characters", field="header.filename")
+        if any(ord(c) < 0x20 or ord(c) == 0x7F for c in self.filename):
+            raise InvalidArgument(f"control characters are not allowed in a file name: {quote(self.filename)}",
+                                  field="header.filename")
         if self.size_bytes < 0:
             raise InvalidArgument("must not be negative", field="header.size_bytes")
         if self.sha256 and not re.fullmatch(r"[0-9a-f]{64}", self.sha256):

@@ -176,6 +176,8 @@ async def test_get_job_validates_its_id(state):
 
 def test_upload_headers_are_validated():
     for header, field in [(handlers.UploadHeader("qa", "../x.jsonl"), "header.filename"),
+                          (handlers.UploadHeader("qa", "x\rjsonl"), "header.filename"),
+                          (handlers.UploadHeader("qa", "x\x1b[2J.jsonl"), "header.filename"),
                           (handlers.UploadHeader("qa", "x.jsonl", sha256="abc"), "header.sha256"),
                           (handlers.UploadHeader("QA", "x.jsonl"), "header.dataset_name"),
                           (handlers.UploadHeader("qa", "x.jsonl", size_bytes=-1), "header.size_bytes")]:
