@@ -177,6 +177,18 @@ async def test_a_worker_that_dies_mid_render_gives_a_clear_error_and_is_replaced
     assert await pool.render(text("{{ question }}"), {"question": "back"}) == "back"
 
 
+async def test_a_worker_started_by_a_large_parent_is_not_recycled_for_the_parents_memory():
+    ballast = bytearray(320 * 1024 * 1024)  # the parent's peak; Linux keeps ru_maxrss across exec
+    ballast[::4096] = b"\x01" * len(ballast[::4096])
+    renders = RenderPool(1, recycle_bytes=256 * 1024 * 1024)
+    try:
+        assert await renders.render(text("{{ question }}"), {"question": "q"}) == "q"
+        assert len(renders._idle) == 1  # kept for the next render, not killed and restarted
+    finally:
+        del ballast
+        await renders.close()
+
+
 async def test_workers_run_under_the_address_space_limit():
     renders = RenderPool(1, memory_bytes=300 * 1024 * 1024)
     try:

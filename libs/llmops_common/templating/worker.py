@@ -32,8 +32,18 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - a malformed request; the parent reports it
         reply = {"error": {"kind": "invalid", "message": f"the render failed: {plain_message(exc)}",
                            "field": "template"}}
-    reply["peak_rss_kb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    reply["peak_rss_kb"] = peak_rss_kb()
     return reply
+
+
+def peak_rss_kb() -> int:
+    """This process's peak resident set (``VmHWM``). Not ``getrusage``: Linux keeps ``ru_maxrss``
+    across ``exec``, so a worker forked from a large parent would report the parent's peak."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # no procfs: an upper bound
 
 
 def main() -> None:
