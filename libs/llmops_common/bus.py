@@ -249,9 +249,13 @@ class _Dispatcher:
             envelope = parse_envelope(msg.data, _type_hint(msg.headers))
             if self.accepted and envelope.type not in self.accepted:
                 raise DomainError(f"consumer {self.durable} does not handle {envelope.type}")
-            check_text(envelope.correlation_id, "correlation_id")
-            check_text(envelope.causation_id or "", "causation_id")
-            check_data(envelope.payload.model_dump(mode="json"), "payload")
+            # NUL and non-finite numbers, as JSON spells them: only an event holding one is walked, to
+            # name the field. Typed float fields refuse them at parsing (``allow_inf_nan=False``).
+            data = msg.data
+            if b"\\u0000" in data or b"NaN" in data or b"Infinity" in data:
+                check_text(envelope.correlation_id, "correlation_id")
+                check_text(envelope.causation_id or "", "causation_id")
+                check_data(envelope.payload.model_dump(mode="json"), "payload")
         except DomainError as exc:
             log.warning("dead-lettering malformed event", extra={"consumer": self.durable, "reason": str(exc)})
             await self._dead_letter(msg, f"rejected: {exc}")

@@ -23,7 +23,7 @@ SUBJECT_ROOT = "llmops"
 class EventPayload(BaseModel):
     """Base of every payload model; subclasses pass ``event_type`` and ``schema_version``."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # NaN cannot be emitted
 
     event_type: ClassVar[str]
     schema_version: ClassVar[int]
