@@ -35,8 +35,6 @@ def start_registry(env: dict[str, str], log: Path) -> tuple[ServiceProcess, int]
     return service, service.port
 
 
-
-
 async def only_trusted_results_pass_gates(stub, pg_pool, admin: list, name: str, uri: str) -> None:
     """A developer's own bleu=99, dated in the year 3000, does not pass bleu>=30; the evaluation
     service's results (its event, or its service-role key) do."""

@@ -3,6 +3,7 @@ never a hang, always healthy, and nothing half-written by a call that failed."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import math
@@ -10,18 +11,28 @@ import uuid
 from typing import Any
 
 import pytest
+from psycopg_pool import AsyncConnectionPool
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
 from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
+from llmops_common.auth import PostgresApiKeyStore, Role, create_key
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.fuzz import INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
 
 pytestmark = pytest.mark.e2e
 RPCS = rpcs(pb.DESCRIPTOR.services_by_name["RegistryService"])
+
+
+async def service_key(dsn: str) -> str:
+    """A key with the service role: the evaluation service's identity, whose results gates count."""
+    async with AsyncConnectionPool(dsn, min_size=1, max_size=1) as pool:
+        _, key = await create_key(PostgresApiKeyStore(pool), name="fuzz-evaluator", role=Role.SERVICE,
+                                  created_by="fuzz")
+    return key
 
 
 def b64json(value: Any) -> str:
@@ -62,11 +73,14 @@ def registry(fuzz_service, settings_for) -> tuple[FuzzTarget, dict[str, list[Any
             approver_role="approver")), metadata=md)
     completed = Timestamp()
     completed.GetCurrentTime()
+    evaluator = [("authorization", f"Bearer {asyncio.run(service_key(target.probe.dsn))}")]  # trusted results
     stub.AttachEvaluation(pb.AttachEvaluationRequest(model_name=model, version=2, evaluation=pb.EvaluationResult(
-        evaluation_run_id="ev-seed", metrics={"bleu": 35.0}, completed_at=completed)), metadata=md)
-    promotions = [stub.RequestPromotion(pb.RequestPromotionRequest(model_name=model, alias=alias, version=2,
-                                                                   reason="seed", request_id=f"seed-{alias}"),
-                                        metadata=md).id for alias in ("production", "staging")]
+        evaluation_run_id="ev-seed", metrics={"bleu": 35.0}, completed_at=completed)), metadata=evaluator)
+    opened = [stub.RequestPromotion(pb.RequestPromotionRequest(model_name=model, alias=alias, version=2,
+                                                               reason="seed", request_id=f"seed-{alias}"),
+                                    metadata=md) for alias in ("production", "staging")]
+    assert all(p.status == pb.PROMOTION_STATUS_PENDING for p in opened), opened  # approve paths get exercised
+    promotions = [p.id for p in opened]
     page = common_pb2.PageRequest(page_size=1)
     tokens = [
         stub.ListRegisteredModels(pb.ListRegisteredModelsRequest(page=page), metadata=md).page.next_page_token,

@@ -291,8 +291,6 @@ class InMemoryIngestion:
         return InMemoryUnitOfWork(self)
 
 
-
-
 class InMemoryUnitOfWork(InMemoryTransaction, IngestionUnitOfWork):
     tables = ("datasets", "versions", "usages", "uploads", "jobs", "inbox")
 

@@ -236,8 +236,6 @@ class InMemoryPrompts:
         return InMemoryUnitOfWork(self)
 
 
-
-
 class InMemoryUnitOfWork(InMemoryTransaction, PromptsUnitOfWork):
     tables = ("prompts", "versions", "labels", "inbox")
 

@@ -605,8 +605,6 @@ class InMemoryRegistry:
         return InMemoryUnitOfWork(self)
 
 
-
-
 class InMemoryUnitOfWork(InMemoryTransaction, RegistryUnitOfWork):
     """Stages changes on copies and publishes them to the shared state only on commit."""
 

@@ -171,7 +171,7 @@ def _dictionary_header(data: bytes) -> tuple[int, int, int, int] | None:
         if kind == _I32:
             fields[field_id], pos = _i32(data, pos)
         elif kind == _STRUCT and field_id == 7:  # dictionary_page_header: num_values, encoding, is_sorted
-            fields[7], pos = {}, pos
+            fields[7] = {}
             inner_id = 0
             while True:
                 inner_id, inner_kind, pos = _field_header(data, pos, inner_id)

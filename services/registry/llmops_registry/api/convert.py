@@ -30,8 +30,6 @@ _KIND_TO_PB = {
 _KIND_FROM_PB = {v: k for k, v in _KIND_TO_PB.items()}
 
 
-
-
 def register_model_command(request: pb.CreateRegisteredModelRequest) -> RegisterModel:
     return RegisterModel(request.name, request.description, dict(request.tags))
 
@@ -132,16 +130,6 @@ def kind_from_pb(value: int) -> ModelKind | None:
 
 def status_from_pb(value: int) -> PromotionStatus | None:
     return _STATUS_FROM_PB.get(value)
-
-
-
-
-
-
-
-
-
-
 
 
 def release(value: Release) -> pb.Release:
