@@ -43,7 +43,7 @@ import psutil
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
 
@@ -131,7 +131,7 @@ async def run_pipeline(tmp: Path, data: Path) -> dict:
         env = {**stack.env(), "LLMOPS_INGESTION_WORK_DIR": str(tmp / "work"),
                "LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS": json.dumps([str(data.parent)]),
                "LLMOPS_INGESTION_JOB_POLL_SECONDS": "0.2"}
-        await _migrate(["ingestion"], env)
+        await migrate(["ingestion"], env)
         service = ServiceProcess("ingestion", "llmops_ingestion.main", env, tmp / "ingestion.log").start()
         await service.wait_serving()
         baseline_rss = psutil.Process(service.proc.pid).memory_info().rss / 2**20

@@ -37,7 +37,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts
 from llmops_common.prompt_client import PromptClient
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
@@ -148,7 +148,7 @@ async def main(args: argparse.Namespace) -> dict:
         try:
             stack.up()
             env = stack.env()
-            await _migrate(["prompts"], env)
+            await migrate(["prompts"], env)
             service = ServiceProcess("prompts", "llmops_prompts.main", env, Path(tmp) / "prompts.log").start()
             await service.wait_serving()
             name = f"bench-{uuid.uuid4().hex[:8]}"

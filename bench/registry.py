@@ -45,7 +45,7 @@ from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.db import make_pool
 from llmops_common.embedded import EmbeddedStack, StackPorts, free_port
 from llmops_common.settings import CommonSettings
@@ -344,7 +344,7 @@ async def main(args: argparse.Namespace) -> dict:
         try:
             stack.up()
             env = stack.env()
-            await _migrate(["registry"], env)
+            await migrate(["registry"], env)
             artifacts = ArtifactStore.from_settings(
                 CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()}))
             artifacts.ensure_buckets()

@@ -8,7 +8,8 @@ once for every service, and any one service can still be pointed elsewhere.
 from __future__ import annotations
 
 import hashlib
-from typing import ClassVar
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
@@ -21,6 +22,13 @@ class CommonSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix=SHARED_PREFIX, extra="ignore")
     service_name: ClassVar[str] = "common"
+
+    @classmethod
+    def from_variables(cls, env: Mapping[str, str], **overrides: object) -> Self:
+        """Settings from an explicit ``LLMOPS_*`` mapping (another process's environment, a stack's),
+        rather than this process's environment."""
+        values: dict[str, object] = {k.removeprefix(SHARED_PREFIX).lower(): v for k, v in env.items()}
+        return cls(**(values | overrides))
 
     # NATS JetStream
     nats_url: str = "nats://127.0.0.1:4222"

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import abc
 import uuid
-from typing import Any, Self
+from typing import Any, ClassVar, Self
 
 import psycopg
 from psycopg_pool import AsyncConnectionPool
 
-from llmops_common.events import Envelope
+from llmops_common.audit import AuditEntry
+from llmops_common.events import Envelope, EventPayload
 from llmops_common.inbox import claim_event
 from llmops_common.outbox import add_to_outbox
 
@@ -19,22 +20,38 @@ from llmops_common.outbox import add_to_outbox
 class UnitOfWork(abc.ABC):
     """The contract: queue events and audit rows, then commit them with the state change."""
 
+    #: the service whose events this unit emits (each service's contract sets it)
+    producer: ClassVar[str]
+
     async def __aenter__(self) -> Self:
         self.events: list[Envelope[Any]] = []
-        self.audits: list[Any] = []
+        self.audits: list[AuditEntry] = []
+        self.cause: Envelope[Any] | None = None
         return self
 
     async def __aexit__(self, *exc: object) -> None:
         await self.rollback()
 
-    def emit(self, envelope: Envelope[Any]) -> None:
-        """Queue an event; it is written to the outbox by ``commit`` in the same transaction."""
-        self.events.append(envelope)
+    def follow(self, cause: Envelope[Any]) -> None:
+        """This unit handles the event ``cause``: every event it emits follows it (same correlation id,
+        causation id = the cause's event id)."""
+        self.cause = cause
 
-    def record(self, entry: Any, envelope: Envelope[Any]) -> None:
-        """A state change's audit row and its event, always together (written at commit)."""
+    def emit(self, payload: EventPayload, correlation_id: str | None = None) -> Envelope[Any]:
+        """Wrap ``payload`` in this service's envelope and queue it; ``commit`` writes it to the outbox in
+        the same transaction. It follows the event this unit handles, if any, else joins
+        ``correlation_id`` (a new one when None)."""
+        if self.cause is not None:
+            envelope = self.cause.follow(payload, producer=self.producer)
+        else:
+            envelope = Envelope.wrap(payload, producer=self.producer, correlation_id=correlation_id)
+        self.events.append(envelope)
+        return envelope
+
+    def record(self, entry: AuditEntry, payload: EventPayload) -> Envelope[Any]:
+        """A state change's audit row and its event, always together, in the entry's correlation."""
         self.audits.append(entry)
-        self.emit(envelope)
+        return self.emit(payload, entry.correlation_id)
 
     @abc.abstractmethod
     async def commit(self) -> None: ...
@@ -44,7 +61,7 @@ class UnitOfWork(abc.ABC):
         """Discard uncommitted work (a no-op after commit)."""
 
     @abc.abstractmethod
-    async def append_audit(self, entry: Any) -> None: ...
+    async def append_audit(self, entry: AuditEntry) -> None: ...
 
     @abc.abstractmethod
     async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:
@@ -140,7 +157,7 @@ class InMemoryUnitOfWork(UnitOfWork):
     async def rollback(self) -> None:
         self.events, self.audits = [], []
 
-    async def append_audit(self, entry: Any) -> None:
+    async def append_audit(self, entry: AuditEntry) -> None:
         self.state.audit.append(entry)
 
     async def claim_event(self, consumer: str, event_id: uuid.UUID) -> bool:

@@ -9,7 +9,6 @@ import pytest
 import typer
 
 from llmops_cli.models import gate_text, parse_gates, parse_scalar
-from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.cli import Cli
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
@@ -46,11 +45,10 @@ def test_gate_syntax():
     assert [parse_scalar(v) for v in ("0.2", "256", "true", "greedy")] == [0.2, 256, True, "greedy"]
 
 
-def test_models_register_govern_promote_approve_audit_lineage_rollback(embedded_stack, stack_env, registry,
+def test_models_register_govern_promote_approve_audit_lineage_rollback(embedded_stack, settings_for, registry,
                                                                      unique_name):
     name = unique_name
-    artifacts = ArtifactStore.from_settings(CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v
-                                                              for k, v in stack_env.items()}))
+    artifacts = ArtifactStore.from_settings(settings_for())
     artifacts.ensure_buckets()
     base_uri, adapter_uri, adapter2_uri = (f"s3://llmops-models/{name}/{p}" for p in ("base", "lora-1", "lora-2"))
     artifacts.put_bytes(f"{base_uri}/model.safetensors", b"b" * 8192)

@@ -10,9 +10,9 @@ import pytest
 import typer
 from llmops.prompts.v1 import prompts_pb2 as pb
 
-from llmops_cli.main import _migrate
-from llmops_common.testing.cli import Cli
+from llmops_cli.migrations import migrate
 from llmops_cli.prompts import parse_json_value, parse_ref, parse_var_spec, var_spec_text
+from llmops_common.testing.cli import Cli
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
 
 pytestmark = pytest.mark.e2e
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture
 async def prompts_service(stack_env, tmp_path):
-    await _migrate(["prompts"], stack_env)
+    await migrate(["prompts"], stack_env)
     service = ServiceProcess("prompts", "llmops_prompts.main", stack_env, tmp_path / "prompts.log").start()
     try:
         await service.wait_serving()

@@ -8,7 +8,6 @@ import asyncio
 import hashlib
 import json
 import random
-import time
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -18,14 +17,14 @@ import pytest
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed, DatasetRequested
 from llmops_common.events.training import TrainingRunRequested
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.cli import Cli
-from llmops_common.testing.events import wait_for
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
+from llmops_common.testing.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 METADATA = [("authorization", f"Bearer {TEST_ADMIN_KEY}")]
@@ -46,7 +45,7 @@ def jsonl(path: Path, seeds: range, extra: list[dict[str, Any]] = ()) -> Path:
 
 @pytest.fixture
 async def ingestion(stack_env, tmp_path):
-    await _migrate(["ingestion"], stack_env)
+    await migrate(["ingestion"], stack_env)
     env = {**stack_env, "LLMOPS_INGESTION_WORK_DIR": str(tmp_path / "work"),
            "LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS": json.dumps([str(tmp_path / "shared")]),
            "LLMOPS_INGESTION_JOB_POLL_SECONDS": "0.5", "LLMOPS_INGESTION_JOB_HEARTBEAT_SECONDS": "0.5"}
@@ -79,12 +78,11 @@ async def upload(stub: pb_grpc.IngestionServiceStub, name: str, path: Path, chun
 
 
 async def finished(stub: pb_grpc.IngestionServiceStub, job: pb.IngestionJob, timeout: float = 90) -> pb.IngestionJob:
-    deadline = time.monotonic() + timeout
-    while job.status not in (pb.JOB_STATUS_SUCCEEDED, pb.JOB_STATUS_FAILED):
-        assert time.monotonic() < deadline, f"job still {job.status}"
-        await asyncio.sleep(0.3)
-        job = await stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=METADATA)
-    return job
+    async def ended() -> pb.IngestionJob | None:
+        got = await stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=METADATA)
+        return got if got.status in (pb.JOB_STATUS_SUCCEEDED, pb.JOB_STATUS_FAILED) else None
+
+    return await wait_for(ended, timeout, what=f"job {job.job_id} to end", interval=0.3)
 
 
 async def outcomes_of(bus, name: str, *event_types: str) -> list[Envelope]:
@@ -252,12 +250,12 @@ async def test_ingestion_by_event_and_lineage_forward(ingestion, artifacts, make
                                     producer="tests"))
     async with grpc.aio.insecure_channel(ingestion.endpoint) as channel:
         stub = pb_grpc.IngestionServiceStub(channel)
-        deadline = time.monotonic() + 30
-        while True:
+
+        async def used() -> pb.DatasetVersion | None:
             found = await stub.GetDatasetVersion(pb.GetDatasetVersionRequest(dataset_name=name), metadata=METADATA)
-            if found.used_by or time.monotonic() > deadline:
-                break
-            await asyncio.sleep(0.3)
+            return found if found.used_by else None
+
+        found = await wait_for(used, 30, what="the training run in the version's lineage", interval=0.3)
         assert [(u.used_by, u.reference) for u in found.used_by] == [
             (TrainingRunRequested.event_type, "s3://llmops-models/base")]
 
@@ -297,7 +295,7 @@ async def test_cli_ingest_list_show_profile_sample_diff(embedded_stack, ingestio
 async def test_a_job_survives_its_worker_being_killed(stack_env, artifacts, unique_name, tmp_path):
     """SIGKILL mid-preparation: the accepted job is not lost; a new process claims it again once the
     old heartbeat is stale, and it ends with the same version an uninterrupted run gives."""
-    await _migrate(["ingestion"], stack_env)
+    await migrate(["ingestion"], stack_env)
     name = f"kill-{unique_name}"
     shared = tmp_path / "shared"
     shared.mkdir()
@@ -312,11 +310,13 @@ async def test_a_job_survives_its_worker_being_killed(stack_env, artifacts, uniq
         stub = pb_grpc.IngestionServiceStub(channel)
         job = await stub.IngestDataset(pb.IngestDatasetRequest(
             dataset_name=name, source=pb.DataSource(local_path=str(data))), metadata=METADATA)
-        deadline = time.monotonic() + 60
-        while job.progress.records_read == 0:
-            assert time.monotonic() < deadline and job.status != pb.JOB_STATUS_SUCCEEDED, "job did not start"
-            await asyncio.sleep(0.1)
-            job = await stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=METADATA)
+
+        async def reading() -> pb.IngestionJob | None:
+            got = await stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=METADATA)
+            assert got.status != pb.JOB_STATUS_SUCCEEDED, "the job ended before it could be killed mid-way"
+            return got if got.progress.records_read else None
+
+        job = await wait_for(reading, 60, what="the job to start reading", interval=0.1)
     assert job.status == pb.JOB_STATUS_RUNNING
     first.proc.kill()
     first.proc.wait()

@@ -15,13 +15,13 @@ from google.protobuf.struct_pb2 import Struct
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.bus import Bus
 from llmops_common.events import Envelope
 from llmops_common.events.prompts import PromptLabelMoved
 from llmops_common.prompt_client import SERVICE_UP, STALE_SERVES, PromptClient
-from llmops_common.settings import CommonSettings
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
+from llmops_common.testing.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 METADATA = [("authorization", f"Bearer {TEST_ADMIN_KEY}")]
@@ -29,7 +29,7 @@ METADATA = [("authorization", f"Bearer {TEST_ADMIN_KEY}")]
 
 @pytest.fixture
 async def prompts_service(stack_env, tmp_path):
-    await _migrate(["prompts"], stack_env)
+    await migrate(["prompts"], stack_env)
     service = ServiceProcess("prompts", "llmops_prompts.main", stack_env, tmp_path / "prompts.log").start()
     await service.wait_serving()
     yield service
@@ -75,7 +75,7 @@ async def test_a_label_move_reaches_clients_in_two_other_processes_within_a_seco
 
 
 async def test_the_client_renders_locally_and_keeps_serving_when_the_service_stops(prompts_service, stack_env,
-                                                                                  unique_name):
+                                                                                  settings_for, unique_name):
     async with grpc.aio.insecure_channel(prompts_service.endpoint) as channel:
         stub = pb_grpc.PromptServiceStub(channel)
         await make_prompt(stub, unique_name)
@@ -89,17 +89,14 @@ async def test_the_client_renders_locally_and_keeps_serving_when_the_service_sto
         assert await client.render(ref, {"q": "{{ 7*7 }}"}) == served.text == "v1: {{ 7*7 }}"
         assert prompts_service.stop() == 0
         # An event (as after a move) makes the entry stale; the service cannot be asked: serve what we know.
-        settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in stack_env.items()})
-        bus = Bus(settings, producer="test")
+        bus = Bus(settings_for(), producer="test")
         await bus.start()
         try:
             before = STALE_SERVES.labels(unique_name)._value.get()
             await bus.publish(Envelope.wrap(PromptLabelMoved(prompt_name=unique_name, label="production",
                                                              previous_version=1, new_version=2), producer="test"))
-            for _ in range(100):
-                if not client._cache[ref].fresh:
-                    break
-                await asyncio.sleep(0.01)
+            await wait_for(lambda: not client._cache[ref].fresh, 5, what="the label event to make the entry stale",
+                           interval=0.01)
             assert await client.render(ref, {"q": "still here"}) == "v1: still here"
             assert STALE_SERVES.labels(unique_name)._value.get() == before + 1
             assert SERVICE_UP._value.get() == 0

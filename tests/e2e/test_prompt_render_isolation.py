@@ -15,7 +15,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.errors import InvalidArgument
 from llmops_common.prompt_client import PromptClient
 from llmops_common.templating import RenderPool
@@ -43,7 +43,7 @@ def rss(pid: int) -> int:
 
 @pytest.fixture
 async def prompts_service(stack_env, tmp_path):
-    await _migrate(["prompts"], stack_env)
+    await migrate(["prompts"], stack_env)
     env = {**stack_env, "LLMOPS_PROMPTS_RENDER_TIMEOUT_SECONDS": "0.5", "LLMOPS_PROMPTS_RENDER_WORKERS": "2"}
     service = ServiceProcess("prompts", "llmops_prompts.main", env, tmp_path / "prompts.log").start()
     try:

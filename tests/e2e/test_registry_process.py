@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from pathlib import Path
 
@@ -14,17 +13,16 @@ from grpc_health.v1 import health_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.auth import PostgresApiKeyStore, Role, create_key
 from llmops_common.bus import Bus
 from llmops_common.embedded import free_port
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.events.registry import AliasMoved, ModelVersionCreated
-from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
-from llmops_common.testing.events import wait_for
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess, health
+from llmops_common.testing.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 ADMIN = TEST_ADMIN_KEY
@@ -67,10 +65,10 @@ async def only_trusted_results_pass_gates(stub, pg_pool, admin: list, name: str,
     assert (await promote(2)).status == pb.PROMOTION_STATUS_PENDING
 
 
-async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, pg_pool, unique_name,
-                                                                                 tmp_path):
-    await _migrate(["registry"], stack_env)
-    settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in stack_env.items()})
+async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluations(stack_env, settings_for, pg_pool,
+                                                                                 unique_name, tmp_path):
+    await migrate(["registry"], stack_env)
+    settings = settings_for()
     artifacts = ArtifactStore.from_settings(settings)
     artifacts.ensure_buckets()
     uri = f"s3://llmops-models/{unique_name}/v1"
@@ -126,13 +124,13 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
             )
             await bus.publish(completed)
             await bus.publish_raw(completed.subject, completed.to_bytes(), {"Nats-Msg-Id": "redelivered-copy"})
-            deadline = time.monotonic() + 20
-            while True:
+
+            async def evaluated() -> pb.ModelVersion | None:
                 got = await stub.GetModelVersion(pb.GetModelVersionRequest(model_name=unique_name, version=1),
                                                  metadata=metadata)
-                if got.evaluations or time.monotonic() > deadline:
-                    break
-                await asyncio.sleep(0.2)
+                return got if got.evaluations else None
+
+            got = await wait_for(evaluated, what="the evaluation delivered by event", interval=0.2)
             assert [dict(e.metrics) for e in got.evaluations] == [{"bleu": 31.5}]
             assert (got.evaluations[0].attached_by, got.evaluations[0].trusted) == ("evaluation-service", True)
             await only_trusted_results_pass_gates(stub, pg_pool, metadata, unique_name, uri)
@@ -156,18 +154,17 @@ async def test_registry_serves_grpc_emits_through_outbox_and_consumes_evaluation
 
 
 async def test_unreachable_nats_keeps_the_service_up_but_not_serving(stack_env, tmp_path):
-    await _migrate(["registry"], stack_env)
+    await migrate(["registry"], stack_env)
     log = tmp_path / "registry.log"
     env = {**stack_env, "LLMOPS_NATS_URL": f"nats://127.0.0.1:{free_port()}"}
     proc, port = start_registry(env, log)
     try:
-        deadline = time.monotonic() + 15
-        while await health(port) is None and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        deadline = time.monotonic() + 15
-        while "nats unavailable; retrying" not in log.read_text() and time.monotonic() < deadline:
-            await asyncio.sleep(0.2)
-        assert "nats unavailable; retrying" in log.read_text()
+        async def answering() -> bool:
+            return await health(port) is not None
+
+        await wait_for(answering, 15, what="the gRPC server to answer health checks", interval=0.2)
+        await wait_for(lambda: "nats unavailable; retrying" in log.read_text(), 15, what="the NATS retry in the log",
+                       interval=0.2)
         assert proc.proc.poll() is None, log.read_text()
         assert await health(port) == health_pb2.HealthCheckResponse.NOT_SERVING
         assert proc.stop() == 0

@@ -15,7 +15,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from llmops_cli.main import _migrate
+from llmops_cli.migrations import migrate
 from llmops_common.testing.fuzz_runner import FuzzTarget, SchemaProbe
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
 
@@ -45,7 +45,7 @@ def fuzz_service(stack_env: dict[str, str], tmp_path_factory: pytest.TempPathFac
             conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
         dsn = server_dsn.rsplit("/", 1)[0] + f"/{database}"
         env = {**stack_env, "LLMOPS_POSTGRES_DSN": dsn, **(extra_env or {})}
-        asyncio.run(_migrate([name], env))
+        asyncio.run(migrate([name], env))
         log = Path(tmp_path_factory.mktemp(f"fuzz-{name}")) / f"{name}.log"
         service = _capped(ServiceProcess(name, module, env, log))
 

@@ -8,7 +8,6 @@ import base64
 import hashlib
 import json
 import math
-import time
 import uuid
 from typing import Any
 
@@ -20,6 +19,7 @@ from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
 
 from llmops_common.testing.fuzz import INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs, texts
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
+from llmops_common.testing.waiting import wait_for_sync
 
 pytestmark = pytest.mark.e2e
 RPCS = rpcs(pb.DESCRIPTOR.services_by_name["IngestionService"])
@@ -47,11 +47,11 @@ def upload_stream(dataset: str, filename: str, data: bytes, *, chunk: int = 1024
 
 
 def finished(stub: pb_grpc.IngestionServiceStub, job: pb.IngestionJob, md: Any, timeout: float = 90) -> pb.IngestionJob:
-    deadline = time.monotonic() + timeout
-    while job.status not in (pb.JOB_STATUS_SUCCEEDED, pb.JOB_STATUS_FAILED):
-        assert time.monotonic() < deadline, f"job still {job.status}"
-        time.sleep(0.3)
-        job = stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=md)
+    def ended() -> pb.IngestionJob | None:
+        got = stub.GetIngestionJob(pb.GetIngestionJobRequest(job_id=job.job_id), metadata=md)
+        return got if got.status in (pb.JOB_STATUS_SUCCEEDED, pb.JOB_STATUS_FAILED) else None
+
+    job = wait_for_sync(ended, timeout, what=f"job {job.job_id} to end", interval=0.3)
     assert job.status == pb.JOB_STATUS_SUCCEEDED, job.error
     return job
 

@@ -14,7 +14,8 @@ from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, In
 from llmops_common.events import Envelope
 from llmops_common.events.envelope import EventPayload
 
-from llmops_common.testing.events import dead_letters, event_type, wait_for
+from llmops_common.testing.events import dead_letters, event_type
+from llmops_common.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 FAST = DeliveryPolicy(max_deliveries=3, backoff_seconds=(0.1,), ack_wait_seconds=5)
@@ -78,7 +79,7 @@ async def test_a_poison_message_is_dead_lettered_after_max_deliveries_while_good
     assert json.loads(dlq[0].data)["payload"] == {"n": 0}
     assert "RuntimeError: cannot handle zero" in dlq[0].headers[HEADER_DLQ_REASON]
     assert dlq[0].headers[HEADER_DLQ_DELIVERIES] == "3"
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # on purpose: time for a fourth delivery to arrive, if dead-lettering let one through
     assert attempts[0] == 3
 
 
@@ -118,7 +119,7 @@ async def test_heartbeat_keeps_a_long_handler_from_redelivery(make_bus, unique_n
     await bus.start()
     await bus.publish(Envelope.wrap(Tested(n=1), producer="tests"))
     await wait_for(lambda: calls == [1], what="first delivery")
-    await asyncio.sleep(3.5)
+    await asyncio.sleep(3.5)  # on purpose: past the handler's 2.5 s and the 1 s ack wait, to show no redelivery
     assert calls == [1]
     info = await bus.js.consumer_info("LLMOPS_PIPELINES", f"c-{unique_name}")
     assert info.num_ack_pending == 0 and info.num_redelivered == 0
@@ -152,7 +153,7 @@ async def test_a_permanent_failure_is_dead_lettered_on_its_first_delivery_and_a_
     assert "metrics: bad metric" in by_n[1][HEADER_DLQ_REASON]
     for n in (5, 6, 7):  # transient: retried with backoff until the deliveries run out
         assert by_n[n][HEADER_DLQ_DELIVERIES] == "3" and by_n[n][HEADER_DLQ_REASON].startswith("failed after 3")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # on purpose: time for an extra delivery to arrive, if one were made
     assert {n: attempts[n] for n in range(9)} == {0: 1, 1: 1, 2: 1, 3: 1, 4: 3, 5: 3, 6: 3, 7: 3, 8: 1}
 
 
@@ -179,5 +180,5 @@ async def test_payloads_with_nul_characters_or_non_finite_numbers_are_dead_lette
     assert len(reasons) == 4 and all(m.headers[HEADER_DLQ_DELIVERIES] == "1" for m in dlq)
     assert all(r.startswith("rejected: payload") and ("score" in r or "label" in r) for r in reasons), reasons
     assert sum("NUL" in r for r in reasons) == 1 and sum("finite" in r for r in reasons) == 3
-    await asyncio.sleep(0.3)
+    await asyncio.sleep(0.3)  # on purpose: time for a rejected payload to reach the handler, if one could
     assert handled == ["fine"]

@@ -16,7 +16,7 @@ from llmops_common.pagination import PageTokens
 from llmops_common.runtime import auth_migrations
 from llmops_common.storage import ArtifactStore
 from llmops_registry.api.grpc import grpc_service
-from llmops_registry.store import PostgresUnitOfWork
+from llmops_registry.store.postgres import PostgresUnitOfWork
 
 pytestmark = pytest.mark.integration
 BOOTSTRAP = "llmops_bootstrap_test-admin-key"

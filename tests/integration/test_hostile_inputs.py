@@ -30,12 +30,12 @@ from llmops_common.runtime import auth_migrations
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion.api.grpc import grpc_service as ingestion_service
 from llmops_ingestion.settings import IngestionSettings
-from llmops_ingestion.store import PostgresUnitOfWork as IngestionUnitOfWork
+from llmops_ingestion.store.postgres import PostgresUnitOfWork as IngestionUnitOfWork
 from llmops_prompts.api.grpc import grpc_service as prompts_service
 from llmops_prompts.handlers import render_in_process
-from llmops_prompts.store import PostgresUnitOfWork as PromptsUnitOfWork
+from llmops_prompts.store.postgres import PostgresUnitOfWork as PromptsUnitOfWork
 from llmops_registry.api.grpc import grpc_service as registry_service
-from llmops_registry.store import PostgresUnitOfWork as RegistryUnitOfWork
+from llmops_registry.store.postgres import PostgresUnitOfWork as RegistryUnitOfWork
 
 pytestmark = pytest.mark.integration
 ADMIN = "llmops_bootstrap_hostile-inputs-admin"

@@ -17,6 +17,7 @@ from llmops_common.db import migrate
 from llmops_common.storage import ArtifactStore
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngestionFailed, DatasetRequested
+from llmops_common.testing.waiting import wait_for
 from llmops_ingestion import handlers
 from llmops_ingestion.api import events
 from llmops_ingestion.domain.model import IngestionRequest, JobStatus, SourceKind, SourceSpec
@@ -24,7 +25,7 @@ from llmops_ingestion.jobs import JobRunner
 from llmops_ingestion.schema import migrations
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.sources import SourceRules
-from llmops_ingestion.store import PostgresUnitOfWork
+from llmops_ingestion.store.postgres import PostgresUnitOfWork
 
 pytestmark = pytest.mark.integration
 ACTOR = Principal("k1", "dev", Role.DEVELOPER)
@@ -168,11 +169,12 @@ async def test_a_worker_killed_mid_job_fails_the_job_not_the_service(setup, uniq
     job = await submit_and_claim(uow, unique_name, data, [data.parent])
     task = asyncio.create_task(runner.process(job))
     me = psutil.Process()
-    workers: list[psutil.Process] = []
-    while not workers and not task.done():
-        workers = [c for c in me.children() if "spawn_main" in " ".join(c.cmdline())]
-        await asyncio.sleep(0.02)
-    assert workers, "the job ran without a worker process"
+
+    def spawned() -> list[psutil.Process]:
+        assert not task.done(), "the job ran without a worker process"
+        return [c for c in me.children() if "spawn_main" in " ".join(c.cmdline())]
+
+    workers = await wait_for(spawned, 30, what="the job's worker process", interval=0.02)
     workers[0].kill()
     await task
     done = await handlers.get_job(uow, str(job.job_id))

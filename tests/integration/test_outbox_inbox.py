@@ -15,7 +15,8 @@ from llmops_common.bus import HEADER_MSG_ID
 from llmops_common.events import Envelope
 from llmops_common.inbox import claim_event
 from llmops_common.outbox import OutboxRelay, add_to_outbox
-from llmops_common.testing.events import event_type, wait_for
+from llmops_common.testing.events import event_type
+from llmops_common.testing.waiting import wait_for
 
 pytestmark = pytest.mark.integration
 N = 200
@@ -62,7 +63,7 @@ async def test_relay_killed_mid_batch_then_restarted_publishes_everything_once(
     assert await relay.relay_once() == N
     assert await relay.pending() == 0
     await wait_for(lambda: handled >= N, what="every event")
-    await asyncio.sleep(0.5)
+    await asyncio.sleep(0.5)  # on purpose: time for a republished duplicate to arrive, if the stream let one through
     assert handled == N, "the stream's duplicate window should have dropped the republished half"
 
     # Past the duplicate window (simulated by publishing without Nats-Msg-Id) the inbox absorbs repeats.
@@ -88,6 +89,14 @@ async def test_outbox_rows_exist_only_if_the_transaction_commits(pg_pool, unique
     assert count == (0,)
 
 
+async def outbox_listeners(pool) -> int:
+    """How many sessions have finished ``LISTEN llmops_outbox`` and now wait for notifications."""
+    async with pool.connection() as conn:
+        row = await (await conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE state = 'idle' AND query = 'LISTEN llmops_outbox'")).fetchone()
+    return row[0]
+
+
 async def test_relay_loop_wakes_on_notify_and_publishes_in_order(pg_pool, make_bus, unique_name):
     Tested = event_type(unique_name)
     bus = make_bus()
@@ -100,9 +109,13 @@ async def test_relay_loop_wakes_on_notify_and_publishes_in_order(pg_pool, make_b
     await bus.start()
     stop = asyncio.Event()
     relay = OutboxRelay(pg_pool, bus.publish_many, schema=unique_name, batch_size=7, poll_seconds=30)
+    before = await outbox_listeners(pg_pool)
     task = asyncio.create_task(relay.run(stop))
     try:
-        await asyncio.sleep(0.3)
+        async def listening() -> bool:
+            return await outbox_listeners(pg_pool) > before
+
+        await wait_for(listening, what="the relay to LISTEN for the outbox's NOTIFY")
         for start in (0, 10, 20):
             async with pg_pool.connection() as conn, conn.transaction():
                 await add_to_outbox(conn, *[Envelope.wrap(Tested(n=i), producer="t") for i in range(start, start + 10)])

@@ -16,12 +16,22 @@ from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.outbox import OutboxRelay
 from llmops_common.storage import ArtifactStore
-from llmops_common.testing.events import wait_for
+from llmops_common.testing.waiting import wait_for
 from llmops_registry import handlers, releases
-from llmops_registry.domain.governance import AliasPolicy, MetricGate, PromotionStatus, latest_metrics
+from llmops_registry.domain.governance import (
+    AliasPolicy,
+    MetricGate,
+    Pin,
+    PromotionStatus,
+    RequestPromotion,
+    Rollback,
+    SetAlias,
+    latest_metrics,
+)
 from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
 from llmops_common.pagination import PageTokens
-from llmops_registry.store import AUDIT_PAGE, MODELS_PAGE, VERSIONS_PAGE, AuditQuery, PostgresUnitOfWork, VersionQuery
+from llmops_registry.store import AUDIT_PAGE, MODELS_PAGE, VERSIONS_PAGE, AuditQuery, VersionQuery
+from llmops_registry.store.postgres import PostgresUnitOfWork
 
 pytestmark = pytest.mark.integration
 DEV = Principal("k1", "dev", Role.DEVELOPER)
@@ -62,11 +72,13 @@ async def test_concurrent_alias_moves_exactly_one_wins(registry, pg_pool):
     await handlers.register_model(registry, RegisterModel("m"), actor=DEV)
     for _ in range(3):
         await registry.new_version("m")
-    await releases.set_alias(registry, "m", "champion", 1, actor=DEV)
+    await releases.set_alias(registry, SetAlias("m", "champion", Pin(1)), actor=DEV)
     before = await counts(pg_pool)
 
     results = await asyncio.gather(
-        *(releases.set_alias(registry, "m", "champion", 2 + i % 2, expected_version=1, actor=DEV) for i in range(8)),
+        *(releases.set_alias(registry,
+                             SetAlias("m", "champion", Pin(2 + i % 2), expected_version=1), actor=DEV)
+          for i in range(8)),
         return_exceptions=True,
     )
     winners = [r for r in results if not isinstance(r, Exception)]
@@ -80,7 +92,7 @@ async def test_concurrent_alias_moves_exactly_one_wins(registry, pg_pool):
     async with registry() as holder:
         assert await holder.try_lock_alias("m", "champion")
         with pytest.raises(Conflict, match="being moved"):
-            await asyncio.wait_for(releases.set_alias(registry, "m", "champion", 1, actor=DEV), 2)
+            await asyncio.wait_for(releases.set_alias(registry, SetAlias("m", "champion", Pin(1)), actor=DEV), 2)
 
 
 async def test_governed_promotion_on_postgres(registry, pg_pool):
@@ -93,12 +105,13 @@ async def test_governed_promotion_on_postgres(registry, pg_pool):
     await releases.set_policy(registry, AliasPolicy("gov", "production", True, (MetricGate("bleu", threshold=30.0),),
                                                     required_approvals=1), actor=ADMIN)
     with pytest.raises(PermissionDenied):
-        await releases.set_alias(registry, "gov", "production", strong, actor=ADMIN)
-    failed = await releases.request_promotion(registry, "gov", "production", weak, actor=DEV)
+        await releases.set_alias(registry, SetAlias("gov", "production", Pin(strong)), actor=ADMIN)
+    failed = await releases.request_promotion(registry, RequestPromotion("gov", "production", Pin(weak)), actor=DEV)
     assert failed.status is PromotionStatus.GATES_FAILED
-    pending = await releases.request_promotion(registry, "gov", "production", strong, actor=DEV, request_id="r-1")
+    retried = RequestPromotion("gov", "production", Pin(strong), request_id="r-1")
+    pending = await releases.request_promotion(registry, retried, actor=DEV)
     assert pending.status is PromotionStatus.PENDING
-    again = await releases.request_promotion(registry, "gov", "production", strong, actor=DEV, request_id="r-1")
+    again = await releases.request_promotion(registry, retried, actor=DEV)
     assert again.id == pending.id
     with pytest.raises(PermissionDenied):
         await releases.approve_promotion(registry, pending.id, actor=Principal("k9", "dev", Role.ADMIN))
@@ -108,7 +121,7 @@ async def test_governed_promotion_on_postgres(registry, pg_pool):
     assert version.version == strong and release.version == strong and version.aliases == ("production",)
     assert (await releases.resolve(registry, "models:/gov@latest"))[0].version == strong
     with pytest.raises(FailedPrecondition, match="no earlier version"):
-        await releases.rollback(registry, "gov", "production", actor=ANN)
+        await releases.rollback(registry, Rollback("gov", "production"), actor=ANN)
 
     audit, outbox = await counts(pg_pool)
     assert audit == outbox
@@ -185,7 +198,7 @@ async def test_lineage_links_data_prompt_run_base_adapter_and_aliases(registry, 
         await handlers.create_model_version(
             registry, artifacts, CreateModelVersion("tuned", uri, ModelKind.ADAPTER, base_model_version="models:/base/99"),
             actor=DEV)
-    await releases.set_alias(registry, "tuned", "candidate", adapter.version, actor=DEV)
+    await releases.set_alias(registry, SetAlias("tuned", "candidate", Pin(adapter.version)), actor=DEV)
 
     up = await lineage(registry, "tuned", adapter.version)
     kinds = {n.kind for n in up.nodes.values()}
@@ -213,7 +226,7 @@ async def test_list_models_delete_alias_and_reject(registry, pg_pool):
     assert [m.name for m in gold] == ["lm-1", "lm-3"]
 
     version = await registry.new_version("lm-0")
-    await releases.set_alias(registry, "lm-0", "canary", version, actor=DEV)
+    await releases.set_alias(registry, SetAlias("lm-0", "canary", Pin(version)), actor=DEV)
     assert (await handlers.get_model(registry, "lm-0")).aliases == {"canary": version}
     audit_before, outbox_before = await counts(pg_pool)
     assert (await releases.delete_alias(registry, "lm-0", "canary", actor=DEV)).version == version
@@ -224,7 +237,8 @@ async def test_list_models_delete_alias_and_reject(registry, pg_pool):
     await releases.set_policy(registry, AliasPolicy("lm-0", "production", True, (), required_approvals=1), actor=ADMIN)
     with pytest.raises(PermissionDenied):
         await releases.delete_alias(registry, "lm-0", "production", actor=ADMIN)
-    pending = await releases.request_promotion(registry, "lm-0", "production", version, actor=DEV)
+    pending = await releases.request_promotion(registry,
+                                               RequestPromotion("lm-0", "production", Pin(version)), actor=DEV)
     rejected = await releases.reject_promotion(registry, pending.id, reason="not yet", actor=ANN)
     assert rejected.status is PromotionStatus.REJECTED and rejected.decisions[0].approved is False
     with pytest.raises(NotFound):
@@ -242,13 +256,13 @@ async def test_gates_count_only_trusted_results_ranked_by_the_registrys_clock(re
     (own,) = shown.evaluations
     assert (own.attached_by, own.trusted, own.reported_at) == ("dev", False, future)
     assert own.recorded_at <= datetime.now(UTC)
-    refused = await releases.request_promotion(registry, "tr", "production", mine, actor=DEV)
+    refused = await releases.request_promotion(registry, RequestPromotion("tr", "production", Pin(mine)), actor=DEV)
     assert refused.status is PromotionStatus.GATES_FAILED and "no trusted bleu" in refused.gate_results[0].message
 
     completed = Envelope.wrap(EvaluationRunCompleted(evaluation_run_id="by-event", model_name="tr", model_version=mine,
                                                      metrics={"bleu": 99.0}), producer="evaluation")
     assert await handlers.record_evaluation(registry, completed)
-    passed = await releases.request_promotion(registry, "tr", "production", mine, actor=DEV)
+    passed = await releases.request_promotion(registry, RequestPromotion("tr", "production", Pin(mine)), actor=DEV)
     assert passed.status is PromotionStatus.PENDING
 
     # a trusted result dated in the future does not outrank one recorded after it
@@ -258,7 +272,8 @@ async def test_gates_count_only_trusted_results_ranked_by_the_registrys_clock(re
                                                      EvaluationResult("later", {"bleu": 10.0}), actor=EVALUATOR)
     assert [e.evaluation_run_id for e in later.evaluations] == ["early", "later"]
     assert latest_metrics(later.evaluations) == {"bleu": 10.0}
-    assert (await releases.request_promotion(registry, "tr", "production", dated, actor=DEV)).status \
+    assert (await releases.request_promotion(registry,
+                                             RequestPromotion("tr", "production", Pin(dated)), actor=DEV)).status \
         is PromotionStatus.GATES_FAILED
 
 

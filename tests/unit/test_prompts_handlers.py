@@ -7,7 +7,7 @@ from llmops_common.errors import AlreadyExists, InvalidArgument, NotFound, Permi
 from llmops_common.templating import ChatMessage, Template, VariableSpec, VariableType
 from llmops_prompts import handlers
 from llmops_prompts.domain.model import CreateVersion
-from llmops_prompts.store import InMemoryPrompts
+from llmops_prompts.store.memory import InMemoryPrompts
 
 DEV = Principal("k1", "dev", Role.DEVELOPER)
 ANN = Principal("k2", "ann", Role.APPROVER)

@@ -15,14 +15,18 @@ from llmops_registry import handlers, releases
 from llmops_registry.domain.governance import (
     AliasPolicy,
     MetricGate,
+    Pin,
     PromotionStatus,
+    RequestPromotion,
+    Rollback,
+    SetAlias,
     evaluate_gates,
     latest_metrics,
     parse_model_uri,
     validate_alias,
 )
 from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
-from llmops_registry.store import InMemoryRegistry
+from llmops_registry.store.memory import InMemoryRegistry
 
 DEV = Principal("k1", "dev", Role.DEVELOPER)
 ANN = Principal("k2", "ann", Role.APPROVER)
@@ -91,12 +95,13 @@ async def registry():
 
 async def test_protected_alias_cannot_be_set_directly(registry):
     with pytest.raises(PermissionDenied, match="protected"):
-        await releases.set_alias(registry.unit_of_work, "m", "production", 2, actor=ADMIN)
-    await releases.set_alias(registry.unit_of_work, "m", "staging", 2, actor=DEV)  # unprotected: fine
+        await releases.set_alias(registry.unit_of_work, SetAlias("m", "production", Pin(2)), actor=ADMIN)
+    await releases.set_alias(registry.unit_of_work, SetAlias("m", "staging", Pin(2)), actor=DEV)  # unprotected: fine
 
 
 async def test_failed_gate_closes_the_request_and_moves_nothing(registry):
-    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", 1, actor=DEV)
+    promotion = await releases.request_promotion(registry.unit_of_work,
+                                                 RequestPromotion("m", "production", Pin(1)), actor=DEV)
     assert promotion.status is PromotionStatus.GATES_FAILED
     assert "bleu=20 is not >= 30" in promotion.gate_results[0].message
     assert ("m", "production") not in registry.aliases
@@ -105,7 +110,8 @@ async def test_failed_gate_closes_the_request_and_moves_nothing(registry):
 
 
 async def test_approvals_count_distinct_approvers_and_exclude_the_requester(registry):
-    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", 2, actor=ANN)
+    promotion = await releases.request_promotion(registry.unit_of_work,
+                                                 RequestPromotion("m", "production", Pin(2)), actor=ANN)
     assert promotion.status is PromotionStatus.PENDING
     with pytest.raises(PermissionDenied, match="requested this promotion"):
         await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=ANN)
@@ -122,18 +128,20 @@ async def test_approvals_count_distinct_approvers_and_exclude_the_requester(regi
 
 
 async def test_rollback_restores_the_previous_holder(registry):
-    await releases.set_alias(registry.unit_of_work, "m", "champion", 1, prompt_version="p/1",
-                             parameters={"temperature": 0.1}, actor=DEV)
-    await releases.set_alias(registry.unit_of_work, "m", "champion", 2, prompt_version="p/2", actor=DEV)
-    release, replaced = await releases.rollback(registry.unit_of_work, "m", "champion", actor=DEV)
+    await releases.set_alias(registry.unit_of_work,
+                             SetAlias("m", "champion", Pin(1, "p/1", {"temperature": 0.1})), actor=DEV)
+    await releases.set_alias(registry.unit_of_work, SetAlias("m", "champion", Pin(2, "p/2")), actor=DEV)
+    release, replaced = await releases.rollback(registry.unit_of_work, Rollback("m", "champion"), actor=DEV)
     assert (release.version, replaced.version) == (1, 2)
     assert (release.prompt_version, release.sampling_parameters) == ("p/1", {"temperature": 0.1})
     with pytest.raises(Conflict):
-        await releases.set_alias(registry.unit_of_work, "m", "champion", 2, expected_version=2, actor=DEV)
+        await releases.set_alias(registry.unit_of_work,
+                                 SetAlias("m", "champion", Pin(2), expected_version=2), actor=DEV)
 
 
 async def test_every_state_change_has_one_audit_row_and_one_event(registry):
-    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", 2, actor=ANN)
+    promotion = await releases.request_promotion(registry.unit_of_work,
+                                                 RequestPromotion("m", "production", Pin(2)), actor=ANN)
     await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=BOB)
     await releases.approve_promotion(registry.unit_of_work, promotion.id, actor=ADMIN)
     assert len(registry.audit) == len(registry.outbox)
@@ -158,7 +166,8 @@ async def test_results_attached_by_people_are_kept_but_only_the_evaluation_servi
                                                  EvaluationResult(f"by-{who.name}", {"bleu": 99.0}), actor=who)
     shown = await handlers.get_model_version(registry.unit_of_work, "m", version)
     assert [(e.attached_by, e.trusted) for e in shown.evaluations] == [("dev", False), ("ann", False), ("root", False)]
-    refused = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    refused = await releases.request_promotion(registry.unit_of_work,
+                                               RequestPromotion("m", "production", Pin(version)), actor=DEV)
     assert refused.status is PromotionStatus.GATES_FAILED
     assert refused.gate_results[0].message.startswith("no trusted bleu result is attached")
 
@@ -167,7 +176,8 @@ async def test_results_attached_by_people_are_kept_but_only_the_evaluation_servi
     assert await handlers.record_evaluation(registry.unit_of_work, completed)
     shown = await handlers.get_model_version(registry.unit_of_work, "m", version)
     assert (shown.evaluations[-1].attached_by, shown.evaluations[-1].trusted) == (handlers.EVALUATION_ACTOR, True)
-    passed = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    passed = await releases.request_promotion(registry.unit_of_work,
+                                              RequestPromotion("m", "production", Pin(version)), actor=DEV)
     assert passed.status is PromotionStatus.PENDING and passed.gate_results[0].candidate_value == 99.0
     assert registry.audit[-2].after["trusted"] is True  # the attach's audit row says how it was counted
 
@@ -176,7 +186,8 @@ async def test_a_key_with_the_service_role_attaches_trusted_results(registry):
     version = await _new_version(registry)
     await handlers.attach_evaluation_command(registry.unit_of_work, "m", version,
                                              EvaluationResult("svc-1", {"bleu": 40.0}), actor=EVALUATOR)
-    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    promotion = await releases.request_promotion(registry.unit_of_work,
+                                                 RequestPromotion("m", "production", Pin(version)), actor=DEV)
     assert promotion.status is PromotionStatus.PENDING
 
 
@@ -192,7 +203,8 @@ async def test_a_future_dated_evaluation_does_not_outrank_a_later_one(registry):
     assert shown.evaluations[0].reported_at == future  # kept, for information only
     assert all(e.recorded_at <= datetime.now(UTC) for e in shown.evaluations)
     assert latest_metrics(shown.evaluations) == {"bleu": 10.0}
-    promotion = await releases.request_promotion(registry.unit_of_work, "m", "production", version, actor=DEV)
+    promotion = await releases.request_promotion(registry.unit_of_work,
+                                                 RequestPromotion("m", "production", Pin(version)), actor=DEV)
     assert promotion.status is PromotionStatus.GATES_FAILED and "bleu=10 is not >= 30" in promotion.gate_results[0].message
 
 
@@ -204,3 +216,33 @@ def test_latest_metrics_ranks_trusted_results_by_when_they_were_recorded(results
                         for i, (reported, trusted, value) in enumerate(results))
     trusted_values = [value for _, trusted, value in results if trusted]
     assert latest_metrics(evaluations[::-1]) == ({"bleu": trusted_values[-1]} if trusted_values else {})
+
+
+async def test_events_recorded_for_an_evaluation_event_follow_it(registry):
+    """Every event the consumer records (the attach, and the promotion it opens and completes) carries the
+    incoming event's correlation id and names it as its cause; events from API calls name no cause."""
+    version = await _new_version(registry)
+    await releases.set_policy(registry.unit_of_work, AliasPolicy("m", "staging", protected=False, required_approvals=0,
+                                                                 auto_request_on_evaluation=True), actor=ADMIN)
+    sent = len(registry.outbox)
+    completed = Envelope.wrap(EvaluationRunCompleted(evaluation_run_id="ev-7", model_name="m", model_version=version,
+                                                     metrics={"bleu": 50.0}), producer="evaluation",
+                              correlation_id="run-7")
+    assert await handlers.record_evaluation(registry.unit_of_work, completed)
+    caused = registry.outbox[sent:]
+    assert [e.type.removeprefix("llmops.registry.") for e in caused] == [
+        "evaluation.attached", "promotion.requested", "promotion.approved", "alias.moved"]
+    assert {(e.correlation_id, e.causation_id, e.producer) for e in caused} == {
+        ("run-7", str(completed.event_id), "registry")}
+    assert {e.causation_id for e in registry.outbox[:sent]} == {None}
+
+
+async def test_a_release_its_audit_row_and_its_event_carry_the_same_pin(registry):
+    pin = Pin(2, "p/3", {"temperature": 0.2})
+    release, _ = await releases.set_alias(registry.unit_of_work, SetAlias("m", "canary", pin, reason="try"), actor=DEV)
+    moved, audit = registry.outbox[-1].payload, registry.audit[-1]
+    assert release.pin == pin and audit.after == pin.as_json() and audit.reason == "try"
+    assert (moved.new_version, moved.prompt_version, moved.parameters) == (2, "p/3", {"temperature": 0.2})
+    back, replaced = await releases.set_alias(registry.unit_of_work, SetAlias("m", "canary", Pin(1)), actor=DEV)
+    assert back.previous == pin and replaced.pin == pin and registry.audit[-1].before == pin.as_json()
+    assert registry.outbox[-1].payload.prompt_version is None and registry.outbox[-1].payload.previous_version == 2

@@ -1,5 +1,9 @@
 """The registry's use cases against the in-memory unit of work and artifacts (same ports as the real ones)."""
 
+import ast
+from graphlib import CycleError, TopologicalSorter
+from pathlib import Path
+
 import pytest
 
 from llmops_common.auth import Principal, Role
@@ -8,9 +12,10 @@ from llmops_common.errors import AlreadyExists, FailedPrecondition, InvalidArgum
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.testing.fakes import InMemoryArtifacts
+import llmops_registry
 from llmops_registry import handlers
 from llmops_registry.domain.model import CreateModelVersion, ModelKind, RegisterModel
-from llmops_registry.store import InMemoryRegistry
+from llmops_registry.store.memory import InMemoryRegistry
 
 URI = "s3://llmops-models/m/1"
 ANN = Principal("k1", "ann", Role.DEVELOPER)
@@ -108,3 +113,29 @@ async def test_evaluation_for_unknown_version_raises_and_is_not_claimed(state):
     with pytest.raises(NotFound):
         await handlers.record_evaluation(state.unit_of_work, event)
     assert state.inbox == set()
+
+
+def _imports(package: Path) -> dict[str, set[str]]:
+    """Module -> the package's modules it imports anywhere in its body (function-level imports too, so a
+    cycle cannot hide in a deferred import)."""
+    names = {".".join(p.relative_to(package.parent).with_suffix("").parts).removesuffix(".__init__"): p
+             for p in package.rglob("*.py")}
+    graph = {}
+    for name, path in names.items():
+        found = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                found |= {node.module, *(f"{node.module}.{a.name}" for a in node.names)}
+            elif isinstance(node, ast.Import):
+                found |= {a.name for a in node.names}
+        graph[name] = {m for m in found if m in names and m != name}
+    return graph
+
+
+def test_registry_modules_import_without_cycles():
+    graph = _imports(Path(llmops_registry.__file__).parent)
+    assert "llmops_registry.releases" in graph["llmops_registry.handlers"]
+    try:
+        list(TopologicalSorter(graph).static_order())
+    except CycleError as exc:
+        pytest.fail(f"import cycle: {' -> '.join(exc.args[1])}")

@@ -6,6 +6,7 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import psutil
 import pytest
 
 from llmops_common.errors import InvalidArgument
@@ -20,6 +21,7 @@ from llmops_common.templating import (
     render,
     validate,
 )
+from llmops_common.testing.waiting import wait_for
 
 Q = VariableSpec("question")
 
@@ -170,7 +172,8 @@ async def test_a_worker_that_dies_mid_render_gives_a_clear_error_and_is_replaced
     worker = pool._idle[0].process
     slow = text("{% macro f(k) %}{% if k %}{{ f(k - 1) }}{{ f(k - 1) }}{% endif %}{% endmacro %}{{ f(30) }}")
     rendering = asyncio.create_task(pool.render(slow, {"question": "q"}))
-    await asyncio.sleep(0.3)
+    busy = psutil.Process(worker.pid)
+    await wait_for(lambda: busy.status() == psutil.STATUS_RUNNING, 10, what="the worker to be rendering")
     worker.kill()  # as the kernel would when the worker passes its memory limit
     with pytest.raises(InvalidArgument, match="render was stopped"):
         await rendering

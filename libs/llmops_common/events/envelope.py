@@ -1,6 +1,7 @@
 """The event envelope and the registry of event types.
 
-Every event travels as one JSON object: the envelope fields of ARCHITECTURE.md and the typed payload.
+Every event travels as one JSON object: the envelope fields (docs/architecture.md, "Events and delivery")
+and the typed payload.
 A payload class declares its ``type`` (which is also its NATS subject) and ``schema_version`` when it
 is defined; the registry maps ``(type, schema_version)`` back to the class, so every consumer
 validates the same schema and an unknown type or version is refused by name.

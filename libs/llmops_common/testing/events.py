@@ -1,14 +1,12 @@
-"""Helpers for tests that drive the bus: throwaway event types, waiting, and reading dead letters."""
+"""Helpers for tests that drive the bus: throwaway event types and reading dead letters."""
 
 from __future__ import annotations
-
-import asyncio
-from collections.abc import Callable
 
 import nats.errors
 
 from llmops_common.bus import HEADER_DLQ_CONSUMER, Bus
 from llmops_common.events.envelope import EventPayload
+from llmops_common.testing.waiting import wait_for
 
 
 def event_type(name: str) -> type[EventPayload]:
@@ -17,27 +15,20 @@ def event_type(name: str) -> type[EventPayload]:
                 event_type=f"llmops.pipelines.{name}.tested")
 
 
-async def wait_for(predicate: Callable[[], bool], timeout: float = 20.0, what: str = "condition") -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while not predicate():
-        if asyncio.get_running_loop().time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.05)
-
-
 async def dead_letters(bus: Bus, context: str, consumer: str, *, expect: int, timeout: float = 20.0) -> list:
     """The DLQ messages ``consumer`` produced, waiting until ``expect`` of them arrived."""
     sub = await bus.js.subscribe(f"llmops.dlq.{context}", stream="LLMOPS_DLQ", ordered_consumer=True)
     found = []
-    deadline = asyncio.get_running_loop().time() + timeout
+
+    async def enough() -> bool:
+        msg = await sub.next_msg(timeout=0.5)
+        if (msg.headers or {}).get(HEADER_DLQ_CONSUMER) == consumer:
+            found.append(msg)
+        return len(found) >= expect
+
     try:
-        while len(found) < expect and asyncio.get_running_loop().time() < deadline:
-            try:
-                msg = await sub.next_msg(timeout=0.5)
-            except nats.errors.TimeoutError:
-                continue
-            if (msg.headers or {}).get(HEADER_DLQ_CONSUMER) == consumer:
-                found.append(msg)
+        await wait_for(enough, timeout, what=f"{expect} dead letters from {consumer}", interval=0,
+                       retry_on=(nats.errors.TimeoutError,))
     finally:
         await sub.unsubscribe()
     return found

@@ -41,9 +41,7 @@ def settings_for(stack_env: dict[str, str]) -> Callable[..., CommonSettings]:
     """Build any settings class pointed at the stack: ``settings_for(RegistrySettings, grpc_port=0)``."""
 
     def build(cls: type[CommonSettings] = CommonSettings, **overrides: object) -> CommonSettings:
-        values = {k.removeprefix("LLMOPS_").lower(): v for k, v in stack_env.items()}
-        values.update(overrides)
-        return cls(**values)
+        return cls.from_variables(stack_env, **overrides)
 
     return build
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +13,7 @@ import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from llmops_common.embedded import free_port
+from llmops_common.testing.waiting import wait_for
 
 TEST_ADMIN_KEY = "llmops_bootstrap_test-admin-key"
 
@@ -53,11 +52,14 @@ class ServiceProcess:
         return f"127.0.0.1:{self.port}"
 
     async def wait_serving(self, timeout: float = 30) -> None:
-        deadline = time.monotonic() + timeout
-        while await health(self.port) != health_pb2.HealthCheckResponse.SERVING:
-            assert self.proc is not None and self.proc.poll() is None, f"{self.name} exited:\n{self.log.read_text()}"
-            assert time.monotonic() < deadline, f"{self.name} not SERVING:\n{self.log.read_text()}"
-            await asyncio.sleep(0.2)
+        async def serving() -> bool:
+            assert self.proc is not None and self.proc.poll() is None, f"{self.name} exited"
+            return await health(self.port) == health_pb2.HealthCheckResponse.SERVING
+
+        try:
+            await wait_for(serving, timeout, what=f"{self.name} to be SERVING", interval=0.2)
+        except AssertionError as exc:  # either way, the log says why
+            raise AssertionError(f"{exc}:\n{self.log.read_text()}") from None
 
     def stop(self, timeout: float = 20) -> int:
         assert self.proc is not None

@@ -25,13 +25,25 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeE
 from rich.table import Table
 from rich.text import Text
 
-from llmops_cli.models import JsonOpt, PageSizeOpt, PageTokenOpt, _short, emit, next_page, page, parse_pairs, show_kv
 from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
+from llmops_cli.services import SERVICES
+from llmops_cli.toolkit import (
+    ApiKeyOpt,
+    JsonOpt,
+    PageSizeOpt,
+    PageTokenOpt,
+    emit,
+    next_page,
+    page,
+    parse_pairs,
+    short_name,
+    show_kv,
+)
 
 datasets_app = typer.Typer(help="Datasets: ingestion, preparation, versions, profiles, samples and diffs.",
                            no_args_is_help=True)
-client = ServiceClient("ingestion", ingestion_pb2_grpc.IngestionServiceStub, 50051)
+client = ServiceClient(SERVICES["ingestion"], ingestion_pb2_grpc.IngestionServiceStub)
 CHUNK = 1024 * 1024
 FORMATS = ["jsonl", "json", "csv", "parquet", "text_lines", "text_file"]
 _FORMAT_ENUM = {"jsonl": "JSONL", "json": "JSON_ARRAY", "csv": "CSV", "parquet": "PARQUET",
@@ -43,8 +55,7 @@ _DONE = (pb.JOB_STATUS_SUCCEEDED, pb.JOB_STATUS_FAILED)
 def _connect(
     ingestion: Annotated[str | None, typer.Option("--ingestion", envvar="LLMOPS_INGESTION_ENDPOINT",
                                                   help="Ingestion service gRPC endpoint HOST:PORT.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", envvar="LLMOPS_API_KEY",
-                                                help="API key (default: the local bootstrap admin key).")] = None,
+    api_key: ApiKeyOpt = None,
 ) -> None:
     client.configure(ingestion, api_key)
 
@@ -72,8 +83,8 @@ def _upload(name: str, path: Path) -> str:
                 progress.advance(task, len(block))
                 yield pb.UploadFileRequest(chunk=block)
 
-    with Progress(TextColumn("upload {task.description}", markup=False), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                  console=console, transient=True) as progress:
+    with Progress(TextColumn("upload {task.description}", markup=False), BarColumn(), DownloadColumn(),
+                  TransferSpeedColumn(), console=console, transient=True) as progress:
         task = progress.add_task(path.name, total=size)
         reply = client.call("UploadFile", messages(progress, task), timeout=3600)
     return reply.upload_id
@@ -103,7 +114,7 @@ def follow(job: pb.IngestionJob, *, poll: float = 0.5) -> pb.IngestionJob:
             time.sleep(poll)
             job = client.call("GetIngestionJob", pb.GetIngestionJobRequest(job_id=job.job_id))
             p = job.progress
-            progress.update(task, description=p.step or _short(pb.JobStatus, "JOB_STATUS_", job.status),
+            progress.update(task, description=p.step or short_name(pb.JobStatus, "JOB_STATUS_", job.status),
                             total=p.total_bytes or None, completed=p.bytes_read,
                             records=f"{p.records_read:,} records")
     return job
@@ -155,7 +166,7 @@ def ingest(
 
 
 def _show_job(job: pb.IngestionJob) -> None:
-    status = _short(pb.JobStatus, "JOB_STATUS_", job.status)
+    status = short_name(pb.JobStatus, "JOB_STATUS_", job.status)
     if job.status == pb.JOB_STATUS_FAILED:
         where = f"{job.error.field}: " if job.error.field else ""
         console.print(Text.assemble((f"job {job.job_id} failed", "red"), f": {where}{job.error.message}"))
@@ -217,7 +228,7 @@ def show(reference: Annotated[str, typer.Argument(help="NAME or NAME@VERSION (de
         def render(r: pb.ListDatasetVersionsResponse) -> None:
             table = Table("version", "records", "shape", "created", "by", title=f"versions of {name}")
             for v in r.versions:
-                table.add_row(v.version, f"{v.record_count:,}", _short(pb.RecordShape, "RECORD_SHAPE_", v.shape),
+                table.add_row(v.version, f"{v.record_count:,}", short_name(pb.RecordShape, "RECORD_SHAPE_", v.shape),
                               v.created_at.ToJsonString(), v.created_by)
             console.print(table)
             next_page(r.page)
@@ -301,6 +312,6 @@ def _show_records(records: Any, title: str) -> None:
         return
     table = Table("record", "split", "source", "content", title=title)
     for r in records:
-        table.add_row(r.record_id[:12], _short(pb.Split, "SPLIT_", r.split), f"{r.source.file}:{r.source.line}",
+        table.add_row(r.record_id[:12], short_name(pb.Split, "SPLIT_", r.split), f"{r.source.file}:{r.source.line}",
                       _content(r)[:400])
     console.print(table)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import secrets
 from dataclasses import asdict
 from typing import Annotated
 
@@ -14,12 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from llmops_cli.datasets import datasets_app
+from llmops_cli.local import load_stack, service_env
 from llmops_cli.models import models_app
 from llmops_cli.output import console, err_console
 from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES
 from llmops_cli.supervisor import Supervisor
-from llmops_common.embedded import EmbeddedStack
+from llmops_cli.toolkit import JsonOpt
 
 app = typer.Typer(help="LLMOps platform: data -> fine-tuning -> governed, monitored endpoint.", no_args_is_help=True)
 stack_app = typer.Typer(help="The embedded stack: NATS, PostgreSQL, S3 (and Ray) as local processes.")
@@ -32,32 +32,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
-
-
-def _stack() -> EmbeddedStack:
-    return EmbeddedStack.load()
-
-
-def admin_key(stack: EmbeddedStack) -> str:
-    """The bootstrap admin key: $LLMOPS_BOOTSTRAP_ADMIN_KEY, or one generated once under the stack home."""
-    if os.environ.get("LLMOPS_BOOTSTRAP_ADMIN_KEY"):
-        return os.environ["LLMOPS_BOOTSTRAP_ADMIN_KEY"]
-    path = stack.home / "admin.key"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(f"llmops_bootstrap_{secrets.token_urlsafe(32)}")
-        path.chmod(0o600)
-    return path.read_text().strip()
-
-
-def service_env(stack: EmbeddedStack) -> dict[str, str]:
-    """Settings for processes started here: the stack's endpoints, overridden by the environment."""
-    env = stack.env(with_ray=stack.pidfile("ray").exists())
-    env["LLMOPS_BOOTSTRAP_ADMIN_KEY"] = admin_key(stack)
-    env["LLMOPS_HOME"] = str(stack.home)
-    return {**env, **{k: v for k, v in os.environ.items() if k.startswith("LLMOPS_")}}
 
 
 def _print_components(rows: list[dict], title: str) -> None:
@@ -77,7 +52,7 @@ def _print_components(rows: list[dict], title: str) -> None:
 @stack_app.command("up")
 def stack_up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
     """Start NATS, PostgreSQL and S3 (and Ray with --ray); already running servers are left alone."""
-    stack = _stack()
+    stack = load_stack()
     stack.up(with_ray=ray)
     stack_status(as_json)
 
@@ -85,14 +60,14 @@ def stack_up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
 @stack_app.command("down")
 def stack_down() -> None:
     """Stop what `stack up` started."""
-    stopped = _stack().down()
+    stopped = load_stack().down()
     console.print(f"stopped: {', '.join(stopped) or 'nothing'}")
 
 
 @stack_app.command("status")
 def stack_status(as_json: JsonOpt = False) -> None:
     """Every endpoint and whether it answers."""
-    data = _stack().status_dict()
+    data = load_stack().status_dict()
     if as_json:
         typer.echo(json.dumps(data, indent=2))
     else:
@@ -102,24 +77,6 @@ def stack_status(as_json: JsonOpt = False) -> None:
 # -- migrations ------------------------------------------------------------------------------------
 
 
-async def _migrate(names: list[str], env: dict[str, str]) -> dict[str, list[str]]:
-    import psycopg
-
-    from llmops_common.auth import AUTH_SCHEMA
-    from llmops_common.db import migrate
-    from llmops_common.runtime import auth_migrations
-    from llmops_common.settings import CommonSettings
-
-    settings = CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()
-                                 if k.removeprefix("LLMOPS_").lower() in CommonSettings.model_fields})
-    applied: dict[str, list[str]] = {}
-    async with await psycopg.AsyncConnection.connect(settings.postgres_dsn, autocommit=True) as conn:
-        applied[AUTH_SCHEMA] = await migrate(conn, AUTH_SCHEMA, auth_migrations())
-        for name in names:
-            applied[name] = await migrate(conn, name, SERVICES[name].migrations())
-    return applied
-
-
 @app.command("migrate")
 def migrate_cmd(services: Annotated[list[str] | None, typer.Argument(help="Services (default: all).")] = None) -> None:
     """Apply pending database migrations (the auth schema and each service's)."""
@@ -127,7 +84,9 @@ def migrate_cmd(services: Annotated[list[str] | None, typer.Argument(help="Servi
     unknown = [n for n in names if n not in SERVICES]
     if unknown:
         raise typer.BadParameter(f"unknown services {unknown}; known: {list(SERVICES)}")
-    applied = asyncio.run(_migrate(names, service_env(_stack())))
+    from llmops_cli.migrations import migrate  # here, not at the top: it loads the service runtime
+
+    applied = asyncio.run(migrate(names, service_env(load_stack())))
     for schema, ids in applied.items():
         console.print(f"{schema}: {', '.join(ids) if ids else 'up to date'}")
 
@@ -138,10 +97,12 @@ def migrate_cmd(services: Annotated[list[str] | None, typer.Argument(help="Servi
 @app.command("up")
 def up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
     """Start the stack, migrate, and start every service as its own process."""
-    stack = _stack()
+    from llmops_cli.migrations import migrate
+
+    stack = load_stack()
     stack.up(with_ray=ray)
     env = service_env(stack)
-    asyncio.run(_migrate(list(SERVICES), env))
+    asyncio.run(migrate(list(SERVICES), env))
     supervisor = Supervisor(stack)
     for spec in SERVICES.values():
         supervisor.start(spec, env)
@@ -151,7 +112,7 @@ def up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
 @app.command("down")
 def down() -> None:
     """Stop every service, then the stack."""
-    stack = _stack()
+    stack = load_stack()
     supervisor = Supervisor(stack)
     stopped = [spec.name for spec in SERVICES.values() if supervisor.stop(spec)]
     stopped += stack.down()
@@ -161,7 +122,7 @@ def down() -> None:
 @app.command("status")
 def status(as_json: JsonOpt = False) -> None:
     """The stack and every service: endpoint, pid, and whether it answers."""
-    stack = _stack()
+    stack = load_stack()
     env = service_env(stack)
     supervisor = Supervisor(stack)
     services = [asdict(supervisor.status(spec, env)) for spec in SERVICES.values()]
@@ -180,7 +141,7 @@ async def _with_key_store(action):  # type: ignore[no-untyped-def]
     from llmops_common.auth import AUTH_SCHEMA, PostgresApiKeyStore
     from llmops_common.db import make_pool
 
-    env = service_env(_stack())
+    env = service_env(load_stack())
     pool = make_pool(env["LLMOPS_POSTGRES_DSN"], AUTH_SCHEMA)
     await pool.open(wait=True, timeout=10)
     try:
@@ -199,8 +160,9 @@ def keys_create(
     from llmops_common.auth import Role, create_key
 
     parsed = Role.parse(role)
+    creator = os.environ.get("USER", "cli")
     record, plaintext = asyncio.run(
-        _with_key_store(lambda store: create_key(store, name=name, role=parsed, created_by=os.environ.get("USER", "cli")))
+        _with_key_store(lambda store: create_key(store, name=name, role=parsed, created_by=creator))
     )
     if as_json:
         typer.echo(json.dumps({"key_id": record.key_id, "name": record.name, "role": role, "key": plaintext}))

@@ -10,8 +10,6 @@ import json
 import math
 import re
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
 from enum import Enum
 from typing import Annotated, Any
 
@@ -20,14 +18,34 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc
-from llmops_cli.output import console
-from llmops_cli.rpc import ServiceClient
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
+
+from llmops_cli.output import console
+from llmops_cli.rpc import ServiceClient
+from llmops_cli.services import SERVICES
+from llmops_cli.toolkit import (
+    ApiKeyOpt,
+    JsonOpt,
+    PageSizeOpt,
+    PageTokenOpt,
+    ReasonOpt,
+    SinceOpt,
+    TagOpt,
+    UntilOpt,
+    emit,
+    enum_value,
+    fmt,
+    next_page,
+    page,
+    parse_pairs,
+    short_name,
+    show_kv,
+    time_range,
+)
 
 GATE_HELP = (
     "Evaluation gate, repeatable: 'metric>=X' or 'metric<=X' (absolute threshold; the operator says "
@@ -45,15 +63,8 @@ policy_app = typer.Typer(help="Governance policy of an alias: gates, approvals, 
 models_app.add_typer(alias_app, name="alias")
 models_app.add_typer(policy_app, name="policy")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
-TagOpt = Annotated[list[str] | None, typer.Option("--tag", help="Tag k=v (repeatable).")]
 ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Sampling parameter k=v to pin (repeatable).")]
 PromptOpt = Annotated[str, typer.Option("--prompt-version", help="Prompt version to pin, as name/version.")]
-ReasonOpt = Annotated[str, typer.Option("--reason", help="Why (recorded in the audit log).")]
-PageSizeOpt = Annotated[int, typer.Option("--page-size", help="Page size (0: the service default).")]
-PageTokenOpt = Annotated[str, typer.Option("--page-token", help="Token of the page to fetch.")]
-SinceOpt = Annotated[datetime | None, typer.Option("--since", help="Not before this time (UTC).")]
-UntilOpt = Annotated[datetime | None, typer.Option("--until", help="Before this time (UTC).")]
 
 
 class Kind(str, Enum):
@@ -72,15 +83,14 @@ class Status(str, Enum):
 
 # -- gRPC plumbing ---------------------------------------------------------------------------------
 
-client = ServiceClient("registry", registry_pb2_grpc.RegistryServiceStub, 50055)
+client = ServiceClient(SERVICES["registry"], registry_pb2_grpc.RegistryServiceStub)
 
 
 @models_app.callback()
 def _connect(
     registry: Annotated[str | None, typer.Option("--registry", envvar="LLMOPS_REGISTRY_ENDPOINT",
                                                  help="Registry gRPC endpoint HOST:PORT.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", envvar="LLMOPS_API_KEY",
-                                                help="API key (default: the local bootstrap admin key).")] = None,
+    api_key: ApiKeyOpt = None,
 ) -> None:
     client.configure(registry, api_key)
 
@@ -89,29 +99,7 @@ def call(method: str, request: Message, timeout: float = 30.0) -> Any:
     return client.call(method, request, timeout)
 
 
-def to_dict(message: Message) -> dict[str, Any]:
-    return json_format.MessageToDict(message, preserving_proto_field_name=True,
-                                     always_print_fields_with_no_presence=True)
-
-
-def emit(message: Message, as_json: bool, render: Callable[[Any], None]) -> None:
-    if as_json:
-        typer.echo(json.dumps(to_dict(message), indent=2))
-    else:
-        render(message)
-
-
 # -- parsing ------------------------------------------------------------------------------------------
-
-
-def parse_pairs(values: list[str] | None, what: str = "tag") -> dict[str, str]:
-    pairs: dict[str, str] = {}
-    for value in values or []:
-        key, sep, val = value.partition("=")
-        if not sep or not key.strip():
-            raise typer.BadParameter(f"{what} {value!r} is not k=v")
-        pairs[key.strip()] = val
-    return pairs
 
 
 def parse_scalar(value: str) -> Any:
@@ -189,54 +177,13 @@ def gate_text(gate: pb.MetricGate) -> str:
     return " ".join(parts) or gate.metric_name
 
 
-def page(size: int, token: str) -> common_pb2.PageRequest:
-    return common_pb2.PageRequest(page_size=size, page_token=token)
-
-
-def time_range(since: datetime | None, until: datetime | None) -> common_pb2.TimeRange | None:
-    if since is None and until is None:
-        return None
-    stamps = {}
-    for field, value in (("start", since), ("end", until)):
-        if value is not None:
-            stamps[field] = Timestamp()
-            stamps[field].FromDatetime(value if value.tzinfo else value.replace(tzinfo=UTC))
-    return common_pb2.TimeRange(**stamps)
-
-
-def _enum(enum: Any, prefix: str, value: str) -> int:
-    return enum.Value(f"{prefix}{value.upper()}")
-
-
-def _short(enum: Any, prefix: str, number: int) -> str:
-    return enum.Name(number).removeprefix(prefix).lower()
-
-
 # -- rendering -----------------------------------------------------------------------------------------
-
-
-def _fmt(value: Any, nested: bool = False) -> str:
-    if isinstance(value, dict):
-        text = ", ".join(f"{k}={_fmt(v, True)}" for k, v in value.items())
-        return f"{{{text}}}" if nested else text
-    if isinstance(value, list):
-        return ("; " if nested else "\n").join(_fmt(v, nested) for v in value)
-    return str(value)
-
-
-def show_kv(message: Message, title: str) -> None:
-    table = Table(title=title, show_header=False)
-    table.add_column(style="bold")
-    table.add_column()
-    for key, value in json_format.MessageToDict(message, preserving_proto_field_name=True).items():
-        table.add_row(key, _fmt(value))
-    console.print(table)
 
 
 def show_versions(versions: list[pb.ModelVersion], title: str = "model versions") -> None:
     table = Table("model", "version", "kind", "base", "artifact", "aliases", "created by", title=title)
     for v in versions:
-        table.add_row(v.model_name, str(v.version), _short(pb.ModelKind, "MODEL_KIND_", v.kind),
+        table.add_row(v.model_name, str(v.version), short_name(pb.ModelKind, "MODEL_KIND_", v.kind),
                       v.base_model_version or "-", v.artifact_uri, ", ".join(v.aliases) or "-", v.created_by)
     console.print(table)
 
@@ -251,7 +198,7 @@ def show_release(release: pb.Release, previous: int | None = None) -> None:
 
 
 def show_promotion(p: pb.PromotionRequest) -> None:
-    status = _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
+    status = short_name(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
     color = {"approved": "green", "pending": "yellow"}.get(status, "red")
     console.print(Text.assemble("promotion ", (p.id, "bold"), f": {p.model_name}@{p.alias} -> version {p.version} "
                                 f"(was {p.previous_version or 'unset'}): ", (status, color),
@@ -271,7 +218,7 @@ def show_promotion(p: pb.PromotionRequest) -> None:
 def show_promotions(reply: pb.ListPromotionsResponse) -> None:
     table = Table("id", "model", "alias", "version", "status", "requested by", "created", title="promotions")
     for p in reply.promotions:
-        status = _short(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
+        status = short_name(pb.PromotionStatus, "PROMOTION_STATUS_", p.status)
         table.add_row(p.id, p.model_name, p.alias, str(p.version), status, p.requested_by, p.created_at.ToJsonString())
     console.print(table)
     next_page(reply.page)
@@ -290,7 +237,7 @@ def show_lineage(reply: pb.GetLineageResponse) -> None:
 
     def label(node_id: str, relation: str) -> Text:
         node = nodes.get(node_id)
-        kind = _short(pb.LineageNodeKind, "LINEAGE_NODE_KIND_", node.kind) if node else "?"
+        kind = short_name(pb.LineageNodeKind, "LINEAGE_NODE_KIND_", node.kind) if node else "?"
         return Text.assemble(f"{kind} ", (node.ref if node else node_id, "bold"), " ", (f"({relation})", "dim"))
 
     def grow(tree: Tree, node_id: str, upstream: bool, seen: set[str]) -> None:
@@ -330,11 +277,6 @@ def show_audit(reply: pb.ListAuditEventsResponse) -> None:
     next_page(reply.page)
 
 
-def next_page(reply_page: common_pb2.PageResponse) -> None:
-    if reply_page.next_page_token:
-        console.print(f"next page: --page-token {reply_page.next_page_token}")
-
-
 # -- models and versions ---------------------------------------------------------------------------------
 
 
@@ -364,7 +306,7 @@ def list_models(prefix: Annotated[str, typer.Option(help="Only names starting wi
     def render(reply: pb.ListRegisteredModelsResponse) -> None:
         table = Table("name", "latest", "aliases", "tags", "description", title="models")
         for m in reply.models:
-            table.add_row(m.name, str(m.latest_version), _fmt(dict(m.aliases)) or "-", _fmt(dict(m.tags)) or "-",
+            table.add_row(m.name, str(m.latest_version), fmt(dict(m.aliases)) or "-", fmt(dict(m.tags)) or "-",
                           m.description)
         console.print(table)
         next_page(reply.page)
@@ -391,7 +333,7 @@ def register(
     """Create the next version of a model from stored artifacts."""
     kind = kind or (Kind.adapter if base else Kind.base)
     request = pb.CreateModelVersionRequest(
-        model_name=name, artifact_uri=artifact_uri, kind=_enum(pb.ModelKind, "MODEL_KIND_", kind.value),
+        model_name=name, artifact_uri=artifact_uri, kind=enum_value(pb.ModelKind, "MODEL_KIND_", kind.value),
         base_model_version=base, format=format, tags=parse_pairs(tag), request_id=request_id,
         lineage=pb.Lineage(dataset_versions=dataset or [], prompt_version=prompt_version, training_run_id=run_id,
                            code_version=code_version, config_hash=config_hash),
@@ -420,7 +362,7 @@ def search(
     """Search model versions (model name, then version descending)."""
     request = pb.SearchModelVersionsRequest(
         page=page(page_size, page_token), model_name=name, name_prefix=prefix, tags=parse_pairs(tag),
-        kind=_enum(pb.ModelKind, "MODEL_KIND_", kind.value) if kind else 0, base_model_version=base, alias=alias,
+        kind=enum_value(pb.ModelKind, "MODEL_KIND_", kind.value) if kind else 0, base_model_version=base, alias=alias,
         created=time_range(since, until),
     )
 
@@ -563,7 +505,7 @@ def promotions(
     """Promotion requests, newest first."""
     request = pb.ListPromotionsRequest(
         page=page(page_size, page_token), model_name=name, alias=alias,
-        status=_enum(pb.PromotionStatus, "PROMOTION_STATUS_", status.value) if status else 0,
+        status=enum_value(pb.PromotionStatus, "PROMOTION_STATUS_", status.value) if status else 0,
     )
     emit(call("ListPromotions", request), as_json, show_promotions)
 

@@ -27,21 +27,24 @@ from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
-from llmops_cli.models import (
+from llmops_cli.output import console
+from llmops_cli.rpc import ServiceClient
+from llmops_cli.services import SERVICES
+from llmops_cli.toolkit import (
+    ApiKeyOpt,
     JsonOpt,
     PageSizeOpt,
     PageTokenOpt,
     ReasonOpt,
     TagOpt,
-    _fmt,
     emit,
+    fmt,
     next_page,
     page,
     parse_pairs,
+    short_name,
     show_kv,
 )
-from llmops_cli.output import console
-from llmops_cli.rpc import ServiceClient
 
 VAR_SPEC_HELP = (
     "Variable declaration, repeatable: NAME[?][:TYPE][=DEFAULT][,fenced[:TAG]|,tagged[:TAG]]. "
@@ -59,17 +62,16 @@ prompts_app = typer.Typer(
     no_args_is_help=True,
 )
 
-# -- gRPC plumbing (the registry's helpers are bound to its endpoint and stub) ---------------------------
+# -- gRPC plumbing ---------------------------------------------------------------------------------------
 
-client = ServiceClient("prompts", prompts_pb2_grpc.PromptServiceStub, 50052)
+client = ServiceClient(SERVICES["prompts"], prompts_pb2_grpc.PromptServiceStub)
 
 
 @prompts_app.callback()
 def _connect(
     prompts: Annotated[str | None, typer.Option("--prompts", envvar="LLMOPS_PROMPTS_ENDPOINT",
                                                 help="Prompt store gRPC endpoint HOST:PORT.")] = None,
-    api_key: Annotated[str | None, typer.Option("--api-key", envvar="LLMOPS_API_KEY",
-                                                help="API key (default: the local bootstrap admin key).")] = None,
+    api_key: ApiKeyOpt = None,
 ) -> None:
     client.configure(prompts, api_key)
 
@@ -133,11 +135,11 @@ def parse_var_spec(spec: str) -> pb.VariableSpec:
 
 def var_spec_text(spec: pb.VariableSpec) -> str:
     """A declaration back in the ``--var`` syntax."""
-    text = f"{spec.name}{'' if spec.required else '?'}:{_short(pb.VariableType, 'VARIABLE_TYPE_', spec.type)}"
+    text = f"{spec.name}{'' if spec.required else '?'}:{short_name(pb.VariableType, 'VARIABLE_TYPE_', spec.type)}"
     if spec.HasField("default_value"):
         text += f"={_json(spec.default_value)}"
     if spec.delimiting:
-        text += f",{_short(pb.Delimiting, 'DELIMITING_', spec.delimiting)}"
+        text += f",{short_name(pb.Delimiting, 'DELIMITING_', spec.delimiting)}"
         text += f":{spec.delimiter_tag}" if spec.delimiter_tag else ""
     return text
 
@@ -216,10 +218,6 @@ def render_variables(values: list[str] | None, vars_file: Path | None) -> Struct
     return struct
 
 
-def _short(enum: Any, prefix: str, number: int) -> str:
-    return enum.Name(number).removeprefix(prefix).lower()
-
-
 # -- rendering ---------------------------------------------------------------------------------------------
 
 
@@ -260,10 +258,10 @@ def show_variables(variables: Any) -> None:
         return
     table = Table("name", "type", "required", "default", "delimiting", title="variables")
     for s in variables:
-        delimiting = _short(pb.Delimiting, "DELIMITING_", s.delimiting) if s.delimiting else "-"
+        delimiting = short_name(pb.Delimiting, "DELIMITING_", s.delimiting) if s.delimiting else "-"
         if s.delimiter_tag:
             delimiting += f" <{s.delimiter_tag}>"
-        table.add_row(s.name, _short(pb.VariableType, "VARIABLE_TYPE_", s.type), "yes" if s.required else "no",
+        table.add_row(s.name, short_name(pb.VariableType, "VARIABLE_TYPE_", s.type), "yes" if s.required else "no",
                       _json(s.default_value) if s.HasField("default_value") else "-", delimiting)
     console.print(table)
 
@@ -271,7 +269,8 @@ def show_variables(variables: Any) -> None:
 def show_version(v: pb.PromptVersion, resolved: str = "") -> None:
     via = (" (via label ", (resolved, "bold"), ")") if resolved else ()
     console.print(Text.assemble((v.prompt_name, "bold"), " version ", (str(v.version), "bold"), *via,
-                                f": {_short(pb.PromptType, 'PROMPT_TYPE_', v.type)}; labels {', '.join(v.labels) or '-'};"
+                                f": {short_name(pb.PromptType, 'PROMPT_TYPE_', v.type)}; "
+                                f"labels {', '.join(v.labels) or '-'};"
                                 f" by {v.author or '-'} at {v.created_at.ToJsonString()}; sha256 {v.sha256[:12]}"))
     if v.commit_message:
         console.print(f"message: {v.commit_message}")
@@ -290,7 +289,7 @@ def show_prompt(p: pb.Prompt) -> None:
 def show_versions(reply: pb.ListVersionsResponse) -> None:
     table = Table("version", "type", "labels", "variables", "author", "created", "message", title="versions")
     for v in reply.versions:
-        table.add_row(str(v.version), _short(pb.PromptType, "PROMPT_TYPE_", v.type), ", ".join(v.labels) or "-",
+        table.add_row(str(v.version), short_name(pb.PromptType, "PROMPT_TYPE_", v.type), ", ".join(v.labels) or "-",
                       " ".join(var_spec_text(s) for s in v.variables) or "-", v.author,
                       v.created_at.ToJsonString(), v.commit_message)
     console.print(table)
@@ -312,7 +311,7 @@ def show_diff(reply: pb.DiffVersionsResponse, title: str) -> None:
     table = Table("section", "path", "change", "before", "after", title=title)
     colors = {"added": "green", "removed": "red", "modified": "yellow"}
     for section, c in changes:
-        kind = _short(pb.ChangeKind, "CHANGE_KIND_", c.kind)
+        kind = short_name(pb.ChangeKind, "CHANGE_KIND_", c.kind)
         table.add_row(section, c.path, Text(kind, colors.get(kind, "white")),
                       _json(c.before) if c.HasField("before") else "-",
                       _json(c.after) if c.HasField("after") else "-")
@@ -368,7 +367,7 @@ def show(ref: Annotated[str, typer.Argument(metavar="NAME[@LABEL|/VERSION]", hel
     def render(r: pb.GetPromptResponse) -> None:
         p = r.prompt
         console.print(Text.assemble("prompt ", (p.name, "bold"), f": {p.description or '-'}; "
-                                    f"tags {_fmt(dict(p.tags)) or '-'}; labels "
+                                    f"tags {fmt(dict(p.tags)) or '-'}; labels "
                                     f"{', '.join(f'{k}={v}' for k, v in sorted(p.labels.items())) or '-'}"))
         show_version(r.version, r.resolved_label)
 
@@ -385,8 +384,8 @@ def list_prompts(prefix: Annotated[str, typer.Option(help="Only names starting w
     def render(reply: pb.ListPromptsResponse) -> None:
         table = Table("name", "latest", "labels", "tags", "description", "updated", title="prompts")
         for p in reply.prompts:
-            table.add_row(p.name, str(p.latest_version), _fmt(dict(sorted(p.labels.items()))) or "-",
-                          _fmt(dict(p.tags)) or "-", p.description, p.updated_at.ToJsonString())
+            table.add_row(p.name, str(p.latest_version), fmt(dict(sorted(p.labels.items()))) or "-",
+                          fmt(dict(p.tags)) or "-", p.description, p.updated_at.ToJsonString())
         console.print(table)
         next_page(reply.page)
 

@@ -9,13 +9,17 @@ import grpc
 import typer
 from google.protobuf.message import Message
 
+from llmops_cli.local import admin_key, load_stack
+from llmops_cli.services import ServiceSpec
+
 
 class ServiceClient:
-    """Endpoint: the group's option, else ``$LLMOPS_<SERVICE>_GRPC_PORT`` on localhost, else the default
-    port; key: ``--api-key``/``$LLMOPS_API_KEY``, else the local stack's bootstrap admin key."""
+    """Endpoint: the group's option, else ``$LLMOPS_<SERVICE>_GRPC_PORT`` on localhost, else the port
+    the service's settings default to; key: ``--api-key``/``$LLMOPS_API_KEY``, else the local stack's
+    bootstrap admin key."""
 
-    def __init__(self, service: str, stub: type, default_port: int) -> None:
-        self.service, self.stub, self.default_port = service, stub, default_port
+    def __init__(self, spec: ServiceSpec, stub: type) -> None:
+        self.spec, self.stub = spec, stub
         self.target: str | None = None
         self.api_key: str | None = None
 
@@ -23,15 +27,13 @@ class ServiceClient:
         self.target, self.api_key = target, api_key
 
     def address(self) -> str:
-        port = os.environ.get(f"LLMOPS_{self.service.upper()}_GRPC_PORT") or self.default_port
-        return self.target or f"127.0.0.1:{port}"
+        if self.target:
+            return self.target
+        port = os.environ.get(f"LLMOPS_{self.spec.name.upper()}_GRPC_PORT") or self.spec.default_grpc_port()
+        return f"127.0.0.1:{port}"
 
     def key(self) -> str:
-        if self.api_key:
-            return self.api_key
-        from llmops_cli.main import _stack, admin_key  # here, not at the top: main imports the command groups
-
-        return admin_key(_stack())
+        return self.api_key or admin_key(load_stack())
 
     def call(self, method: str, request: Message, timeout: float = 30.0) -> Any:
         """One RPC; a gRPC error becomes ``error (<STATUS>): <details>`` on stderr and exit code 1."""

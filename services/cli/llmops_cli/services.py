@@ -24,7 +24,12 @@ class ServiceSpec:
         return importlib.import_module(self.bootstrap).migrations()
 
     def grpc_port(self) -> int:
+        """The port the service listens on, as its settings read it from the environment."""
         return self.settings_class()().grpc_port
+
+    def default_grpc_port(self) -> int:
+        """The port its settings class defaults to (no environment read)."""
+        return self.settings_class().model_fields["grpc_port"].default
 
 
 SERVICES: dict[str, ServiceSpec] = {

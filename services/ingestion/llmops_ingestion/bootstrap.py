@@ -8,7 +8,7 @@ from llmops_ingestion.jobs import JobRunner
 from llmops_ingestion.schema import migrations
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.sources import SourceRules
-from llmops_ingestion.store import PostgresUnitOfWork
+from llmops_ingestion.store.postgres import PostgresUnitOfWork
 
 
 __all__ = ["bootstrap", "migrations"]

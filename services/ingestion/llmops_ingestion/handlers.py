@@ -2,7 +2,8 @@
 
 Each runs in one unit of work; accepting a request, and every dataset or version created, writes its
 audit row (and, for versions, its event) in the same transaction. The ingestion itself runs in
-``jobs``; reading versions back (profiles, samples, diffs) in ``reading``.
+``jobs``; reading versions back (profiles, samples, diffs) in
+``preparation.version_queries``.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from llmops_common.validation import quote
@@ -33,11 +35,11 @@ from llmops_ingestion.domain.model import (
     validate_dataset_name,
     validate_version,
 )
-from llmops_ingestion.domain.report import render_summary
-from llmops_ingestion.domain.text import TokenCounter
-from llmops_ingestion.reading import VersionDiff, VersionReader
+from llmops_ingestion.preparation.report.summary import render_summary
+from llmops_ingestion.preparation.tokens import TokenCounter
+from llmops_ingestion.preparation.version_queries import VersionDiff, VersionReader
 from llmops_ingestion.sources import SourceRules
-from llmops_ingestion.store import AuditEntry, UnitOfWorkFactory
+from llmops_ingestion.store import UnitOfWorkFactory
 
 REQUEST_CONSUMER = "ingestion-dataset-requests"
 USAGE_CONSUMER = "ingestion-dataset-usage"

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from llmops_common.audit import AuditEntry
 from llmops_common.errors import DomainError, ErrorCode
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed, DatasetRequested
@@ -32,14 +33,13 @@ from llmops_common.hashing import file_sha256
 from llmops_common.storage import ArtifactStore
 from llmops_ingestion import handlers, metrics
 from llmops_ingestion.domain.model import DatasetVersion, IngestionJob, JobStatus, SourceKind, SourceSpec
-from llmops_ingestion.domain.pipeline import Outcome, PreparationFailed, Progress, SourceFile
+from llmops_ingestion.preparation.pipeline import Outcome, PreparationFailed, Progress, SourceFile
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.sources import SourceRules
-from llmops_ingestion.store import AuditEntry, IngestionUnitOfWork, UnitOfWorkFactory
+from llmops_ingestion.store import IngestionUnitOfWork, UnitOfWorkFactory
 from llmops_ingestion.worker import Interrupted, PreparationTask, run_in_child
 
 log = logging.getLogger(__name__)
-PRODUCER = "ingestion"
 ACTOR = "ingestion-service"
 
 
@@ -206,9 +206,7 @@ class JobRunner:
             counts = {"records": version.record_count, **version.split_counts}
             tx.record(AuditEntry(ACTOR, "version.reused" if reused else "version.created", name, outcome.version,
                                  detail={"job_id": str(job.job_id)}, correlation_id=job.correlation_id or None),
-                      Envelope.wrap(DatasetIngested(dataset_name=name, version=outcome.version, uri=uri,
-                                                    counts=counts),
-                                    producer=PRODUCER, correlation_id=job.correlation_id or None))
+                      DatasetIngested(dataset_name=name, version=outcome.version, uri=uri, counts=counts))
             await tx.commit()
         metrics.JOBS.labels("reused" if reused else "created").inc()
         if outcome.profile is not None:
@@ -238,13 +236,12 @@ class JobRunner:
 
 
 def record_failure(tx: IngestionUnitOfWork, dataset_name: str, error: dict[str, Any], *, action: str,
-                   correlation_id: str | None, causation_id: str | None = None) -> str:
+                   correlation_id: str | None) -> str:
     """Queue ``dataset.failed`` and its audit row in ``tx`` (written to the outbox at its commit);
     return the reason the event carries."""
     reason = f"{error['field']}: {error['message']}" if error.get("field") else error["message"]
     tx.record(AuditEntry(ACTOR, action, dataset_name, detail=error, correlation_id=correlation_id),
-              Envelope.wrap(DatasetIngestionFailed(dataset_name=dataset_name, reason=reason), producer=PRODUCER,
-                            correlation_id=correlation_id, causation_id=causation_id))
+              DatasetIngestionFailed(dataset_name=dataset_name, reason=reason))
     return reason
 
 
@@ -254,10 +251,10 @@ async def reject_request(uow: UnitOfWorkFactory, envelope: Envelope[DatasetReque
     async with uow() as tx:
         if not await tx.claim_event(handlers.REQUEST_CONSUMER, envelope.event_id):
             return False
+        tx.follow(envelope)
         record_failure(tx, envelope.payload.dataset_name,
                        handlers.job_error(exc.message, code=exc.code, file=exc.field),
-                       action="ingestion.rejected", correlation_id=envelope.correlation_id,
-                       causation_id=str(envelope.event_id))
+                       action="ingestion.rejected", correlation_id=envelope.correlation_id)
         await tx.commit()
     return True
 

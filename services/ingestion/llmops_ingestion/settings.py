@@ -10,7 +10,7 @@ from pydantic import Field, model_validator
 from llmops_common.errors import InvalidArgument
 from llmops_common.settings import CommonSettings, service_settings_config
 from llmops_common.validation import parse_s3_uri
-from llmops_ingestion.domain.decompress import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, ExpansionLimit
+from llmops_ingestion.domain.limits import DEFAULT_MAX_BYTES, DEFAULT_MAX_RATIO, ExpansionLimit
 
 DEFAULT_GRPC_PORT = 50051
 DEFAULT_METRICS_PORT = 9101
@@ -33,7 +33,7 @@ class IngestionSettings(CommonSettings):
     # A single record (line, element, row) larger than this is a bad record.
     max_record_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     # One compressed input may expand to at most this many bytes, and to at most this many times its
-    # own size (but always to 64 MiB); checked while it streams (domain/decompress.py says why these).
+    # own size (but always to 64 MiB); checked while it streams (domain/limits.py says why these).
     max_decompressed_bytes: int = Field(default=DEFAULT_MAX_BYTES, ge=1)
     max_decompression_ratio: float = Field(default=DEFAULT_MAX_RATIO, ge=1, allow_inf_nan=False)
     max_upload_bytes: int = Field(default=20 * 1024**3, ge=1)

@@ -29,7 +29,7 @@ from pathlib import Path
 from llmops_common.errors import InvalidArgument, NotFound, PermissionDenied
 from llmops_common.validation import check_text, parse_s3_uri, quote
 from llmops_ingestion.domain.model import SourceKind, SourceSpec
-from llmops_ingestion.domain.text import TOKENIZER_FIELD
+from llmops_ingestion.preparation.tokens import TOKENIZER_FIELD
 from llmops_ingestion.settings import IngestionSettings
 
 LOCAL_FIELD, S3_FIELD = "source.local_path", "source.s3_uri"

@@ -20,9 +20,9 @@ from typing import Any
 
 from llmops_common.errors import DomainError, ErrorCode
 from llmops_ingestion.domain.config import PreparationConfig
-from llmops_ingestion.domain.decompress import ExpansionLimit
-from llmops_ingestion.domain.pipeline import Outcome, Preparation, PreparationFailed, Progress, SourceFile
+from llmops_ingestion.domain.limits import ExpansionLimit
 from llmops_ingestion.domain.shapes import Shape
+from llmops_ingestion.preparation.pipeline import Outcome, Preparation, PreparationFailed, Progress, SourceFile
 
 _POLL_SECONDS = 0.2
 
@@ -96,7 +96,7 @@ def run_in_child(task: PreparationTask, *, version_exists: Callable[[str], bool]
 
 
 def _child_main(task: PreparationTask, conn: Connection) -> None:
-    from llmops_ingestion.domain.report import render_html  # only the child needs matplotlib
+    from llmops_ingestion.preparation.report.page import render_html  # only the child needs matplotlib
 
     def on_progress(progress: Progress) -> None:
         conn.send(("progress", progress))

@@ -8,7 +8,7 @@ from llmops_common.runtime import Adapters, Service
 from llmops_common.templating import RenderPool
 from llmops_prompts.api import grpc
 from llmops_prompts.settings import PromptsSettings
-from llmops_prompts.store import PostgresUnitOfWork
+from llmops_prompts.store.postgres import PostgresUnitOfWork
 
 
 def migrations() -> list[Migration]:

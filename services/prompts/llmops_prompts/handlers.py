@@ -7,10 +7,10 @@ import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import InvalidArgument, NotFound, PermissionDenied
 from llmops_common.validation import quote
-from llmops_common.events import Envelope
 from llmops_common.events.prompts import PromptLabelMoved, PromptVersionCreated
 from llmops_common.pagination import Page
 from llmops_common.templating import ChatMessage, Template, render
@@ -25,16 +25,10 @@ from llmops_prompts.domain.model import (
     validate_prompt_name,
     validate_tags,
 )
-from llmops_prompts.store import AuditEntry, LabelRecord, PromptsUnitOfWork
+from llmops_prompts.store import LabelRecord, PromptsUnitOfWork, UnitOfWorkFactory
 
-PRODUCER = "prompts"
-UnitOfWorkFactory = Callable[..., PromptsUnitOfWork]  # called as uow() or uow(readonly=True)
 #: renders a template with variables (``RenderPool.render`` in the service)
 Renderer = Callable[[Template, Mapping[str, Any]], Awaitable[str | list[ChatMessage]]]
-
-
-def _event(payload: Any, correlation_id: str | None) -> Envelope[Any]:
-    return Envelope.wrap(payload, producer=PRODUCER, correlation_id=correlation_id)
 
 
 async def create_prompt(uow: UnitOfWorkFactory, name: str, description: str, tags: dict[str, str], *,
@@ -83,7 +77,7 @@ async def create_version(uow: UnitOfWorkFactory, cmd: CreateVersion, *, actor: P
                                                      cmd.commit_message, actor.name, cmd.digest(), cmd.request_id))
         tx.record(AuditEntry(actor.name, "version.created", cmd.prompt_name, number, reason=cmd.commit_message,
                              after={"sha256": version.sha256}, correlation_id=correlation_id),
-                  _event(PromptVersionCreated(prompt_name=cmd.prompt_name, version=number), correlation_id))
+                  PromptVersionCreated(prompt_name=cmd.prompt_name, version=number))
         await tx.commit()
     return version
 
@@ -142,8 +136,7 @@ async def set_label(uow: UnitOfWorkFactory, name: str, label: str, version: int,
         previous = before.version if before else None
         tx.record(AuditEntry(actor.name, "label.moved", name, version, label, reason,
                              {"version": previous} if before else None, {"version": version}, correlation_id),
-                  _event(PromptLabelMoved(prompt_name=name, label=label, previous_version=previous,
-                                          new_version=version), correlation_id))
+                  PromptLabelMoved(prompt_name=name, label=label, previous_version=previous, new_version=version))
         await tx.commit()
     return record, previous
 
@@ -159,8 +152,7 @@ async def delete_label(uow: UnitOfWorkFactory, name: str, label: str, *, reason:
         await tx.delete_label(name, label)
         tx.record(AuditEntry(actor.name, "label.deleted", name, before.version, label, reason,
                              {"version": before.version}, None, correlation_id),
-                  _event(PromptLabelMoved(prompt_name=name, label=label, previous_version=before.version,
-                                          new_version=None), correlation_id))
+                  PromptLabelMoved(prompt_name=name, label=label, previous_version=before.version, new_version=None))
         await tx.commit()
     return before.version
 

@@ -7,7 +7,7 @@ from llmops_common.pagination import PageTokens
 from llmops_common.runtime import Adapters, Service
 from llmops_registry.api import events, grpc
 from llmops_registry.settings import RegistrySettings
-from llmops_registry.store import PostgresUnitOfWork
+from llmops_registry.store.postgres import PostgresUnitOfWork
 
 
 def migrations() -> list[Migration]:

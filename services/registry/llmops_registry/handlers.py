@@ -18,7 +18,8 @@ from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.events.registry import EvaluationAttached, ModelCreated, ModelVersionCreated
 from llmops_common.storage import ArtifactInspector, StoredObject
-from llmops_registry.domain.governance import AuditEntry, parse_model_uri, trusts_evaluations_from
+from llmops_common.audit import AuditEntry
+from llmops_registry.domain.governance import Pin, RequestPromotion, parse_model_uri, trusts_evaluations_from
 from llmops_registry.domain.model import (
     CreateModelVersion,
     EvaluationResult,
@@ -28,17 +29,13 @@ from llmops_registry.domain.model import (
     RegisterModel,
 )
 from llmops_common.pagination import Page
+from llmops_registry.releases import open_promotion
 from llmops_registry.store import AuditQuery, ModelQuery, RegistryUnitOfWork, UnitOfWorkFactory, VersionQuery
 
 log = logging.getLogger(__name__)
 
-PRODUCER = "registry"
 EVALUATION_CONSUMER = "registry-evaluation-results"
 EVALUATION_ACTOR = "evaluation-service"
-
-
-def event(payload: Any, correlation_id: str | None) -> Envelope[Any]:
-    return Envelope.wrap(payload, producer=PRODUCER, correlation_id=correlation_id)
 
 
 async def register_model(uow: UnitOfWorkFactory, cmd: RegisterModel, *, actor: Principal,
@@ -50,7 +47,7 @@ async def register_model(uow: UnitOfWorkFactory, cmd: RegisterModel, *, actor: P
             AuditEntry(actor.name, "model.created", model.name, after={"description": model.description,
                                                                         "tags": model.tags},
                        correlation_id=correlation_id),
-            event(ModelCreated(model_name=model.name), correlation_id),
+            ModelCreated(model_name=model.name),
         )
         await tx.commit()
     return model
@@ -122,11 +119,11 @@ async def create_model_version(
                        after={"artifact_uri": version.artifact_uri, "kind": version.kind.value,
                               "sha256": version.sha256, "lineage": asdict(version.lineage)},
                        correlation_id=correlation_id),
-            event(ModelVersionCreated(
+            ModelVersionCreated(
                 model_name=version.model_name, version=version.version, artifact_uri=version.artifact_uri,
                 kind=version.kind.value, base_model_version=version.base_model_version or None,
                 training_run_id=version.lineage.training_run_id or None,
-            ), correlation_id),
+            ),
         )
         await tx.commit()
     return version
@@ -163,8 +160,8 @@ async def attach_evaluation(
                    after={"evaluation_run_id": result.evaluation_run_id, "metrics": result.metrics,
                           "trusted": trusted},
                    correlation_id=correlation_id),
-        event(EvaluationAttached(model_name=model_name, version=version, evaluation_run_id=result.evaluation_run_id,
-                                 metrics=result.metrics), correlation_id),
+        EvaluationAttached(model_name=model_name, version=version, evaluation_run_id=result.evaluation_run_id,
+                           metrics=result.metrics),
     )
     return True
 
@@ -184,25 +181,24 @@ async def attach_evaluation_command(
 
 async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> bool:
     """Consume ``evaluation.run.completed``: attach trusted results once per event (inbox) and per run,
-    then open a promotion on every alias whose policy asks for it. Raises NotFound for an unknown
-    version, which the bus dead-letters at once (no retry can create it)."""
-    from llmops_registry.releases import open_promotion
-
+    then open a promotion on every alias whose policy asks for it; the events recorded follow the
+    incoming one. Raises NotFound for an unknown version, which the bus dead-letters at once (no retry
+    can create it)."""
     payload: EvaluationRunCompleted = envelope.payload
     async with uow() as tx:
         if not await tx.claim_event(EVALUATION_CONSUMER, envelope.event_id):
             return False
+        tx.follow(envelope)
         result = EvaluationResult(payload.evaluation_run_id, dict(payload.metrics), payload.report_uri or "",
                                   reported_at=envelope.occurred_at)
         attached = await attach_evaluation(tx, payload.model_name, payload.model_version, result,
                                            actor=EVALUATION_ACTOR, trusted=True, correlation_id=envelope.correlation_id)
         if attached:
             for policy in await tx.auto_request_policies(payload.model_name):
-                await open_promotion(
-                    tx, policy, payload.model_name, payload.model_version, requested_by=EVALUATION_ACTOR,
-                    reason=f"evaluation {payload.evaluation_run_id} completed",
-                    correlation_id=envelope.correlation_id,
-                )
+                cmd = RequestPromotion(payload.model_name, policy.alias, Pin(payload.model_version),
+                                       reason=f"evaluation {payload.evaluation_run_id} completed")
+                await open_promotion(tx, policy, cmd, requested_by=EVALUATION_ACTOR,
+                                     correlation_id=envelope.correlation_id)
         await tx.commit()
     return attached
 

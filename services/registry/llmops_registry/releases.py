@@ -14,7 +14,7 @@ from typing import Any
 
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied
-from llmops_common.validation import check_request_id, quote
+from llmops_common.validation import quote
 from llmops_common.events.registry import (
     AliasMoved,
     PolicySet,
@@ -22,30 +22,36 @@ from llmops_common.events.registry import (
     PromotionRejected,
     PromotionRequested,
 )
+from llmops_common.audit import AuditEntry
 from llmops_registry.domain.governance import (
     AliasPolicy,
-    AuditEntry,
     Decision,
-    Parameters,
+    Pin,
     Promotion,
     PromotionStatus,
     Release,
+    RequestPromotion,
+    Rollback,
+    SetAlias,
     evaluate_gates,
     latest_metrics,
     parse_model_uri,
     validate_alias,
 )
 from llmops_registry.domain.model import ModelVersion
-from llmops_registry.handlers import event
 from llmops_common.pagination import Page
 from llmops_registry.store import PromotionQuery, RegistryUnitOfWork, UnitOfWorkFactory
 
 
 def _release_json(release: Release | None) -> dict[str, Any] | None:
-    if release is None:
-        return None
-    return {"version": release.version, "prompt_version": release.prompt_version,
-            "sampling_parameters": release.sampling_parameters}
+    return release.pin.as_json() if release else None
+
+
+def _alias_moved(model_name: str, alias: str, before: Release | None, after: Pin | None) -> AliasMoved:
+    """The ``alias.moved`` event from what the alias held to ``after`` (None: the alias was deleted)."""
+    moved = {"new_version": after.version, "prompt_version": after.prompt_version or None,
+             "parameters": dict(after.sampling_parameters)} if after else {}
+    return AliasMoved(model_name=model_name, alias=alias, previous_version=before.version if before else None, **moved)
 
 
 async def _require_version(tx: RegistryUnitOfWork, model_name: str, version: int) -> ModelVersion:
@@ -57,30 +63,21 @@ async def _require_version(tx: RegistryUnitOfWork, model_name: str, version: int
     return found
 
 
-async def move_alias(
-    tx: RegistryUnitOfWork, model_name: str, alias: str, version: int, *, prompt_version: str = "",
-    parameters: Parameters | None = None, actor: str, action: str, reason: str = "",
-    correlation_id: str | None = None, expected_version: int | None = None,
-) -> tuple[Release, Release | None]:
+async def move_alias(tx: RegistryUnitOfWork, cmd: SetAlias, *, actor: str, action: str,
+                     correlation_id: str | None) -> tuple[Release, Release | None]:
+    model_name, alias = cmd.model_name, cmd.alias
     if not await tx.try_lock_alias(model_name, alias):
         raise Conflict(f"{model_name}@{alias} is being moved by another request; retry", field="alias")
     current = await tx.get_alias(model_name, alias)
-    if expected_version is not None and (current.version if current else 0) != expected_version:
+    if cmd.expected_version is not None and (current.version if current else 0) != cmd.expected_version:
         held = current.version if current else "nothing"
-        raise Conflict(f"{model_name}@{alias} holds {held}, not the expected {expected_version}",
+        raise Conflict(f"{model_name}@{alias} holds {held}, not the expected {cmd.expected_version}",
                        field="expected_version")
-    release = await tx.put_alias(Release(
-        model_name, alias, version, prompt_version, dict(parameters or {}),
-        previous_version=current.version if current else None, updated_by=actor,
-        previous_prompt_version=current.prompt_version if current else "",
-        previous_sampling_parameters=dict(current.sampling_parameters) if current else {},
-    ))
+    release = await tx.put_alias(Release.pinning(model_name, alias, cmd.pin, replacing=current, by=actor))
     tx.record(
-        AuditEntry(actor, action, model_name, version, alias, reason, _release_json(current), _release_json(release),
-                   correlation_id),
-        event(AliasMoved(model_name=model_name, alias=alias, previous_version=current.version if current else None,
-                         new_version=version, prompt_version=prompt_version or None,
-                         parameters=dict(parameters or {})), correlation_id),
+        AuditEntry(actor, action, model_name, release.version, alias, cmd.reason, _release_json(current),
+                   _release_json(release), correlation_id),
+        _alias_moved(model_name, alias, current, cmd.pin),
     )
     return release, current
 
@@ -92,18 +89,13 @@ async def _refuse_if_protected(tx: RegistryUnitOfWork, model_name: str, alias: s
                                "(RequestPromotion) or a rollback")
 
 
-async def set_alias(
-    uow: UnitOfWorkFactory, model_name: str, alias: str, version: int, *, prompt_version: str = "",
-    parameters: Parameters | None = None, reason: str = "", expected_version: int | None = None,
-    actor: Principal, correlation_id: str | None = None,
-) -> tuple[Release, Release | None]:
-    validate_alias(alias)
+async def set_alias(uow: UnitOfWorkFactory, cmd: SetAlias, *, actor: Principal,
+                    correlation_id: str | None = None) -> tuple[Release, Release | None]:
+    cmd.validate()
     async with uow() as tx:
-        await _require_version(tx, model_name, version)
-        await _refuse_if_protected(tx, model_name, alias)
-        moved = await move_alias(tx, model_name, alias, version, prompt_version=prompt_version, parameters=parameters,
-                                 actor=actor.name, action="alias.set", reason=reason, correlation_id=correlation_id,
-                                 expected_version=expected_version)
+        await _require_version(tx, cmd.model_name, cmd.pin.version)
+        await _refuse_if_protected(tx, cmd.model_name, cmd.alias)
+        moved = await move_alias(tx, cmd, actor=actor.name, action="alias.set", correlation_id=correlation_id)
         await tx.commit()
     return moved
 
@@ -122,8 +114,7 @@ async def delete_alias(uow: UnitOfWorkFactory, model_name: str, alias: str, *, r
         tx.record(
             AuditEntry(actor.name, "alias.deleted", model_name, current.version, alias, reason,
                        _release_json(current), None, correlation_id),
-            event(AliasMoved(model_name=model_name, alias=alias, previous_version=current.version, new_version=None),
-                  correlation_id),
+            _alias_moved(model_name, alias, current, None),
         )
         await tx.commit()
     return current
@@ -169,8 +160,8 @@ async def set_policy(uow: UnitOfWorkFactory, policy: AliasPolicy, *, reason: str
         tx.record(
             AuditEntry(actor.name, "policy.set", policy.model_name, None, policy.alias, reason,
                        _policy_json(before), _policy_json(stored), correlation_id),
-            event(PolicySet(model_name=policy.model_name, alias=policy.alias, protected=policy.protected,
-                            required_approvals=policy.required_approvals), correlation_id),
+            PolicySet(model_name=policy.model_name, alias=policy.alias, protected=policy.protected,
+                      required_approvals=policy.required_approvals),
         )
         await tx.commit()
     return stored
@@ -195,13 +186,11 @@ async def get_policy(uow: UnitOfWorkFactory, model_name: str, alias: str) -> Ali
 # -- promotions ----------------------------------------------------------------------------------------
 
 
-async def open_promotion(
-    tx: RegistryUnitOfWork, policy: AliasPolicy, model_name: str, version: int, *, requested_by: str,
-    prompt_version: str = "", parameters: Parameters | None = None, reason: str = "", request_id: str = "",
-    correlation_id: str | None = None,
-) -> Promotion:
+async def open_promotion(tx: RegistryUnitOfWork, policy: AliasPolicy, cmd: RequestPromotion, *, requested_by: str,
+                         correlation_id: str | None) -> Promotion:
     """Check the gates and open the request (in the caller's unit of work); with zero approvals
     required and the gates passed, promote at once."""
+    model_name, version = cmd.model_name, cmd.pin.version
     candidate = await _require_version(tx, model_name, version)
     current = await tx.get_alias(model_name, policy.alias)
     holder = await tx.get_version(model_name, current.version) if current else None
@@ -209,43 +198,38 @@ async def open_promotion(
                              latest_metrics(holder.evaluations) if holder else None)
     failed = [r for r in results if not r.passed]
     promotion = await tx.add_promotion(Promotion(
-        str(uuid.uuid4()), model_name, policy.alias, version, prompt_version, dict(parameters or {}),
-        PromotionStatus.GATES_FAILED if failed else PromotionStatus.PENDING, requested_by, reason, tuple(results),
-        policy.required_approvals, current.version if current else None, request_id,
+        str(uuid.uuid4()), model_name, policy.alias, version, cmd.pin.prompt_version,
+        dict(cmd.pin.sampling_parameters), PromotionStatus.GATES_FAILED if failed else PromotionStatus.PENDING,
+        requested_by, cmd.reason, tuple(results), policy.required_approvals, current.version if current else None,
+        cmd.request_id,
     ))
-    audit = AuditEntry(requested_by, "promotion.requested", model_name, version, policy.alias, reason,
+    audit = AuditEntry(requested_by, "promotion.requested", model_name, version, policy.alias, cmd.reason,
                        _release_json(current), {"promotion_id": promotion.id, "status": promotion.status.value,
                                                 "gates": [r.message for r in results]}, correlation_id)
     if failed:
         why = "; ".join(r.message for r in failed)
         await tx.close_promotion(promotion.id, PromotionStatus.GATES_FAILED)
-        tx.record(audit, event(PromotionRejected(request_id=promotion.id, model_name=model_name, version=version,
-                                                 alias=policy.alias, rejected_by="policy", reason=why), correlation_id))
+        tx.record(audit, PromotionRejected(request_id=promotion.id, model_name=model_name, version=version,
+                                           alias=policy.alias, rejected_by="policy", reason=why))
         return replace(promotion, status=PromotionStatus.GATES_FAILED)
-    tx.record(audit, event(PromotionRequested(request_id=promotion.id, model_name=model_name, version=version,
-                                              alias=policy.alias, requested_by=requested_by), correlation_id))
+    tx.record(audit, PromotionRequested(request_id=promotion.id, model_name=model_name, version=version,
+                                        alias=policy.alias, requested_by=requested_by))
     if policy.required_approvals == 0:
         return await _complete(tx, promotion, approved_by="policy", approvals=0, correlation_id=correlation_id)
     return promotion
 
 
-async def request_promotion(
-    uow: UnitOfWorkFactory, model_name: str, alias: str, version: int, *, prompt_version: str = "",
-    parameters: Parameters | None = None, reason: str = "", request_id: str = "", actor: Principal,
-    correlation_id: str | None = None,
-) -> Promotion:
-    validate_alias(alias)
-    check_request_id(request_id)
+async def request_promotion(uow: UnitOfWorkFactory, cmd: RequestPromotion, *, actor: Principal,
+                            correlation_id: str | None = None) -> Promotion:
+    cmd.validate()
     async with uow() as tx:
-        if request_id and (existing := await tx.find_promotion_by_request(model_name, request_id)):
+        if cmd.request_id and (existing := await tx.find_promotion_by_request(cmd.model_name, cmd.request_id)):
             return existing
-        policy = await tx.get_policy(model_name, alias)
+        policy = await tx.get_policy(cmd.model_name, cmd.alias)
         if policy is None:
-            raise FailedPrecondition(f"{quote(model_name)}@{quote(alias)} has no policy: set the alias directly, or set a policy",
-                                     field="alias")
-        promotion = await open_promotion(tx, policy, model_name, version, requested_by=actor.name,
-                                         prompt_version=prompt_version, parameters=parameters, reason=reason,
-                                         request_id=request_id, correlation_id=correlation_id)
+            raise FailedPrecondition(f"{quote(cmd.model_name)}@{quote(cmd.alias)} has no policy: set the alias"
+                                     " directly, or set a policy", field="alias")
+        promotion = await open_promotion(tx, policy, cmd, requested_by=actor.name, correlation_id=correlation_id)
         await tx.commit()
     return promotion
 
@@ -257,14 +241,13 @@ async def _complete(tx: RegistryUnitOfWork, promotion: Promotion, *, approved_by
         AuditEntry(approved_by, "promotion.approved", promotion.model_name, promotion.version, promotion.alias,
                    after={"promotion_id": promotion.id, "approvals": approvals,
                           "required_approvals": promotion.required_approvals}, correlation_id=correlation_id),
-        event(PromotionApproved(request_id=promotion.id, model_name=promotion.model_name, version=promotion.version,
-                                alias=promotion.alias, approved_by=approved_by, approvals=approvals,
-                                required_approvals=promotion.required_approvals), correlation_id),
+        PromotionApproved(request_id=promotion.id, model_name=promotion.model_name, version=promotion.version,
+                          alias=promotion.alias, approved_by=approved_by, approvals=approvals,
+                          required_approvals=promotion.required_approvals),
     )
-    await move_alias(tx, promotion.model_name, promotion.alias, promotion.version,
-                     prompt_version=promotion.prompt_version, parameters=promotion.sampling_parameters,
-                     actor=approved_by, action="alias.promoted", reason=f"promotion {promotion.id}",
-                     correlation_id=correlation_id)
+    await move_alias(tx, SetAlias(promotion.model_name, promotion.alias, promotion.pin,
+                                  reason=f"promotion {promotion.id}"),
+                     actor=approved_by, action="alias.promoted", correlation_id=correlation_id)
     return replace(promotion, status=PromotionStatus.APPROVED)
 
 
@@ -297,10 +280,9 @@ async def approve_promotion(uow: UnitOfWorkFactory, promotion_id: str, *, commen
                 AuditEntry(actor.name, "promotion.approval_recorded", promotion.model_name, promotion.version,
                            promotion.alias, comment, after={"promotion_id": promotion.id, "approvals": approvals},
                            correlation_id=correlation_id),
-                event(PromotionApproved(request_id=promotion.id, model_name=promotion.model_name,
-                                        version=promotion.version, alias=promotion.alias, approved_by=actor.name,
-                                        approvals=approvals, required_approvals=promotion.required_approvals),
-                      correlation_id),
+                PromotionApproved(request_id=promotion.id, model_name=promotion.model_name, version=promotion.version,
+                                  alias=promotion.alias, approved_by=actor.name, approvals=approvals,
+                                  required_approvals=promotion.required_approvals),
             )
         await tx.commit()
     return await get_promotion(uow, promotion_id)
@@ -315,8 +297,8 @@ async def reject_promotion(uow: UnitOfWorkFactory, promotion_id: str, *, reason:
         tx.record(
             AuditEntry(actor.name, "promotion.rejected", promotion.model_name, promotion.version, promotion.alias,
                        reason, after={"promotion_id": promotion.id}, correlation_id=correlation_id),
-            event(PromotionRejected(request_id=promotion.id, model_name=promotion.model_name, version=promotion.version,
-                                    alias=promotion.alias, rejected_by=actor.name, reason=reason), correlation_id),
+            PromotionRejected(request_id=promotion.id, model_name=promotion.model_name, version=promotion.version,
+                              alias=promotion.alias, rejected_by=actor.name, reason=reason),
         )
         await tx.commit()
     return await get_promotion(uow, promotion_id)
@@ -336,25 +318,24 @@ async def list_promotions(uow: UnitOfWorkFactory, query: PromotionQuery, page: P
     return rows, page.next_key(rows, lambda p: (p.created_at, p.id))
 
 
-async def rollback(uow: UnitOfWorkFactory, model_name: str, alias: str, *, reason: str = "", actor: Principal,
+async def rollback(uow: UnitOfWorkFactory, cmd: Rollback, *, actor: Principal,
                    correlation_id: str | None = None) -> tuple[Release, Release | None]:
     """Point the alias back at the release it held before: that version with its pinned prompt version and
     parameters (approvers only, for a protected alias). A second rollback undoes the first."""
-    validate_alias(alias)
+    cmd.validate()
+    model_name, alias = cmd.model_name, cmd.alias
     async with uow() as tx:
         current = await tx.get_alias(model_name, alias)
         if current is None:
             raise NotFound(f"alias {quote(model_name)}@{quote(alias)} not found", field="alias")
-        if current.previous_version is None:
+        if current.previous is None:
             raise FailedPrecondition(f"{model_name}@{alias} has no earlier version to roll back to")
         policy = await tx.get_policy(model_name, alias)
         if policy is not None and policy.protected and actor.role < Role.APPROVER:
             raise PermissionDenied(f"rolling back protected {model_name}@{alias} needs the approver role")
-        moved = await move_alias(tx, model_name, alias, current.previous_version,
-                                 prompt_version=current.previous_prompt_version,
-                                 parameters=current.previous_sampling_parameters, actor=actor.name,
-                                 action="alias.rolled_back", reason=reason, correlation_id=correlation_id,
-                                 expected_version=current.version)
+        back = SetAlias(model_name, alias, current.previous, reason=cmd.reason, expected_version=current.version)
+        moved = await move_alias(tx, back, actor=actor.name, action="alias.rolled_back",
+                                 correlation_id=correlation_id)
         await tx.commit()
     return moved
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from llmops_ingestion.domain.config import parse_config
-from llmops_ingestion.domain.decompress import ExpansionLimit
-from llmops_ingestion.domain.pipeline import Preparation, PreparationFailed, SourceFile
+from llmops_ingestion.domain.limits import ExpansionLimit
+from llmops_ingestion.preparation.pipeline import Preparation, PreparationFailed, SourceFile
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.worker import PreparationTask, run_in_child
 

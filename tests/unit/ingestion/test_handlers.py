@@ -23,7 +23,7 @@ from llmops_ingestion.domain.model import (
 )
 from llmops_ingestion.domain.shapes import Shape
 from llmops_ingestion.sources import SourceRules
-from llmops_ingestion.store import InMemoryIngestion
+from llmops_ingestion.store.memory import InMemoryIngestion
 
 ACTOR = Principal("k1", "alice", Role.DEVELOPER)
 ARTIFACTS_ONLY = SourceRules(s3_prefixes=("s3://llmops-artifacts/",))
@@ -48,7 +48,7 @@ async def test_create_dataset_is_audited_and_unique(state):
     created = await handlers.create_dataset(state.unit_of_work, Dataset("qa", "support answers", {"team": "s"}),
                                             actor=ACTOR)
     assert (created.name, created.created_by, created.tags) == ("qa", "alice", {"team": "s"})
-    assert [(a.action, a.dataset_name) for a in state.audit] == [("dataset.created", "qa")]
+    assert [(a.action, a.subject) for a in state.audit] == [("dataset.created", "qa")]
     with pytest.raises(AlreadyExists):
         await handlers.create_dataset(state.unit_of_work, Dataset("qa"), actor=ACTOR)
     with pytest.raises(InvalidArgument, match="dataset names"):

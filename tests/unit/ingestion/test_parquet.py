@@ -15,10 +15,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from llmops_ingestion.domain import parquet
 from llmops_ingestion.domain.config import parse_config
-from llmops_ingestion.domain.pipeline import Preparation, PreparationFailed, SourceFile
-from llmops_ingestion.domain.readers import BadInput, BadRecord, DataFormat, RawRecord, read_records
+from llmops_ingestion.preparation.pipeline import Preparation, PreparationFailed, SourceFile
+from llmops_ingestion.preparation.readers import BadInput, BadRecord, DataFormat, RawRecord, parquet, read_records
 
 MIB = 1 << 20
 BIG = 50 * MIB
@@ -44,7 +43,7 @@ def test_a_small_file_of_huge_repeated_values_stays_small_in_memory(tmp_path):
     script = textwrap.dedent(f"""
         import json
         from pathlib import Path
-        from llmops_ingestion.domain.readers import BadRecord, DataFormat, read_records
+        from llmops_ingestion.preparation.readers import BadRecord, DataFormat, read_records
         items = list(read_records(Path({str(path)!r}), name="bomb.parquet", fmt=DataFormat.PARQUET))
         peak = next(line for line in open("/proc/self/status") if line.startswith("VmHWM:"))
         print(json.dumps({{"bad": [(i.line, i.problem) for i in items if isinstance(i, BadRecord)],

@@ -13,7 +13,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from llmops_ingestion.domain.config import PreparationConfig, parse_config
-from llmops_ingestion.domain.pipeline import Outcome, Preparation, PreparationFailed, SourceFile
+from llmops_ingestion.preparation.pipeline import Outcome, Preparation, PreparationFailed, SourceFile
 from llmops_ingestion.domain.shapes import Shape
 
 WORDS = [f"w{i}" for i in range(2000)]

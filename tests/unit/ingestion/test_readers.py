@@ -10,13 +10,13 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from llmops_ingestion.domain import readers
-from llmops_ingestion.domain.readers import (
+from llmops_ingestion.preparation.readers import (
     BadInput,
     BadRecord,
     DataFormat,
     RawRecord,
     detect_format,
+    json_array,
     read_records,
 )
 
@@ -232,7 +232,7 @@ def test_json_array_reads_elements_with_the_line_where_each_starts(tmp_path):
 
 @pytest.mark.parametrize("chunk", [2, 3, 5, 7, 16, 61])
 def test_json_array_scanning_survives_any_read_boundary(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(readers, "_CHUNK", chunk)
+    monkeypatch.setattr(json_array, "CHUNK", chunk)
     items = read(write(tmp_path, "a.json", ARRAY), DataFormat.JSON_ARRAY)
     assert good(items) == ARRAY_EXPECTED
     # backslashes and quotes at every position relative to the read boundary
@@ -261,7 +261,7 @@ def test_json_array_bad_elements_are_reported_and_skipped(tmp_path):
 
 @pytest.mark.parametrize("chunk", [4, 1 << 20])
 def test_json_array_over_long_element_is_skipped(tmp_path, monkeypatch, chunk):
-    monkeypatch.setattr(readers, "_CHUNK", chunk)
+    monkeypatch.setattr(json_array, "CHUNK", chunk)
     huge = {"text": "y" * 5000, "nested": [{"z": "]}"}] * 50}
     data = orjson.dumps([{"a": 1}, huge, {"b": 2}, "z" * 300, {"c": 3}], option=orjson.OPT_INDENT_2)
     items = read(write(tmp_path, "a.json", data), DataFormat.JSON_ARRAY, max_record_bytes=200)

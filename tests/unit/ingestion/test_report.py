@@ -8,7 +8,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from llmops_ingestion.domain.report import render_html, render_summary
+from llmops_ingestion.preparation.report.page import render_html
+from llmops_ingestion.preparation.report.summary import render_summary
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 IMG = re.compile(r'<img [^>]*src="data:image/png;base64,([A-Za-z0-9+/=]+)"')

@@ -14,7 +14,7 @@ from llmops_ingestion import handlers
 from llmops_ingestion.domain.model import IngestionRequest, SourceKind, SourceSpec
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.sources import SourceRules
-from llmops_ingestion.store import InMemoryIngestion
+from llmops_ingestion.store.memory import InMemoryIngestion
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from llmops_ingestion.domain.model import (
     SourceKind,
     SourceSpec,
 )
-from llmops_ingestion.domain.readers import DataFormat
+from llmops_ingestion.domain.formats import DataFormat
 from llmops_ingestion.domain.shapes import Shape
 
 FORMATS = {pb.DATA_FORMAT_JSONL: DataFormat.JSONL, pb.DATA_FORMAT_JSON_ARRAY: DataFormat.JSON_ARRAY,

@@ -20,7 +20,7 @@ from llmops_common.storage import ArtifactStore
 from llmops_ingestion import handlers
 from llmops_ingestion.api import convert
 from llmops_ingestion.domain.model import Dataset
-from llmops_ingestion.reading import VersionReader
+from llmops_ingestion.preparation.version_queries import VersionReader
 from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store import DATASETS_PAGE, VERSIONS_PAGE, UnitOfWorkFactory

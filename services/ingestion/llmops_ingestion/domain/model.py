@@ -12,7 +12,7 @@ from typing import Any
 from llmops_common.errors import InvalidArgument
 from llmops_common.validation import check_request_id, check_text, fullmatch_name, parse_s3_uri, quote
 from llmops_ingestion.domain.config import PreparationConfig, parse_config
-from llmops_ingestion.domain.readers import DataFormat
+from llmops_ingestion.domain.formats import DataFormat
 from llmops_ingestion.domain.shapes import Shape, check_mapping
 
 DATASET_NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,127}")

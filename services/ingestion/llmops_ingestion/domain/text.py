@@ -1,22 +1,15 @@
-"""Text rules: Unicode normalisation and whitespace clean-up, token counts, script of a text."""
+"""Text rules: Unicode normalisation and whitespace clean-up, script of a text."""
 
 from __future__ import annotations
 
 import re
 import unicodedata
 from collections.abc import Callable
-from pathlib import Path
-
-from llmops_common.errors import InvalidArgument
-from llmops_common.validation import quote
 
 # C0/C1 control characters are removed, except those that separate words: tab, newline, and the other
 # whitespace controls (vertical tab, form feed, the information separators, NEL) become spaces, so that
 # no two words are glued together. Line breaks: ``\r\n`` and a bare ``\r`` are both one newline
 # (Python's universal newlines).
-TOKENIZER_FIELD = "preparation.length_filter.tokenizer"
-#: a real tokenizer.json is a few MB; this bounds what loading one may read
-MAX_TOKENIZER_BYTES = 256 * 2**20
 _WHITESPACE_CONTROLS = [0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x1F, 0x85]
 _CONTROLS: dict[int, str | None] = {c: None for c in [*range(9), *range(11, 32), 127, *range(128, 160)]}
 _CONTROLS.update({c: " " for c in _WHITESPACE_CONTROLS})
@@ -39,40 +32,6 @@ def make_normalizer(form: str) -> Callable[[str], str]:
         return _BLANK_LINES.sub("\n\n", text).strip()
 
     return normalize
-
-
-class TokenCounter:
-    """Counts tokens: ``whitespace`` splits on whitespace; otherwise a local ``tokenizer.json`` file
-    (or a folder holding one) is loaded with the ``tokenizers`` library. Nothing is downloaded."""
-
-    def __init__(self, tokenizer: str) -> None:
-        self.name = tokenizer
-        self._tokenizer = None
-        if tokenizer != "whitespace":
-            path = Path(tokenizer)
-            if path.is_dir():
-                path = path / "tokenizer.json"
-            if not path.is_file():
-                raise InvalidArgument(f"no tokenizer.json at {quote(str(path))}; use 'whitespace' or a local path",
-                                      field=TOKENIZER_FIELD)
-            if path.stat().st_size > MAX_TOKENIZER_BYTES:
-                raise InvalidArgument(f"{quote(str(path))} is larger than a tokenizer.json may be "
-                                      f"({MAX_TOKENIZER_BYTES // 2**20} MiB)", field=TOKENIZER_FIELD)
-            try:
-                from tokenizers import Tokenizer
-            except ImportError:  # pragma: no cover - depends on the installed extras
-                raise InvalidArgument("the 'tokenizers' package is not installed on this service",
-                                      field=TOKENIZER_FIELD) from None
-            try:
-                self._tokenizer = Tokenizer.from_file(str(path))
-            except Exception as exc:  # noqa: BLE001 - tokenizers raises a bare Exception for any bad file
-                raise InvalidArgument(f"{quote(str(path))} is not a tokenizer.json the tokenizers library can "
-                                      f"load: {quote(str(exc), 120)}", field=TOKENIZER_FIELD) from None
-
-    def count(self, texts: list[str]) -> list[int]:
-        if self._tokenizer is None:
-            return [len(t.split()) for t in texts]
-        return [len(e.ids) for e in self._tokenizer.encode_batch(texts, add_special_tokens=False)]
 
 
 def script_of(text: str, *, sample: int = 200) -> str:

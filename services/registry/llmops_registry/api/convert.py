@@ -7,10 +7,21 @@ from datetime import UTC
 from llmops.registry.v1 import registry_pb2 as pb
 
 from llmops_common.auth import Role
-from llmops_common.proto_convert import struct, timestamp
+from llmops_common.proto_convert import from_struct, struct, timestamp
 
 from llmops_common.errors import InvalidArgument
-from llmops_registry.domain.governance import AliasPolicy, AuditEntry, MetricGate, Promotion, PromotionStatus, Release
+from llmops_common.audit import AuditEntry
+from llmops_registry.domain.governance import (
+    AliasPolicy,
+    MetricGate,
+    Pin,
+    Promotion,
+    PromotionStatus,
+    Release,
+    RequestPromotion,
+    Rollback,
+    SetAlias,
+)
 from llmops_registry.lineage import Graph
 from llmops_registry.domain.model import (
     CreateModelVersion,
@@ -52,6 +63,23 @@ def create_version_command(request: pb.CreateModelVersionRequest) -> CreateModel
         ),
         request_id=request.request_id,
     )
+
+
+def _pin(request: pb.SetAliasRequest | pb.RequestPromotionRequest) -> Pin:
+    return Pin(request.version, request.prompt_version, from_struct(request.sampling_parameters))
+
+
+def set_alias_command(request: pb.SetAliasRequest) -> SetAlias:
+    return SetAlias(request.model_name, request.alias, _pin(request), request.reason,
+                    request.expected_version or None)
+
+
+def rollback_command(request: pb.RollbackRequest) -> Rollback:
+    return Rollback(request.model_name, request.alias, request.reason)
+
+
+def request_promotion_command(request: pb.RequestPromotionRequest) -> RequestPromotion:
+    return RequestPromotion(request.model_name, request.alias, _pin(request), request.reason, request.request_id)
 
 
 def registered_model(model: RegisteredModel) -> pb.RegisteredModel:
@@ -194,7 +222,7 @@ def promotion(value: Promotion) -> pb.PromotionRequest:
 def audit_event(value: AuditEntry) -> pb.AuditEvent:
     return pb.AuditEvent(
         id=str(value.id), occurred_at=timestamp(value.occurred_at), actor=value.actor, action=value.action,
-        model_name=value.model_name, version=value.version or 0, alias=value.alias or "", reason=value.reason,
+        model_name=value.subject, version=value.version or 0, alias=value.alias or "", reason=value.reason,
         before=struct(value.before) if value.before is not None else None,
         after=struct(value.after) if value.after is not None else None, correlation_id=value.correlation_id or "",
     )

@@ -98,10 +98,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     # aliases and releases
 
     async def SetAlias(self, request: pb.SetAliasRequest, context: Context):
-        release, previous = await releases.set_alias(
-            self.uow, request.model_name, request.alias, request.version, prompt_version=request.prompt_version,
-            parameters=proto_convert.from_struct(request.sampling_parameters), reason=request.reason,
-            expected_version=request.expected_version or None, **_ctx())
+        release, previous = await releases.set_alias(self.uow, convert.set_alias_command(request), **_ctx())
         return pb.SetAliasResponse(release=convert.release(release),
                                    previous_version=previous.version if previous else 0)
 
@@ -119,8 +116,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return convert.release(await releases.get_release(self.uow, request.model_name, request.alias))
 
     async def Rollback(self, request: pb.RollbackRequest, context: Context):
-        release, previous = await releases.rollback(self.uow, request.model_name, request.alias,
-                                                    reason=request.reason, **_ctx())
+        release, previous = await releases.rollback(self.uow, convert.rollback_command(request), **_ctx())
         return pb.RollbackResponse(release=convert.release(release),
                                    previous_version=previous.version if previous else 0)
 
@@ -135,10 +131,7 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
         return convert.policy(await releases.get_policy(self.uow, request.model_name, request.alias))
 
     async def RequestPromotion(self, request: pb.RequestPromotionRequest, context: Context):
-        promotion = await releases.request_promotion(
-            self.uow, request.model_name, request.alias, request.version, prompt_version=request.prompt_version,
-            parameters=proto_convert.from_struct(request.sampling_parameters), reason=request.reason,
-            request_id=request.request_id, **_ctx())
+        promotion = await releases.request_promotion(self.uow, convert.request_promotion_command(request), **_ctx())
         return convert.promotion(promotion)
 
     async def ApprovePromotion(self, request: pb.ApprovePromotionRequest, context: Context):

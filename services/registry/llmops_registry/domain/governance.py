@@ -1,4 +1,4 @@
-"""Aliases, releases, model URIs, alias policies with evaluation gates, promotions, and audit entries."""
+"""Aliases, releases, model URIs, alias policies with evaluation gates, and promotions."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from llmops_common.auth import Role
 from llmops_common.errors import InvalidArgument
-from llmops_common.validation import check_finite, check_not_reserved, fullmatch_name, quote
+from llmops_common.validation import check_finite, check_not_reserved, check_request_id, fullmatch_name, quote
 from llmops_registry.domain.model import EvaluationResult, validate_model_name
 
 #: lower case only, so a case variant ('Production') can never sit beside a protected alias
@@ -61,6 +61,20 @@ Parameters = dict[str, Any]
 
 
 @dataclass(frozen=True)
+class Pin:
+    """What a release pins: a model version, a prompt version and sampling parameters. The one packing
+    of these fields that releases, their audit rows and their ``alias.moved`` events are built from."""
+
+    version: int
+    prompt_version: str = ""
+    sampling_parameters: Parameters = field(default_factory=dict)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"version": self.version, "prompt_version": self.prompt_version,
+                "sampling_parameters": self.sampling_parameters}
+
+
+@dataclass(frozen=True)
 class Release:
     """What an alias holds: a model version, a pinned prompt version and sampling parameters."""
 
@@ -74,6 +88,25 @@ class Release:
     updated_by: str = ""
     previous_prompt_version: str = ""
     previous_sampling_parameters: Parameters = field(default_factory=dict)
+
+    @classmethod
+    def pinning(cls, model_name: str, alias: str, pin: Pin, *, replacing: Release | None, by: str) -> Release:
+        """The release that moves ``alias`` to ``pin``, remembering what it replaces (what rollback restores)."""
+        return cls(model_name, alias, pin.version, pin.prompt_version, dict(pin.sampling_parameters),
+                   previous_version=replacing.version if replacing else None, updated_by=by,
+                   previous_prompt_version=replacing.prompt_version if replacing else "",
+                   previous_sampling_parameters=dict(replacing.sampling_parameters) if replacing else {})
+
+    @property
+    def pin(self) -> Pin:
+        return Pin(self.version, self.prompt_version, self.sampling_parameters)
+
+    @property
+    def previous(self) -> Pin | None:
+        """The pin this release replaced; None for an alias's first release."""
+        if self.previous_version is None:
+            return None
+        return Pin(self.previous_version, self.previous_prompt_version, self.previous_sampling_parameters)
 
 
 @dataclass(frozen=True)
@@ -221,17 +254,52 @@ class Promotion:
     def approvals(self) -> int:
         return sum(1 for d in self.decisions if d.approved)
 
+    @property
+    def pin(self) -> Pin:
+        return Pin(self.version, self.prompt_version, self.sampling_parameters)
+
+
+# -- commands ------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
-class AuditEntry:
-    actor: str
-    action: str
+class SetAlias:
+    """Point ``alias`` at ``pin``; with ``expected_version``, only if the alias holds that version now
+    (0: only if it is unset)."""
+
     model_name: str
-    version: int | None = None
-    alias: str | None = None
+    alias: str
+    pin: Pin
     reason: str = ""
-    before: dict[str, Any] | None = None
-    after: dict[str, Any] | None = None
-    correlation_id: str | None = None
-    id: int | None = None
-    occurred_at: datetime | None = None
+    expected_version: int | None = None
+
+    def validate(self) -> None:
+        validate_alias(self.alias)
+
+
+@dataclass(frozen=True)
+class Rollback:
+    """Point ``alias`` back at the release it held before."""
+
+    model_name: str
+    alias: str
+    reason: str = ""
+
+    def validate(self) -> None:
+        validate_alias(self.alias)
+
+
+@dataclass(frozen=True)
+class RequestPromotion:
+    """Ask to move the policy-governed ``alias`` to ``pin``; a repeated ``request_id`` returns the
+    promotion it opened."""
+
+    model_name: str
+    alias: str
+    pin: Pin
+    reason: str = ""
+    request_id: str = ""
+
+    def validate(self) -> None:
+        validate_alias(self.alias)
+        check_request_id(self.request_id)

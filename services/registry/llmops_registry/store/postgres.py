@@ -1,32 +1,23 @@
-"""The registry's store: an abstract unit of work (the documented contract), its Postgres
-implementation, and an in-memory fake for unit tests. Rows leave as domain entities.
-
-A unit of work is one transaction: changes and the events they emit (through the outbox) commit
-together, or, leaving the block without ``commit()``, neither does.
-"""
+"""The registry's unit of work on PostgreSQL."""
 
 from __future__ import annotations
 
-import abc
 import json
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, replace
-from datetime import UTC, datetime
+from dataclasses import asdict
+from datetime import datetime
 from typing import Any
 
 import psycopg
 
+from llmops_common.audit import AuditEntry
 from llmops_common.auth import Role
 from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
-from llmops_common.events import Envelope
+from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
-from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
-from llmops_common.unit_of_work import UnitOfWork
 from llmops_registry.domain.governance import (
     AliasPolicy,
-    AuditEntry,
     Decision,
     GateResult,
     MetricGate,
@@ -35,159 +26,7 @@ from llmops_registry.domain.governance import (
     Release,
 )
 from llmops_registry.domain.model import EvaluationResult, Lineage, ModelKind, ModelVersion, RegisteredModel
-from llmops_common.pagination import Int, KeyShape, Page, Text, Timestamp, Uuid
-
-#: the sort keys the lists page by (what a page token may carry)
-MODELS_PAGE = KeyShape("registry.models", (Text(),))
-VERSIONS_PAGE = KeyShape("registry.versions", (Text(), Int(low=1)))
-PROMOTIONS_PAGE = KeyShape("registry.promotions", (Timestamp(), Uuid()))
-AUDIT_PAGE = KeyShape("registry.audit", (Int(low=1),))
-
-
-class RegistryUnitOfWork(UnitOfWork):
-    """One transaction over the registry's state, its audit log and its outbox."""
-
-    @abc.abstractmethod
-    async def create_model(self, model: RegisteredModel) -> RegisteredModel:
-        """Insert; raise AlreadyExists for a taken name."""
-
-    @abc.abstractmethod
-    async def get_model(self, name: str) -> RegisteredModel | None: ...
-
-    @abc.abstractmethod
-    async def next_version(self, model_name: str) -> int | None:
-        """Reserve the model's next version number (locks the model row); None for an unknown model."""
-
-    @abc.abstractmethod
-    async def add_version(self, version: ModelVersion) -> ModelVersion: ...
-
-    @abc.abstractmethod
-    async def get_version(self, model_name: str, version: int) -> ModelVersion | None: ...
-
-    @abc.abstractmethod
-    async def find_version_by_request(self, model_name: str, request_id: str) -> ModelVersion | None: ...
-
-    @abc.abstractmethod
-    async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
-        """Attach a result, stamping ``recorded_at`` with the store's clock (whatever the result says);
-        False if this evaluation run was already attached."""
-
-
-    # -- listing and search ------------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
-        """Models ordered by name, after ``page.after`` (a 1-tuple name), at most ``page.size``."""
-
-    @abc.abstractmethod
-    async def search_versions(self, query: VersionQuery, page: Page) -> list[ModelVersion]:
-        """Versions ordered by (model name, version), after ``page.after``, at most ``page.size``."""
-
-    @abc.abstractmethod
-    async def latest_version(self, model_name: str) -> ModelVersion | None: ...
-
-    # -- aliases and policies ------------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def try_lock_alias(self, model_name: str, alias: str) -> bool:
-        """Take the alias's move lock for this transaction; False if another move holds it."""
-
-    @abc.abstractmethod
-    async def get_alias(self, model_name: str, alias: str) -> Release | None: ...
-
-    @abc.abstractmethod
-    async def get_version_by_alias(self, model_name: str, alias: str) -> tuple[ModelVersion, Release] | None:
-        """The version an alias holds and its release, in one lookup."""
-
-    @abc.abstractmethod
-    async def put_alias(self, release: Release) -> Release: ...
-
-    @abc.abstractmethod
-    async def delete_alias(self, model_name: str, alias: str) -> None: ...
-
-    @abc.abstractmethod
-    async def aliases_of(self, model_name: str, version: int) -> list[str]: ...
-
-    @abc.abstractmethod
-    async def get_policy(self, model_name: str, alias: str) -> AliasPolicy | None: ...
-
-    @abc.abstractmethod
-    async def put_policy(self, policy: AliasPolicy) -> AliasPolicy: ...
-
-    @abc.abstractmethod
-    async def auto_request_policies(self, model_name: str) -> list[AliasPolicy]: ...
-
-    # -- promotions ------------------------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def add_promotion(self, promotion: Promotion) -> Promotion: ...
-
-    @abc.abstractmethod
-    async def get_promotion(self, promotion_id: str, *, lock: bool = False) -> Promotion | None: ...
-
-    @abc.abstractmethod
-    async def find_promotion_by_request(self, model_name: str, request_id: str) -> Promotion | None: ...
-
-    @abc.abstractmethod
-    async def add_decision(self, promotion_id: str, decision: Decision) -> bool:
-        """False if this actor already decided on this promotion."""
-
-    @abc.abstractmethod
-    async def close_promotion(self, promotion_id: str, status: PromotionStatus) -> None: ...
-
-    @abc.abstractmethod
-    async def list_promotions(self, query: PromotionQuery, page: Page) -> list[Promotion]:
-        """Newest first: ordered by (created_at, id) descending."""
-
-    # -- lineage and audit -----------------------------------------------------------------------
-
-    @abc.abstractmethod
-    async def versions_based_on(self, ref: str) -> list[ModelVersion]:
-        """Versions whose base_model_version is ``ref`` (``models:/name/N``)."""
-
-    @abc.abstractmethod
-    async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:
-        """Newest first: ordered by id descending."""
-
-
-UnitOfWorkFactory = Callable[..., RegistryUnitOfWork]  # called as uow() or uow(readonly=True)
-
-
-@dataclass(frozen=True)
-class ModelQuery:
-    name_prefix: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class VersionQuery:
-    model_name: str = ""
-    name_prefix: str = ""
-    tags: dict[str, str] = field(default_factory=dict)
-    kind: ModelKind | None = None
-    base_model_version: str = ""
-    alias: str = ""
-    created_after: datetime | None = None
-    created_before: datetime | None = None
-
-
-@dataclass(frozen=True)
-class PromotionQuery:
-    model_name: str = ""
-    alias: str = ""
-    status: PromotionStatus | None = None
-
-
-@dataclass(frozen=True)
-class AuditQuery:
-    model_name: str = ""
-    actor: str = ""
-    action: str = ""
-    after: datetime | None = None
-    before: datetime | None = None
-
-
-# -- Postgres ----------------------------------------------------------------------------------------
+from llmops_registry.store import AuditQuery, ModelQuery, PromotionQuery, RegistryUnitOfWork, VersionQuery
 
 _VERSION_COLUMNS = (
     "model_name, version, artifact_uri, kind, base_model_version, format, size_bytes, sha256, tags, lineage,"
@@ -488,7 +327,7 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
         await self.conn.execute(
             "INSERT INTO audit_log (actor, action, model_name, version, alias, reason, before, after, correlation_id)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (entry.actor, entry.action, entry.model_name, entry.version, entry.alias, entry.reason,
+            (entry.actor, entry.action, entry.subject, entry.version, entry.alias, entry.reason,
              _json_or_none(entry.before), _json_or_none(entry.after), entry.correlation_id),
         )
 
@@ -583,174 +422,3 @@ def _audit(row: tuple) -> AuditEntry:
     entry_id, occurred_at, actor, action, model_name, version, alias, reason, before, after, corr = row
     return AuditEntry(actor, action, model_name, int(version) if version is not None else None, alias, reason,
                       before, after, corr, int(entry_id), occurred_at)
-
-
-# -- in memory -----------------------------------------------------------------------------------------
-
-
-class InMemoryRegistry:
-    """The committed state the fake units of work share."""
-
-    def __init__(self) -> None:
-        self.models: dict[str, RegisteredModel] = {}
-        self.versions: dict[tuple[str, int], ModelVersion] = {}
-        self.aliases: dict[tuple[str, str], Release] = {}
-        self.policies: dict[tuple[str, str], AliasPolicy] = {}
-        self.promotions: dict[str, Promotion] = {}
-        self.inbox: set[tuple[str, uuid.UUID]] = set()
-        self.audit: list[AuditEntry] = []
-        self.outbox: list[Envelope[Any]] = []
-
-    def unit_of_work(self, *, readonly: bool = False) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self)
-
-
-class InMemoryUnitOfWork(InMemoryTransaction, RegistryUnitOfWork):
-    """Stages changes on copies and publishes them to the shared state only on commit."""
-
-    tables = ("models", "versions", "aliases", "policies", "promotions", "inbox")
-
-    async def create_model(self, model: RegisteredModel) -> RegisteredModel:
-        if model.name in self.models:
-            raise AlreadyExists(f"registered model {model.name!r} already exists", field="name")
-        now = datetime.now(UTC)
-        created = RegisteredModel(model.name, model.description, dict(model.tags), 0, now, now)
-        self.models[model.name] = created
-        return created
-
-    async def get_model(self, name: str) -> RegisteredModel | None:
-        model = self.models.get(name)
-        if model is None:
-            return None
-        return replace(model, aliases={a: r.version for (m, a), r in self.aliases.items() if m == name})
-
-    async def next_version(self, model_name: str) -> int | None:
-        model = self.models.get(model_name)
-        if model is None:
-            return None
-        self.models[model_name] = replace(model, latest_version=model.latest_version + 1, updated_at=datetime.now(UTC))
-        return model.latest_version + 1
-
-    async def add_version(self, version: ModelVersion) -> ModelVersion:
-        stored = replace(version, created_at=datetime.now(UTC))
-        self.versions[(version.model_name, version.version)] = stored
-        return stored
-
-    def _with_aliases(self, version: ModelVersion) -> ModelVersion:
-        held = tuple(sorted(a for (m, a), r in self.aliases.items() if m == version.model_name
-                            and r.version == version.version))
-        return replace(version, aliases=held)
-
-    async def get_version(self, model_name: str, version: int) -> ModelVersion | None:
-        found = self.versions.get((model_name, version))
-        return self._with_aliases(found) if found else None
-
-    async def find_version_by_request(self, model_name: str, request_id: str) -> ModelVersion | None:
-        return next(
-            (v for v in self.versions.values() if v.model_name == model_name and v.request_id == request_id), None
-        )
-
-    async def latest_version(self, model_name: str) -> ModelVersion | None:
-        mine = [v for (m, _), v in self.versions.items() if m == model_name]
-        return self._with_aliases(max(mine, key=lambda v: v.version)) if mine else None
-
-    async def add_evaluation(self, model_name: str, version: int, result: EvaluationResult) -> bool:
-        current = self.versions[(model_name, version)]
-        if any(e.evaluation_run_id == result.evaluation_run_id for e in current.evaluations):
-            return False
-        stored = replace(result, recorded_at=datetime.now(UTC))
-        self.versions[(model_name, version)] = replace(current, evaluations=(*current.evaluations, stored))
-        return True
-
-    async def list_models(self, query: ModelQuery, page: Page) -> list[RegisteredModel]:
-        rows = sorted((m for m in self.models.values() if m.name.startswith(query.name_prefix)
-                       and query.tags.items() <= m.tags.items()), key=lambda m: m.name)
-        return [m for m in rows if not page.after or m.name > page.after[0]][: page.size]
-
-    async def search_versions(self, query: VersionQuery, page: Page) -> list[ModelVersion]:
-        def matches(v: ModelVersion) -> bool:
-            return ((not query.model_name or v.model_name == query.model_name)
-                    and v.model_name.startswith(query.name_prefix) and query.tags.items() <= v.tags.items()
-                    and (query.kind is None or v.kind is query.kind)
-                    and (not query.base_model_version or v.base_model_version == query.base_model_version)
-                    and (not query.alias or query.alias in v.aliases))
-        rows = sorted((self._with_aliases(v) for v in self.versions.values()), key=lambda v: (v.model_name, v.version))
-        return [v for v in rows if matches(v) and (not page.after or (v.model_name, v.version) > tuple(page.after))][
-            : page.size]
-
-    async def try_lock_alias(self, model_name: str, alias: str) -> bool:
-        return True
-
-    async def get_alias(self, model_name: str, alias: str) -> Release | None:
-        return self.aliases.get((model_name, alias))
-
-    async def get_version_by_alias(self, model_name: str, alias: str) -> tuple[ModelVersion, Release] | None:
-        release = self.aliases.get((model_name, alias))
-        version = await self.get_version(model_name, release.version) if release else None
-        return (version, release) if version and release else None
-
-    async def put_alias(self, release: Release) -> Release:
-        stored = replace(release, updated_at=datetime.now(UTC))
-        self.aliases[(release.model_name, release.alias)] = stored
-        return stored
-
-    async def delete_alias(self, model_name: str, alias: str) -> None:
-        self.aliases.pop((model_name, alias), None)
-
-    async def aliases_of(self, model_name: str, version: int) -> list[str]:
-        return sorted(a for (m, a), r in self.aliases.items() if m == model_name and r.version == version)
-
-    async def get_policy(self, model_name: str, alias: str) -> AliasPolicy | None:
-        return self.policies.get((model_name, alias))
-
-    async def put_policy(self, policy: AliasPolicy) -> AliasPolicy:
-        stored = replace(policy, updated_at=datetime.now(UTC))
-        self.policies[(policy.model_name, policy.alias)] = stored
-        return stored
-
-    async def auto_request_policies(self, model_name: str) -> list[AliasPolicy]:
-        return sorted((p for (m, _), p in self.policies.items() if m == model_name and p.auto_request_on_evaluation),
-                      key=lambda p: p.alias)
-
-    async def add_promotion(self, promotion: Promotion) -> Promotion:
-        stored = replace(promotion, created_at=datetime.now(UTC))
-        self.promotions[promotion.id] = stored
-        return stored
-
-    async def get_promotion(self, promotion_id: str, *, lock: bool = False) -> Promotion | None:
-        return self.promotions.get(promotion_id)
-
-    async def find_promotion_by_request(self, model_name: str, request_id: str) -> Promotion | None:
-        return next((p for p in self.promotions.values() if p.model_name == model_name
-                     and p.request_id == request_id), None)
-
-    async def add_decision(self, promotion_id: str, decision: Decision) -> bool:
-        promotion = self.promotions[promotion_id]
-        if any(d.actor == decision.actor for d in promotion.decisions):
-            return False
-        self.promotions[promotion_id] = replace(promotion, decisions=(*promotion.decisions, decision))
-        return True
-
-    async def close_promotion(self, promotion_id: str, status: PromotionStatus) -> None:
-        self.promotions[promotion_id] = replace(self.promotions[promotion_id], status=status,
-                                                closed_at=datetime.now(UTC))
-
-    async def list_promotions(self, query: PromotionQuery, page: Page) -> list[Promotion]:
-        rows = [p for p in self.promotions.values() if (not query.model_name or p.model_name == query.model_name)
-                and (not query.alias or p.alias == query.alias) and (query.status is None or p.status is query.status)]
-        return sorted(rows, key=lambda p: p.created_at or datetime.min.replace(tzinfo=UTC), reverse=True)[: page.size]
-
-    async def versions_based_on(self, ref: str) -> list[ModelVersion]:
-        return sorted((v for v in self.versions.values() if v.base_model_version == ref),
-                      key=lambda v: (v.model_name, v.version))
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        self.state.audit.append(replace(entry, id=len(self.state.audit) + 1, occurred_at=datetime.now(UTC)))
-
-    async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:
-        rows = [e for e in reversed(self.state.audit) if (not query.model_name or e.model_name == query.model_name)
-                and (not query.actor or e.actor == query.actor) and (not query.action or e.action == query.action)
-                and (not page.after or (e.id or 0) < page.after[0])]
-        return rows[: page.size]
-
-

@@ -39,7 +39,9 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pyarrow.types as pt
 
-from llmops_ingestion.domain.readers import BadInput, BadRecord, RawRecord, limit_text
+from llmops_ingestion.domain.limits import limit_text
+from llmops_ingestion.preparation.readers.files import file_size
+from llmops_ingestion.preparation.readers.records import BadInput, BadRecord, RawRecord
 
 MAX_BATCH_ROWS = 8192
 MIN_BATCH_BYTES = 64 << 20
@@ -60,6 +62,8 @@ class _Plan:
 def read_parquet(path: Path, name: str, max_bytes: int,
                  on_open: Callable[[IO[bytes]], None]) -> Iterator[RawRecord | BadRecord]:
     """The rows of the Parquet file ``path`` (shown as ``name``), numbered from 1 across row groups."""
+    if file_size(path, name) == 0:
+        raise BadInput(name, None, "the file is empty")
     budget = max(MIN_BATCH_BYTES, 8 * max_bytes)
     try:
         f = open(path, "rb")

@@ -27,14 +27,17 @@ import pyarrow.parquet as pq
 
 from llmops_ingestion.domain import profile as eda
 from llmops_ingestion.domain.config import BadRecordPolicy, PreparationConfig
-from llmops_ingestion.domain.decompress import ExpansionLimit, expand
+from llmops_ingestion.domain.formats import DataFormat
+from llmops_ingestion.domain.limits import ExpansionLimit
 from llmops_ingestion.domain.minhash import MinHashScheme, NearDuplicates, cluster, fingerprint
 from llmops_ingestion.domain.pii import PiiRedactor
-from llmops_ingestion.domain.readers import BadInput, BadRecord, DataFormat, RawRecord, detect_format, read_records
 from llmops_ingestion.domain.shapes import Content, Shape, ShapeError, ShapeMapper, detect_shape, record_text
 from llmops_ingestion.domain.splits import split_of
-from llmops_ingestion.domain.text import TokenCounter, make_normalizer
-from llmops_ingestion.domain.writer import ShardWriter
+from llmops_ingestion.domain.text import make_normalizer
+from llmops_ingestion.preparation.decompress import expand
+from llmops_ingestion.preparation.readers import BadInput, BadRecord, RawRecord, detect_format, read_records
+from llmops_ingestion.preparation.tokens import TokenCounter
+from llmops_ingestion.preparation.writer import ShardWriter
 
 BATCH_RECORDS = 4096
 # Compressed inputs are decompressed (streaming, through pyarrow's codecs, within caps) before they are read.
