@@ -8,7 +8,7 @@ LLMOPS := $(VENV)/bin/llmops
 STAMP := $(VENV)/.installed
 EXTRAS ?= dev
 
-.PHONY: install demo test test-unit test-integration protos protos-check bench down clean
+.PHONY: install demo test lint test-unit test-integration protos protos-check bench down clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,9 +23,14 @@ demo: $(STAMP)
 	$(LLMOPS) up
 	@echo "Stop everything with: $(LLMOPS) down"
 
-## test: unit, integration (real NATS, PostgreSQL, S3 started by the fixtures) and end-to-end tests
+## test: the linter first, then unit, integration (real NATS, PostgreSQL, S3, Ray started by the
+## fixtures), end-to-end and fuzz tests
 test: $(STAMP)
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
 
 test-unit: $(STAMP)
 	$(PY) -m pytest -q tests/unit

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import platform
 import statistics
@@ -77,10 +78,8 @@ async def run_raw(url: str, count: int, durable: str) -> float:
     nc = await nats.connect(url)
     js = nc.jetstream()
     stream = "BENCH_RAW"
-    try:
+    with contextlib.suppress(nats.js.errors.NotFoundError):
         await js.delete_stream(stream)
-    except nats.js.errors.NotFoundError:
-        pass
     await js.add_stream(StreamConfig(name=stream, subjects=["bench.raw.>"], storage=StorageType.FILE,
                                      duplicate_window=120.0))
     envelopes = make_envelopes(count)

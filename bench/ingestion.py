@@ -40,9 +40,9 @@ from pathlib import Path
 
 import grpc
 import psutil
+
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts
 from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
@@ -176,7 +176,8 @@ async def main(args: argparse.Namespace) -> dict:
         pipeline = await run_pipeline(tmp, data)
         pipeline_rate = pipeline["records_in"] / pipeline["seconds"]
         print(f"pipeline: {pipeline_rate:,.0f} records/s ({pipeline['seconds']:.1f} s), peak RSS: worker "
-              f"{pipeline['peak_mb']:,.0f} MiB, service {pipeline['service_peak_mb']:,.0f} MiB; kept {pipeline['kept']:,}, near dups dropped "
+              f"{pipeline['peak_mb']:,.0f} MiB, service {pipeline['service_peak_mb']:,.0f} MiB; "
+              f"kept {pipeline['kept']:,}, near dups dropped "
               f"{pipeline['near_dropped']:,}, exact {pipeline['exact_dropped']:,}, PII in {pipeline['pii_records']:,}",
               flush=True)
         bare = run_baseline(data)

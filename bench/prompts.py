@@ -34,9 +34,9 @@ from pathlib import Path
 
 import grpc
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts
 from llmops_common.prompt_client import PromptClient
@@ -181,7 +181,8 @@ async def main(args: argparse.Namespace) -> dict:
     client_rate, bare_rate = statistics.median(client_rates), statistics.median(bare_rates)
     ratio = client_rate / bare_rate
     figures = {q: (percentile(client_lat, p), percentile(bare_lat, p)) for q, p in (("p50", 0.5), ("p99", 0.99))}
-    print(f"render {ref}: client {client_rate:,.0f}/s (p50 {figures['p50'][0]:.1f} us, p99 {figures['p99'][0]:.1f} us), "
+    print(f"render {ref}: client {client_rate:,.0f}/s "
+          f"(p50 {figures['p50'][0]:.1f} us, p99 {figures['p99'][0]:.1f} us), "
           f"bare jinja2 sandbox {bare_rate:,.0f}/s (p50 {figures['p50'][1]:.1f} us, p99 {figures['p99'][1]:.1f} us), "
           f"ratio {ratio:.2f} (target {TARGET})")
     both = local + remote
@@ -202,7 +203,7 @@ async def main(args: argparse.Namespace) -> dict:
         "label_move_p50_ms": round(percentile(both, 0.5), 1),
         "label_move_p99_ms": round(percentile(both, 0.99), 1),
         "label_move_max_ms": round(max(both), 1),
-        "label_moves_over_500ms": sum(max(a, b) > 500 for a, b in zip(local, remote)),
+        "label_moves_over_500ms": sum(max(a, b) > 500 for a, b in zip(local, remote, strict=True)),
         "label_move_in_process_p99_ms": round(percentile(local, 0.99), 1),
         "label_move_child_process_p99_ms": round(percentile(remote, 0.99), 1),
         "label_move_target_ms": MOVE_TARGET_MS,

@@ -41,10 +41,10 @@ import grpc
 import mlflow
 import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.db import make_pool
 from llmops_common.embedded import EmbeddedStack, StackPorts, free_port

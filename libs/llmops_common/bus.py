@@ -42,7 +42,6 @@ from nats.js import JetStreamContext
 from nats.js.api import AckPolicy as JsAckPolicy
 from nats.js.api import ConsumerConfig, DeliverPolicy, PubAck
 from nats.js.errors import BadRequestError
-
 from pydantic import ValidationError
 
 from llmops_common.errors import DomainError, ErrorCode
@@ -279,7 +278,8 @@ class _Dispatcher:
             log.warning("dead-lettering a permanent failure", extra={"consumer": self.durable, "reason": reason})
             await self._dead_letter(msg, f"permanent failure: {reason}")
         elif delivery >= self.bus.policy.max_deliveries:
-            log.error("dead-lettering after %d deliveries", delivery, extra={"consumer": self.durable, "reason": reason})
+            log.error("dead-lettering after %d deliveries", delivery,
+                      extra={"consumer": self.durable, "reason": reason})
             await self._dead_letter(msg, f"failed after {delivery} deliveries: {reason}")
         else:
             log.warning("handler failed; redelivering", extra={"consumer": self.durable, "reason": reason})

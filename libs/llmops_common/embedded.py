@@ -8,6 +8,7 @@ left alone); ``down`` stops only the processes whose pid files ``up`` wrote.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -142,7 +143,8 @@ class EmbeddedStack:
         for name in names:
             while not self._answering(name):
                 if time.monotonic() > deadline or not self.is_alive(name):
-                    raise RuntimeError(f"{name} did not come up; see {self.logfile(name)}:\n{_tail(self.logfile(name))}")
+                    raise RuntimeError(f"{name} did not come up; see {self.logfile(name)}:\n"
+                                       f"{_tail(self.logfile(name))}")
                 time.sleep(0.1)
         if "postgres" in names:
             self._ensure_database()
@@ -184,7 +186,8 @@ class EmbeddedStack:
             running = self.is_alive(name)
             result.append(
                 ComponentStatus(
-                    name, endpoint, self.pid_of(name), running, running and self._answering(name), str(self.logfile(name))
+                    name, endpoint, self.pid_of(name), running, running and self._answering(name),
+                    str(self.logfile(name))
                 )
             )
         return result
@@ -256,7 +259,8 @@ class EmbeddedStack:
         cmd = [_pg_bin("pg_ctl"), "-D", str(self.data("postgres")), *args]
         proc = subprocess.run(_as_user(_postgres_system_user(), cmd), capture_output=True, text=True, timeout=120)
         if check and proc.returncode != 0:
-            raise RuntimeError(f"pg_ctl {' '.join(args)} failed: {proc.stderr or proc.stdout}\n{_tail(self.logfile('postgres'))}")
+            raise RuntimeError(f"pg_ctl {' '.join(args)} failed: {proc.stderr or proc.stdout}\n"
+                               f"{_tail(self.logfile('postgres'))}")
 
     def _ensure_database(self) -> None:
         import psycopg
@@ -390,10 +394,8 @@ def terminate_process(pid: int, timeout: float) -> None:
             _reap(pid)
             return
         time.sleep(0.1)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(pid, signal.SIGKILL)
-    except ProcessLookupError:
-        pass
     _reap(pid)
 
 
@@ -405,10 +407,8 @@ def _is_zombie(pid: int) -> bool:
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def _tail(path: Path, lines: int = 20) -> str:

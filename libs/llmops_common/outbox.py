@@ -87,7 +87,7 @@ class OutboxRelay:
                 self._wake.clear()  # before relaying: a NOTIFY that arrives meanwhile must not be lost
                 try:
                     published = await self.relay_once()
-                except (psycopg.Error, OSError, asyncio.TimeoutError) as exc:
+                except (TimeoutError, psycopg.Error, OSError) as exc:
                     log.warning("outbox relay failed; retrying", extra={"schema": self.schema, "error": str(exc)})
                     published = 0
                 except Exception as exc:  # noqa: BLE001 - a NATS error; rows stay unpublished and are retried

@@ -21,12 +21,11 @@ from typing import Any
 import grpc
 import nats
 from google.protobuf import json_format
-from llmops.prompts.v1 import prompts_pb2 as pb
-from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 from prometheus_client import Counter, Gauge
 
+from llmops.prompts.v1 import prompts_pb2 as pb
+from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 from llmops_common.errors import InvalidArgument, NotFound, Unavailable
-from llmops_common.validation import quote
 from llmops_common.templating import (
     ChatMessage,
     Delimiting,
@@ -36,6 +35,7 @@ from llmops_common.templating import (
     VariableType,
     render,
 )
+from llmops_common.validation import quote
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,8 @@ STALE_SERVES = Counter("llmops_prompt_client_stale_total", "Renders served from 
 SERVICE_UP = Gauge("llmops_prompt_client_service_up", "1 if the last fetch from the prompt service worked")
 INVALIDATIONS = Counter("llmops_prompt_client_invalidations_total", "Cache entries invalidated by events")
 SUBJECTS = "llmops.prompts.>"
-REF = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,254})(?:@(?P<label>[A-Za-z0-9_-]{1,63})|/(?P<version>\d{1,9}))?")
+REF = re.compile(r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,254})"
+                 r"(?:@(?P<label>[A-Za-z0-9_-]{1,63})|/(?P<version>\d{1,9}))?")
 
 VARIABLE_TYPES = {
     pb.VARIABLE_TYPE_STRING: VariableType.STRING, pb.VARIABLE_TYPE_INTEGER: VariableType.INTEGER,

@@ -8,8 +8,8 @@ from typing import Any
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-from llmops.common.v1 import common_pb2
 
+from llmops.common.v1 import common_pb2
 from llmops_common.pagination import KeyShape, Page, PageTokens
 from llmops_common.validation import check_timestamp_seconds
 

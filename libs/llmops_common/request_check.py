@@ -4,8 +4,9 @@ It walks a message by its descriptor (nested messages, repeated fields, maps, ``
 and refuses, naming the field path: NUL characters in any string, strings longer than their bound
 (``DEFAULT_MAX_TEXT`` unless the servicer declares more for a field and everything below it),
 non-finite floats and doubles, enum numbers the enum does not define, and ``Timestamp`` values
-outside protobuf's range. ``bytes`` fields are not looked at. protobuf checks none of this itself (a string may hold NUL, a double NaN), and
-Postgres refuses both with an error that would otherwise surface as INTERNAL.
+outside protobuf's range. ``bytes`` fields are not looked at. protobuf checks none of this itself
+(a string may hold NUL, a double NaN), and Postgres refuses both with an error that would otherwise
+surface as INTERNAL.
 """
 
 from __future__ import annotations

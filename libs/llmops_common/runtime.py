@@ -69,12 +69,10 @@ async def retry_until(name: str, attempt: Callable[[], Awaitable[object]], stop:
     delay, waited = 0.5, 0.0
     while not stop.is_set():
         try:
-            if await _unless_stopped(attempt(), stop):
-                return True
-            return False
+            return bool(await _unless_stopped(attempt(), stop))
         except SchemaOutdated:
             raise
-        except Exception as exc:  # noqa: BLE001 - anything else is the dependency being unreachable
+        except Exception as exc:
             if give_up_after and waited >= give_up_after:
                 raise
             log.warning("%s unavailable; retrying in %.1fs", name, delay, extra={"error": repr(exc)})

@@ -8,8 +8,8 @@ import json
 
 import pytest
 import typer
-from llmops.prompts.v1 import prompts_pb2 as pb
 
+from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops_cli.migrations import migrate
 from llmops_cli.prompts import parse_json_value, parse_ref, parse_var_spec, var_spec_text
 from llmops_common.testing.cli import Cli

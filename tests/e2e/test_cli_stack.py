@@ -98,8 +98,8 @@ async def test_keys_create_list_revoke(embedded_stack, pg_pool):
 
     listed = json.loads(llmops(home, "keys", "list", "--json").stdout)
     mine = [k for k in listed if k["key_id"] == key["key_id"]]
-    assert mine == [{"key_id": key["key_id"], "name": "ci-bot", "role": "developer", "created_by": mine[0]["created_by"],
-                     "revoked": False}]
+    assert mine == [{"key_id": key["key_id"], "name": "ci-bot", "role": "developer",
+                     "created_by": mine[0]["created_by"], "revoked": False}]
     assert key["key"] not in llmops(home, "keys", "list").stdout
 
     assert llmops(home, "keys", "revoke", key["key_id"]).returncode == 0
@@ -117,8 +117,8 @@ def test_stack_up_with_ray_runs_a_task_and_down_stops_it(home):
     ray_status = {c["name"]: c for c in json.loads(up.stdout)["components"]}["ray"]
     assert ray_status["answering"], ray_status
     task = subprocess.run(
-        [sys.executable, "-c", "import ray; ray.init(address=%r, log_to_driver=False);"
-         "print(ray.get(ray.remote(lambda x: x * 2).remote(21)))" % ray_status["endpoint"]],
+        [sys.executable, "-c", f"import ray; ray.init(address={ray_status['endpoint']!r}, log_to_driver=False);"
+         "print(ray.get(ray.remote(lambda x: x * 2).remote(21)))"],
         capture_output=True, text=True, timeout=120)
     assert task.stdout.strip().splitlines()[-1] == "42", task.stderr[-2000:]
     assert "ray" in llmops(home, "stack", "down").stdout

@@ -9,9 +9,9 @@ import time
 import grpc
 import psycopg
 import pytest
+
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts
 from llmops_common.settings import CommonSettings
@@ -98,7 +98,8 @@ async def test_events_written_while_nats_is_down_are_published_when_it_returns(o
                                              kind=pb.MODEL_KIND_BASE), metadata=METADATA)
             assert version.version == 1  # committed with its event in the outbox, NATS or not
         async with await psycopg.AsyncConnection.connect(settings.postgres_dsn, autocommit=True) as conn:
-            await wait_for(lambda: relay_waiting_on_nats(conn), 10, what="the relay to take the event while NATS is down")
+            await wait_for(lambda: relay_waiting_on_nats(conn), 10,
+                           what="the relay to take the event while NATS is down")
             held = await (await conn.execute("SELECT published_at FROM registry.outbox WHERE subject = %s",
                                              (ModelVersionCreated.event_type,))).fetchall()
         assert held == [(None,)], "the event must stay unpublished in the outbox until NATS acknowledges it"

@@ -14,9 +14,9 @@ from typing import Any
 
 import grpc
 import pytest
+
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngested, DatasetIngestionFailed, DatasetRequested
@@ -181,7 +181,8 @@ async def test_grpc_upload_ingest_reingest_profile_sample_diff(ingestion, artifa
         with pytest.raises(grpc.RpcError) as outside:
             await stub.IngestDataset(pb.IngestDatasetRequest(
                 dataset_name=name, source=pb.DataSource(local_path="/etc/passwd")), metadata=METADATA)
-        assert outside.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "allowed local roots" in outside.value.details()
+        assert (outside.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+                and "allowed local roots" in outside.value.details())
         with pytest.raises(grpc.RpcError) as other_bucket:  # S3 sources: the artifacts bucket only, by default
             await stub.IngestDataset(pb.IngestDatasetRequest(
                 dataset_name=name, source=pb.DataSource(s3_uri="s3://llmops-models/base/")), metadata=METADATA)

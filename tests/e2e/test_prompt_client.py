@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.struct_pb2 import Struct
+
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.bus import Bus
 from llmops_common.events import Envelope
@@ -52,8 +52,9 @@ async def test_a_label_move_reaches_clients_in_two_other_processes_within_a_seco
         stub = pb_grpc.PromptServiceStub(channel)
         await make_prompt(stub, unique_name)
         watchers = [
-            subprocess.Popen([sys.executable, str(Path(__file__).with_name("prompt_watcher.py")), prompts_service.endpoint,
-                              TEST_ADMIN_KEY, stack_env["LLMOPS_NATS_URL"], f"{unique_name}@production"],
+            subprocess.Popen([sys.executable, str(Path(__file__).with_name("prompt_watcher.py")),
+                              prompts_service.endpoint, TEST_ADMIN_KEY, stack_env["LLMOPS_NATS_URL"],
+                              f"{unique_name}@production"],
                              stdout=subprocess.PIPE, text=True)
             for _ in range(2)
         ]

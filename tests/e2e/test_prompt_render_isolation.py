@@ -12,9 +12,9 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.errors import InvalidArgument
 from llmops_common.prompt_client import PromptClient

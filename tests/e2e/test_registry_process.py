@@ -6,13 +6,13 @@ import time
 from pathlib import Path
 
 import grpc
+import pytest
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-import pytest
 from grpc_health.v1 import health_pb2
+
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
-
 from llmops_cli.migrations import migrate
 from llmops_common.auth import PostgresApiKeyStore, Role, create_key
 from llmops_common.bus import Bus
@@ -40,11 +40,13 @@ async def only_trusted_results_pass_gates(stub, pg_pool, admin: list, name: str,
     _, developer = await create_key(store, name=f"dev-{name}", role=Role.DEVELOPER, created_by="e2e")
     _, evaluator = await create_key(store, name=f"eval-{name}", role=Role.SERVICE, created_by="e2e")
     as_dev, as_evaluator = [("authorization", f"Bearer {developer}")], [("authorization", f"Bearer {evaluator}")]
-    await stub.CreateModelVersion(pb.CreateModelVersionRequest(model_name=name, artifact_uri=uri, kind=pb.MODEL_KIND_BASE,
-                                                               request_id="r2"), metadata=admin)
+    await stub.CreateModelVersion(pb.CreateModelVersionRequest(model_name=name, artifact_uri=uri,
+                                                               kind=pb.MODEL_KIND_BASE, request_id="r2"),
+                                  metadata=admin)
     year_3000 = Timestamp(seconds=32503680000)
-    own = await stub.AttachEvaluation(pb.AttachEvaluationRequest(model_name=name, version=2, evaluation=pb.EvaluationResult(
-        evaluation_run_id="mine", metrics={"bleu": 99.0}, completed_at=year_3000)), metadata=as_dev)
+    own = await stub.AttachEvaluation(pb.AttachEvaluationRequest(
+        model_name=name, version=2, evaluation=pb.EvaluationResult(
+            evaluation_run_id="mine", metrics={"bleu": 99.0}, completed_at=year_3000)), metadata=as_dev)
     (mine,) = own.evaluations
     assert (mine.attached_by, mine.trusted, mine.completed_at) == (f"dev-{name}", False, year_3000)
     assert mine.recorded_at.seconds < time.time() + 60

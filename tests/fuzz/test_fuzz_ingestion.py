@@ -13,10 +13,10 @@ from typing import Any
 
 import pytest
 from hypothesis import strategies as st
+
 from llmops.common.v1 import common_pb2
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
-
 from llmops_common.testing.fuzz import INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs, texts
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
 from llmops_common.testing.waiting import wait_for_sync

@@ -14,10 +14,10 @@ from typing import Any
 import psutil
 import pytest
 from google.protobuf.struct_pb2 import Struct
+
 from llmops.common.v1 import common_pb2
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
-
 from llmops_common.testing.fuzz import HOSTILE_TEMPLATES, INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs, templates
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
 

@@ -11,13 +11,13 @@ import uuid
 from typing import Any
 
 import pytest
-from psycopg_pool import AsyncConnectionPool
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
+from psycopg_pool import AsyncConnectionPool
+
 from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
-
 from llmops_common.auth import PostgresApiKeyStore, Role, create_key
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.fuzz import INCOMPRESSIBLE_TEXT, LONG_TEXT, requests, rpcs

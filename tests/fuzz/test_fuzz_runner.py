@@ -11,9 +11,9 @@ import grpc
 import psycopg
 import pytest
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from llmops.common.v1 import common_pb2
 from psycopg import sql
 
+from llmops.common.v1 import common_pb2
 from llmops_common.testing.fuzz import Rpc
 from llmops_common.testing.fuzz_runner import FuzzTarget, SchemaProbe
 

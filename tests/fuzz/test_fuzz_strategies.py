@@ -7,13 +7,13 @@ import importlib
 import math
 from pathlib import Path
 
-import llmops
 import pytest
 from hypothesis import HealthCheck, given, settings
+
+import llmops
 from llmops.common.v1 import common_pb2
 from llmops.prompts.v1 import prompts_pb2
 from llmops.registry.v1 import registry_pb2
-
 from llmops_common.testing.fuzz import LONG_TEXT, describe, locations, messages, page_tokens, requests, rpcs, texts
 
 QUICK = settings(max_examples=5, deadline=None, database=None, derandomize=True,
@@ -108,7 +108,8 @@ def test_locations_and_page_tokens_are_hostile():
     issued = "WyJhYmMiLCAxXQ=="
     assert not reached(page_tokens([issued]), {
         "issued": lambda t: t == issued,
-        "one character changed": lambda t: len(t) == len(issued) and sum(a != b for a, b in zip(t, issued)) == 1,
+        "one character changed":
+            lambda t: len(t) == len(issued) and sum(a != b for a, b in zip(t, issued, strict=True)) == 1,
         "base64 JSON": lambda t: t.endswith("=") and t != issued})
 
 

@@ -8,12 +8,18 @@ import json
 import psycopg
 import pytest
 
-from llmops_common.bus import HEADER_CORRELATION, HEADER_DLQ_DELIVERIES, HEADER_DLQ_REASON, HEADER_MSG_ID, \
-    DeliveryPolicy, correlation_id, heartbeat
+from llmops_common.bus import (
+    HEADER_CORRELATION,
+    HEADER_DLQ_DELIVERIES,
+    HEADER_DLQ_REASON,
+    HEADER_MSG_ID,
+    DeliveryPolicy,
+    correlation_id,
+    heartbeat,
+)
 from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 from llmops_common.events import Envelope
 from llmops_common.events.envelope import EventPayload
-
 from llmops_common.testing.events import dead_letters, event_type
 from llmops_common.testing.waiting import wait_for
 

@@ -6,9 +6,9 @@ import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
-
 from llmops_common.auth import Authenticator, PostgresApiKeyStore, Role, create_key
 from llmops_common.db import migrate, service_migrations
 from llmops_common.grpc_server import GrpcServer
@@ -61,9 +61,11 @@ async def test_keys_and_roles(server, unique_name):
     get = pb.GetRegisteredModelRequest(name=f"m-{unique_name}")
 
     assert await code_of(srv.port, "CreateRegisteredModel", create, None) is grpc.StatusCode.UNAUTHENTICATED
-    assert await code_of(srv.port, "CreateRegisteredModel", create, "llmops_nope_nope") is grpc.StatusCode.UNAUTHENTICATED
+    assert (await code_of(srv.port, "CreateRegisteredModel", create, "llmops_nope_nope")
+            is grpc.StatusCode.UNAUTHENTICATED)
     assert await code_of(srv.port, "CreateRegisteredModel", create, viewer) is grpc.StatusCode.PERMISSION_DENIED
-    assert await code_of(srv.port, "GetRegisteredModel", get, viewer) is grpc.StatusCode.NOT_FOUND  # nothing was created
+    assert (await code_of(srv.port, "GetRegisteredModel", get, viewer)
+            is grpc.StatusCode.NOT_FOUND)  # nothing was created
     assert (await call(srv.port, "CreateRegisteredModel", create, developer)).name == create.name
     assert (await call(srv.port, "GetRegisteredModel", get, viewer)).name == create.name
     assert await code_of(srv.port, "CreateRegisteredModel", create, BOOTSTRAP) is grpc.StatusCode.ALREADY_EXISTS
@@ -90,7 +92,8 @@ async def test_health_and_reflection_need_no_key(server):
         health = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
         assert health.status == health_pb2.HealthCheckResponse.SERVING
         stub = reflection_pb2_grpc.ServerReflectionStub(channel)
-        replies = [r async for r in stub.ServerReflectionInfo(iter([reflection_pb2.ServerReflectionRequest(list_services="")]))]
+        replies = [r async for r in stub.ServerReflectionInfo(
+            iter([reflection_pb2.ServerReflectionRequest(list_services="")]))]
     names = {s.name for s in replies[0].list_services_response.service}
     assert {"llmops.registry.v1.RegistryService", "grpc.health.v1.Health"} <= names
     await srv.set_serving(False)

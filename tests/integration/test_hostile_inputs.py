@@ -13,6 +13,7 @@ from pathlib import Path
 import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+
 from llmops.common.v1 import common_pb2
 from llmops.ingestion.v1 import ingestion_pb2 as ingestion_pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as ingestion_grpc
@@ -20,7 +21,6 @@ from llmops.prompts.v1 import prompts_pb2 as prompts_pb
 from llmops.prompts.v1 import prompts_pb2_grpc as prompts_grpc
 from llmops.registry.v1 import registry_pb2 as registry_pb
 from llmops.registry.v1 import registry_pb2_grpc as registry_grpc
-
 from llmops_common.auth import Authenticator, PostgresApiKeyStore
 from llmops_common.db import load_migrations, make_pool, migrate, service_migrations
 from llmops_common.grpc_server import MAX_ERROR_MESSAGE, GrpcServer
@@ -84,7 +84,8 @@ async def stubs(settings_for, unique_name, tmp_path: Path):
     await server.set_serving(True)
     async with grpc.aio.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         found = Stubs(channel, settings.s3_bucket_models, unique_name)
-        await found.registry.CreateRegisteredModel(registry_pb.CreateRegisteredModelRequest(name="m"), metadata=METADATA)
+        await found.registry.CreateRegisteredModel(registry_pb.CreateRegisteredModelRequest(name="m"),
+                                                   metadata=METADATA)
         await found.registry.CreateModelVersion(registry_pb.CreateModelVersionRequest(
             model_name="m", artifact_uri=found.artifact_uri, kind=registry_pb.MODEL_KIND_BASE), metadata=METADATA)
         await found.prompts.CreatePrompt(prompts_pb.CreatePromptRequest(name="p"), metadata=METADATA)
@@ -125,7 +126,8 @@ NUL_CASES = {
         model_name="m", artifact_uri="s3://llmops-models/x/y", kind=registry_pb.MODEL_KIND_BASE,
         request_id="r\x00"), "request_id"),
     "alias reason": ("registry", "SetAlias",
-                     registry_pb.SetAliasRequest(model_name="m", alias="canary", version=1, reason="why\x00"), "reason"),
+                     registry_pb.SetAliasRequest(model_name="m", alias="canary", version=1,
+                                                 reason="why\x00"), "reason"),
     "prompt description": ("prompts", "CreatePrompt",
                            prompts_pb.CreatePromptRequest(name="p2", description="\x00"), "description"),
     "template text": ("prompts", "CreateVersion",
@@ -150,8 +152,9 @@ async def test_non_finite_metrics_and_thresholds_are_invalid_argument(stubs):
             model_name="m", version=1, evaluation=registry_pb.EvaluationResult(
                 evaluation_run_id="e", metrics={"bleu": value})), metadata=METADATA))
         assert (code, details.split(":")[0]) == (INVALID, "evaluation.metrics['bleu']")
-        code, details = await status(stubs.registry.SetPolicy(registry_pb.SetPolicyRequest(policy=registry_pb.AliasPolicy(
-            model_name="m", alias="production", gates=[registry_pb.MetricGate(metric_name="bleu", threshold=-value)])),
+        code, details = await status(stubs.registry.SetPolicy(registry_pb.SetPolicyRequest(
+            policy=registry_pb.AliasPolicy(model_name="m", alias="production",
+                                           gates=[registry_pb.MetricGate(metric_name="bleu", threshold=-value)])),
             metadata=METADATA))
         assert (code, details.split(":")[0]) == (INVALID, "policy.gates[0].threshold")
     code, _ = await status(stubs.registry.SetAlias(registry_pb.SetAliasRequest(

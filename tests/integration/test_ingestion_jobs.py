@@ -14,9 +14,9 @@ from prometheus_client import REGISTRY
 
 from llmops_common.auth import Principal, Role
 from llmops_common.db import migrate
-from llmops_common.storage import ArtifactStore
 from llmops_common.events import Envelope
 from llmops_common.events.ingestion import DatasetIngestionFailed, DatasetRequested
+from llmops_common.storage import ArtifactStore
 from llmops_common.testing.waiting import wait_for
 from llmops_ingestion import handlers
 from llmops_ingestion.api import events

@@ -72,7 +72,8 @@ async def test_relay_killed_mid_batch_then_restarted_publishes_everything_once(
     )
     await wait_for(lambda: handled == N + 10, what="the replayed events")
     async with pg_pool.connection() as conn:
-        rows = await (await conn.execute("SELECT count(*), count(DISTINCT event_id), sum(n) FROM side_effects")).fetchone()
+        rows = await (await conn.execute("SELECT count(*), count(DISTINCT event_id), sum(n) "
+                                         "FROM side_effects")).fetchone()
     assert rows == (N, N, sum(range(N)))
 
 

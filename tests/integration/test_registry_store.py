@@ -15,6 +15,7 @@ from llmops_common.errors import Conflict, FailedPrecondition, PermissionDenied
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.outbox import OutboxRelay
+from llmops_common.pagination import PageTokens
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.waiting import wait_for
 from llmops_registry import handlers, releases
@@ -29,7 +30,6 @@ from llmops_registry.domain.governance import (
     latest_metrics,
 )
 from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
-from llmops_common.pagination import PageTokens
 from llmops_registry.store import AUDIT_PAGE, MODELS_PAGE, VERSIONS_PAGE, AuditQuery, VersionQuery
 from llmops_registry.store.postgres import PostgresUnitOfWork
 
@@ -100,7 +100,8 @@ async def test_governed_promotion_on_postgres(registry, pg_pool):
     weak, strong = await registry.new_version("gov"), await registry.new_version("gov")
     for version, bleu in ((weak, 20.0), (strong, 35.0)):
         await handlers.attach_evaluation_command(registry, "gov", version,
-                                                 EvaluationResult(f"ev{version}", {"bleu": bleu}, "", datetime.now(UTC)),
+                                                 EvaluationResult(f"ev{version}", {"bleu": bleu}, "",
+                                                                  datetime.now(UTC)),
                                                  actor=EVALUATOR)
     await releases.set_policy(registry, AliasPolicy("gov", "production", True, (MetricGate("bleu", threshold=30.0),),
                                                     required_approvals=1), actor=ADMIN)
@@ -196,7 +197,8 @@ async def test_lineage_links_data_prompt_run_base_adapter_and_aliases(registry, 
     )
     with pytest.raises(FailedPrecondition, match="does not exist"):
         await handlers.create_model_version(
-            registry, artifacts, CreateModelVersion("tuned", uri, ModelKind.ADAPTER, base_model_version="models:/base/99"),
+            registry, artifacts, CreateModelVersion("tuned", uri, ModelKind.ADAPTER,
+                                                    base_model_version="models:/base/99"),
             actor=DEV)
     await releases.set_alias(registry, SetAlias("tuned", "candidate", Pin(adapter.version)), actor=DEV)
 
@@ -222,7 +224,8 @@ async def test_list_models_delete_alias_and_reject(registry, pg_pool):
     third, cursor3 = await handlers.list_models(registry, ModelQuery("lm-"),
                                                  TOKENS.page(2, TOKENS.token(cursor2, MODELS_PAGE), MODELS_PAGE))
     assert [m.name for m in first + second + third] == [f"lm-{i}" for i in range(5)] and cursor3 is None
-    gold, _ = await handlers.list_models(registry, ModelQuery("lm-", {"tier": "gold"}), TOKENS.page(10, "", MODELS_PAGE))
+    gold, _ = await handlers.list_models(registry, ModelQuery("lm-", {"tier": "gold"}),
+                                         TOKENS.page(10, "", MODELS_PAGE))
     assert [m.name for m in gold] == ["lm-1", "lm-3"]
 
     version = await registry.new_version("lm-0")

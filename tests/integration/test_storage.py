@@ -45,8 +45,10 @@ def test_folders_go_up_and_down_and_describe_covers_every_file(store, unique_nam
     described = store.describe(uri)
     assert described.size == 1000 + len('{"a": 1}')
     paths = store.get_folder(uri, tmp_path / "down")
-    assert sorted(p.relative_to(tmp_path / "down").as_posix() for p in paths) == ["config.json", "sub/weights.safetensors"]
-    assert (tmp_path / "down" / "sub" / "weights.safetensors").read_bytes() == (src / "sub" / "weights.safetensors").read_bytes()
+    assert (sorted(p.relative_to(tmp_path / "down").as_posix() for p in paths)
+            == ["config.json", "sub/weights.safetensors"])
+    assert ((tmp_path / "down" / "sub" / "weights.safetensors").read_bytes()
+            == (src / "sub" / "weights.safetensors").read_bytes())
     (src / "config.json").write_text('{"a": 2}')
     store.put_folder(uri, src)
     assert store.describe(uri).sha256 != described.sha256

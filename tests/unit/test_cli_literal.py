@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
+from typer.testing import CliRunner
+
 from llmops.ingestion.v1 import ingestion_pb2 as ipb
 from llmops.prompts.v1 import prompts_pb2 as ppb
 from llmops.registry.v1 import registry_pb2 as rpb
-from typer.testing import CliRunner
-
 from llmops_cli import datasets, main, models, output, prompts
 from llmops_common.errors import NotFound
 

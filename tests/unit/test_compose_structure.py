@@ -215,7 +215,7 @@ def check_commands(compose: dict[str, Any], scripts: set[str], extras: set[str])
             problems.append("service 'migrate': a one-shot job must have restart: \"no\"")
         if (migrate.get("depends_on") or {}).get("postgres", {}).get("condition") != "service_healthy":
             problems.append("service 'migrate': must depend on postgres being service_healthy")
-    for service_name, name in runs.items():
+    for name in runs.values():
         condition = (services[name].get("depends_on") or {}).get("migrate", {}).get("condition")
         if condition != "service_completed_successfully":
             problems.append(f"service {name!r}: must depend on migrate with service_completed_successfully")

@@ -1,13 +1,14 @@
 """The prompt client's parsing of references and variable specs refuses what the service would."""
 
 import pytest
-from llmops.prompts.v1 import prompts_pb2 as pb
 
+from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops_common.errors import InvalidArgument
 from llmops_common.prompt_client import PromptRef, variable_from_pb
 
 
-@pytest.mark.parametrize("ref", ["support\n", "support@production\n", "support/3\n", "support@", "a" * 300, "x/1" + "0" * 20])
+@pytest.mark.parametrize("ref", ["support\n", "support@production\n", "support/3\n", "support@", "a" * 300,
+                                 "x/1" + "0" * 20])
 def test_malformed_references_are_refused(ref: str) -> None:
     with pytest.raises(InvalidArgument) as caught:
         PromptRef.parse(ref)

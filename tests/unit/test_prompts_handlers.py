@@ -21,8 +21,9 @@ async def store():
     for source in ("Answer: {{ q }}", "Answer briefly: {{ q }} ({{ n }})"):
         specs = (VariableSpec("q"),) + ((VariableSpec("n", VariableType.INTEGER, required=False, default=1),)
                                         if "{{ n }}" in source else ())
-        await handlers.create_version(state.unit_of_work, CreateVersion("support", Template(text=source, variables=specs),
-                                                                         {"temperature": 0.2}), actor=DEV)
+        await handlers.create_version(state.unit_of_work,
+                                      CreateVersion("support", Template(text=source, variables=specs),
+                                                    {"temperature": 0.2}), actor=DEV)
     return state
 
 
@@ -69,9 +70,12 @@ async def test_render_and_diff(store):
 
 
 async def test_chat_versions_and_tags(store):
-    chat = Template(messages=(ChatMessage("system", "Be kind."), ChatMessage("user", "{{ q }}")), variables=(VariableSpec("q"),))
-    created = await handlers.create_version(store.unit_of_work, CreateVersion("support", chat, request_id="r1"), actor=DEV)
-    again = await handlers.create_version(store.unit_of_work, CreateVersion("support", chat, request_id="r1"), actor=DEV)
+    chat = Template(messages=(ChatMessage("system", "Be kind."), ChatMessage("user", "{{ q }}")),
+                    variables=(VariableSpec("q"),))
+    created = await handlers.create_version(store.unit_of_work, CreateVersion("support", chat, request_id="r1"),
+                                            actor=DEV)
+    again = await handlers.create_version(store.unit_of_work, CreateVersion("support", chat, request_id="r1"),
+                                          actor=DEV)
     assert created.version == again.version == 3
     assert (await handlers.diff_versions(store.unit_of_work, "support", 2, 3)).type_changed
     tagged = await handlers.update_tags(store.unit_of_work, "support", {"owner": "ann"}, ["team"], actor=DEV)

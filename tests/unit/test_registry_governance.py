@@ -7,9 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmops_common.auth import Principal, Role
+from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
-from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, InvalidArgument, PermissionDenied
 from llmops_common.testing.fakes import InMemoryArtifacts
 from llmops_registry import handlers, releases
 from llmops_registry.domain.governance import (
@@ -82,8 +82,8 @@ async def registry():
     artifacts.put(URI, b"w")
     await handlers.register_model(state.unit_of_work, RegisterModel("m"), actor=DEV)
     for metrics in ({"bleu": 20.0}, {"bleu": 35.0}):
-        v = await handlers.create_model_version(state.unit_of_work, artifacts, CreateModelVersion("m", URI, ModelKind.BASE),
-                                                actor=DEV)
+        v = await handlers.create_model_version(state.unit_of_work, artifacts,
+                                                CreateModelVersion("m", URI, ModelKind.BASE), actor=DEV)
         await handlers.attach_evaluation_command(state.unit_of_work, "m", v.version,
                                                  EvaluationResult(f"e{v.version}", metrics, "", datetime.now(UTC)),
                                                  actor=EVALUATOR)
@@ -205,7 +205,8 @@ async def test_a_future_dated_evaluation_does_not_outrank_a_later_one(registry):
     assert latest_metrics(shown.evaluations) == {"bleu": 10.0}
     promotion = await releases.request_promotion(registry.unit_of_work,
                                                  RequestPromotion("m", "production", Pin(version)), actor=DEV)
-    assert promotion.status is PromotionStatus.GATES_FAILED and "bleu=10 is not >= 30" in promotion.gate_results[0].message
+    assert (promotion.status is PromotionStatus.GATES_FAILED
+            and "bleu=10 is not >= 30" in promotion.gate_results[0].message)
 
 
 @given(st.lists(st.tuples(st.datetimes(timezones=st.just(UTC)), st.booleans(), st.floats(0, 100)), max_size=8))

@@ -6,13 +6,12 @@ from pathlib import Path
 
 import pytest
 
+import llmops_registry
 from llmops_common.auth import Principal, Role
-
 from llmops_common.errors import AlreadyExists, FailedPrecondition, InvalidArgument, NotFound
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.testing.fakes import InMemoryArtifacts
-import llmops_registry
 from llmops_registry import handlers
 from llmops_registry.domain.model import CreateModelVersion, ModelKind, RegisterModel
 from llmops_registry.store.memory import InMemoryRegistry

@@ -15,7 +15,8 @@ from llmops_common.errors import InvalidArgument
 from llmops_common.templating import Template, UnsafeTemplate, VariableSpec, VariableType, render, validate
 
 MB = 1024 * 1024
-SPECS = (VariableSpec("x", required=False, default="abc"), VariableSpec("n", VariableType.INTEGER, required=False, default=3),
+SPECS = (VariableSpec("x", required=False, default="abc"),
+         VariableSpec("n", VariableType.INTEGER, required=False, default=3),
          VariableSpec("items", VariableType.LIST, required=False, default=["a", "b", "c"]),
          VariableSpec("sep", required=False, default=","))
 NESTED_FORS = "".join(f"{{% for i{d} in [1] %}}" for d in range(25)) + "x" + "{% endfor %}" * 25

@@ -10,11 +10,11 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 from hypothesis import given
 from hypothesis import strategies as st
+
 from llmops.common.v1 import common_pb2
 from llmops.ingestion.v1 import ingestion_pb2 as ingestion_pb
 from llmops.prompts.v1 import prompts_pb2 as prompts_pb
 from llmops.registry.v1 import registry_pb2 as registry_pb
-
 from llmops_common.errors import InvalidArgument, NotFound
 from llmops_common.grpc_server import MAX_ERROR_MESSAGE, _status_for
 from llmops_common.proto_convert import struct, time_bounds

@@ -30,7 +30,6 @@ from llmops_common.templating.budget import budgeted, budgeted_range, current
 from llmops_common.templating.filters import FILTERS, TESTS
 from llmops_common.templating.limits import MAX_CALL_DEPTH, RenderRefused
 
-
 _METHODS = (BuiltinMethodType, MethodType)
 
 

@@ -19,12 +19,12 @@ from typing import Annotated, Any
 
 import typer
 import yaml
-from llmops.ingestion.v1 import ingestion_pb2 as pb
-from llmops.ingestion.v1 import ingestion_pb2_grpc
 from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeElapsedColumn, TransferSpeedColumn
 from rich.table import Table
 from rich.text import Text
 
+from llmops.ingestion.v1 import ingestion_pb2 as pb
+from llmops.ingestion.v1 import ingestion_pb2_grpc
 from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
 from llmops_cli.services import SERVICES

@@ -10,7 +10,7 @@ import json
 import math
 import re
 import uuid
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -18,12 +18,12 @@ from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct
 from google.protobuf.timestamp_pb2 import Timestamp
-from llmops.registry.v1 import registry_pb2 as pb
-from llmops.registry.v1 import registry_pb2_grpc
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from llmops.registry.v1 import registry_pb2 as pb
+from llmops.registry.v1 import registry_pb2_grpc
 from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
 from llmops_cli.services import SERVICES
@@ -67,13 +67,13 @@ ParamOpt = Annotated[list[str] | None, typer.Option("--param", help="Sampling pa
 PromptOpt = Annotated[str, typer.Option("--prompt-version", help="Prompt version to pin, as name/version.")]
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     base = "base"
     adapter = "adapter"
     merged = "merged"
 
 
-class Status(str, Enum):
+class Status(StrEnum):
     pending = "pending"
     approved = "approved"
     rejected = "rejected"

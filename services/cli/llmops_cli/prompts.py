@@ -21,12 +21,12 @@ import yaml
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.struct_pb2 import Struct, Value
-from llmops.prompts.v1 import prompts_pb2 as pb
-from llmops.prompts.v1 import prompts_pb2_grpc
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 
+from llmops.prompts.v1 import prompts_pb2 as pb
+from llmops.prompts.v1 import prompts_pb2_grpc
 from llmops_cli.output import console
 from llmops_cli.rpc import ServiceClient
 from llmops_cli.services import SERVICES

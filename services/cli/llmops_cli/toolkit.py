@@ -14,9 +14,9 @@ import typer
 from google.protobuf import json_format
 from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
-from llmops.common.v1 import common_pb2
 from rich.table import Table
 
+from llmops.common.v1 import common_pb2
 from llmops_cli.output import console
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]

@@ -10,7 +10,6 @@ from llmops_ingestion.settings import IngestionSettings
 from llmops_ingestion.sources import SourceRules
 from llmops_ingestion.store.postgres import PostgresUnitOfWork
 
-
 __all__ = ["bootstrap", "migrations"]
 
 

@@ -20,9 +20,9 @@ from typing import Any
 from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
-from llmops_common.validation import quote
 from llmops_common.pagination import Page
 from llmops_common.storage import ArtifactStore
+from llmops_common.validation import quote
 from llmops_ingestion.domain.model import (
     Dataset,
     DatasetVersion,

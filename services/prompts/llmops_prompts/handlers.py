@@ -10,10 +10,10 @@ from typing import Any
 from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import InvalidArgument, NotFound, PermissionDenied
-from llmops_common.validation import quote
 from llmops_common.events.prompts import PromptLabelMoved, PromptVersionCreated
 from llmops_common.pagination import Page
 from llmops_common.templating import ChatMessage, Template, render
+from llmops_common.validation import quote
 from llmops_prompts.domain.model import (
     DEFAULT_LABELS,
     CreateVersion,

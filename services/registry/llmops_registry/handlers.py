@@ -11,14 +11,15 @@ import logging
 from dataclasses import asdict, replace
 from typing import Any
 
+from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
-from llmops_common.validation import quote
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.events.registry import EvaluationAttached, ModelCreated, ModelVersionCreated
+from llmops_common.pagination import Page
 from llmops_common.storage import ArtifactInspector, StoredObject
-from llmops_common.audit import AuditEntry
+from llmops_common.validation import quote
 from llmops_registry.domain.governance import Pin, RequestPromotion, parse_model_uri, trusts_evaluations_from
 from llmops_registry.domain.model import (
     CreateModelVersion,
@@ -28,7 +29,6 @@ from llmops_registry.domain.model import (
     RegisteredModel,
     RegisterModel,
 )
-from llmops_common.pagination import Page
 from llmops_registry.releases import open_promotion
 from llmops_registry.store import AuditQuery, ModelQuery, RegistryUnitOfWork, UnitOfWorkFactory, VersionQuery
 
@@ -61,7 +61,8 @@ async def get_model(uow: UnitOfWorkFactory, name: str) -> RegisteredModel:
     return model
 
 
-async def list_models(uow: UnitOfWorkFactory, query: ModelQuery, page: Page) -> tuple[list[RegisteredModel], tuple | None]:
+async def list_models(uow: UnitOfWorkFactory, query: ModelQuery,
+                      page: Page) -> tuple[list[RegisteredModel], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_models(query, page)
     return rows, page.next_key(rows, lambda m: (m.name,))
@@ -137,7 +138,8 @@ async def get_model_version(uow: UnitOfWorkFactory, model_name: str, version: in
     return found
 
 
-async def search_versions(uow: UnitOfWorkFactory, query: VersionQuery, page: Page) -> tuple[list[ModelVersion], tuple | None]:
+async def search_versions(uow: UnitOfWorkFactory, query: VersionQuery,
+                          page: Page) -> tuple[list[ModelVersion], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.search_versions(query, page)
     return rows, page.next_key(rows, lambda v: (v.model_name, v.version))

@@ -12,9 +12,9 @@ import uuid
 from dataclasses import asdict, replace
 from typing import Any
 
+from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal, Role
 from llmops_common.errors import AlreadyExists, Conflict, FailedPrecondition, NotFound, PermissionDenied
-from llmops_common.validation import quote
 from llmops_common.events.registry import (
     AliasMoved,
     PolicySet,
@@ -22,7 +22,8 @@ from llmops_common.events.registry import (
     PromotionRejected,
     PromotionRequested,
 )
-from llmops_common.audit import AuditEntry
+from llmops_common.pagination import Page
+from llmops_common.validation import quote
 from llmops_registry.domain.governance import (
     AliasPolicy,
     Decision,
@@ -39,7 +40,6 @@ from llmops_registry.domain.governance import (
     validate_alias,
 )
 from llmops_registry.domain.model import ModelVersion
-from llmops_common.pagination import Page
 from llmops_registry.store import PromotionQuery, RegistryUnitOfWork, UnitOfWorkFactory
 
 
@@ -312,7 +312,8 @@ async def get_promotion(uow: UnitOfWorkFactory, promotion_id: str) -> Promotion:
     return promotion
 
 
-async def list_promotions(uow: UnitOfWorkFactory, query: PromotionQuery, page: Page) -> tuple[list[Promotion], tuple | None]:
+async def list_promotions(uow: UnitOfWorkFactory, query: PromotionQuery,
+                          page: Page) -> tuple[list[Promotion], tuple | None]:
     async with uow(readonly=True) as tx:
         rows = await tx.list_promotions(query, page)
     return rows, page.next_key(rows, lambda p: (p.created_at, p.id))

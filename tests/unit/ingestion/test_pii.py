@@ -5,6 +5,7 @@ Fake credentials are assembled at run time so that secret scanners do not flag t
 """
 
 import pytest
+
 from llmops_ingestion.domain.pii import PII_KINDS, PiiRedactor
 
 ALL = PiiRedactor()

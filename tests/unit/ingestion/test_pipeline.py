@@ -13,8 +13,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from llmops_ingestion.domain.config import PreparationConfig, parse_config
-from llmops_ingestion.preparation.pipeline import Outcome, Preparation, PreparationFailed, SourceFile
 from llmops_ingestion.domain.shapes import Shape
+from llmops_ingestion.preparation.pipeline import Outcome, Preparation, PreparationFailed, SourceFile
 
 WORDS = [f"w{i}" for i in range(2000)]
 
@@ -260,7 +260,8 @@ def test_a_50_mb_line_is_a_bad_record_not_a_crash(tmp_path):
 
 
 def test_nothing_left_is_a_failure_not_an_empty_version(tmp_path):
-    error = _failure(tmp_path, write_jsonl(tmp_path / "short.jsonl", [{"text": "a"}]), {"length_filter": {"min_chars": 5}})
+    error = _failure(tmp_path, write_jsonl(tmp_path / "short.jsonl", [{"text": "a"}]),
+                     {"length_filter": {"min_chars": 5}})
     assert "dropped every record" in str(error)
 
 

@@ -10,6 +10,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from llmops_ingestion.preparation.readers import (
     BadInput,
     BadRecord,

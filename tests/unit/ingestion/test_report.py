@@ -31,8 +31,10 @@ def full_profile(**overrides: Any) -> dict[str, Any]:
         {"step": "normalize", "records_in": 10_150, "records_kept": 10_150, "dropped_by_reason": {}},
         {"step": "length_filter", "records_in": 10_150, "records_kept": 9_800,
          "dropped_by_reason": {"too_short": 210, "too_long": 140}},
-        {"step": "exact_dedup", "records_in": 9_800, "records_kept": 9_420, "dropped_by_reason": {"exact_duplicate": 380}},
-        {"step": "near_dedup", "records_in": 9_420, "records_kept": 9_301, "dropped_by_reason": {"near_duplicate": 119}},
+        {"step": "exact_dedup", "records_in": 9_800, "records_kept": 9_420,
+         "dropped_by_reason": {"exact_duplicate": 380}},
+        {"step": "near_dedup", "records_in": 9_420, "records_kept": 9_301,
+         "dropped_by_reason": {"near_duplicate": 119}},
         {"step": "pii", "records_in": 9_301, "records_kept": 9_301, "dropped_by_reason": {}},
         {"step": "split", "records_in": 9_301, "records_kept": 9_301, "dropped_by_reason": {}},
     ]

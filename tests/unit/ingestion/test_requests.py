@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from llmops.ingestion.v1 import ingestion_pb2 as pb
 
+from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops_common.errors import InvalidArgument
 from llmops_ingestion.api import convert
 from llmops_ingestion.domain.config import PreparationConfig, parse_config

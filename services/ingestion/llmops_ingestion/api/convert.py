@@ -6,10 +6,10 @@ from typing import Any
 
 from llmops.common.v1 import common_pb2
 from llmops.ingestion.v1 import ingestion_pb2 as pb
-
 from llmops_common.errors import InvalidArgument
 from llmops_common.proto_convert import timestamp
 from llmops_ingestion.domain.config import PreparationConfig, parse_config
+from llmops_ingestion.domain.formats import DataFormat
 from llmops_ingestion.domain.model import (
     Dataset,
     DatasetVersion,
@@ -19,7 +19,6 @@ from llmops_ingestion.domain.model import (
     SourceKind,
     SourceSpec,
 )
-from llmops_ingestion.domain.formats import DataFormat
 from llmops_ingestion.domain.shapes import Shape
 
 FORMATS = {pb.DATA_FORMAT_JSONL: DataFormat.JSONL, pb.DATA_FORMAT_JSON_ARRAY: DataFormat.JSON_ARRAY,

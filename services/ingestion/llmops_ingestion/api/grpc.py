@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
+
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
-
 from llmops_common import proto_convert
 from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id

@@ -173,7 +173,7 @@ class NearDuplicates:
     def cluster_sizes(self) -> dict[int, int]:
         """Keeper index -> cluster size, for clusters of two or more."""
         keepers, sizes = np.unique(self.keeper, return_counts=True)
-        return {int(k): int(s) for k, s in zip(keepers, sizes) if s > 1}
+        return {int(k): int(s) for k, s in zip(keepers, sizes, strict=True) if s > 1}
 
 
 def cluster(bands: Iterable[np.ndarray], fingerprints: np.ndarray, eligible: np.ndarray, order_key: np.ndarray,

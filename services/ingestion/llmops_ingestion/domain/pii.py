@@ -202,10 +202,7 @@ def _is_phone(groups: list[str], sep: str | None, plus: bool) -> bool:
 
 
 def _is_ipv4(s: str) -> bool:
-    for octet in s.split("."):
-        if (len(octet) > 1 and octet[0] == "0") or int(octet) > 255:
-            return False
-    return True
+    return not any((len(octet) > 1 and octet[0] == "0") or int(octet) > 255 for octet in s.split("."))
 
 
 def _is_ipv6(s: str) -> bool:

@@ -232,14 +232,14 @@ class Preparation:
 
         if self.config.normalize.enabled:
             normalized = [tuple(self.normalize(part) for part in content) for content in contents]
-            steps["normalize"].records_modified += sum(a != b for a, b in zip(normalized, contents))
+            steps["normalize"].records_modified += sum(a != b for a, b in zip(normalized, contents, strict=True))
             contents = normalized
         steps["normalize"].records_kept += len(contents)
         texts = [record_text(c) for c in contents]
         tokens = self.tokens.count(texts)
         chars = [len(t) for t in texts]
         if self.config.length_filter.enabled:
-            keep = [self._length_reason(c, t) for c, t in zip(chars, tokens)]
+            keep = [self._length_reason(c, t) for c, t in zip(chars, tokens, strict=True)]
             contents, texts, sources, chars, tokens = _filter(keep, contents, texts, sources, chars, tokens)
         steps["length_filter"].records_kept += len(contents)
 
@@ -250,7 +250,7 @@ class Preparation:
         ids = [hashlib.blake2b("\x1f".join(c).encode(), digest_size=16, person=b"llmops-record").digest()
                for c in contents]
         if self.config.dedup.exact:
-            keep = [self._first_sighting(rid, text) for rid, text in zip(ids, texts)]
+            keep = [self._first_sighting(rid, text) for rid, text in zip(ids, texts, strict=True)]
             ids, contents, texts, sources, chars, tokens = _filter(keep, ids, contents, texts, sources, chars, tokens)
         steps["exact_dedup"].records_kept += len(contents)
         if not contents:
@@ -444,4 +444,4 @@ def _filter(drop: list[str | None], *columns: list[Any]) -> tuple[list[Any], ...
     """Keep the rows whose ``drop`` reason is None, in every column."""
     if not any(drop):
         return columns
-    return tuple([value for value, reason in zip(column, drop) if reason is None] for column in columns)
+    return tuple([value for value, reason in zip(column, drop, strict=True) if reason is None] for column in columns)

@@ -81,7 +81,8 @@ class VersionReader:
         rows: list[dict[str, Any]] = []
         for shard in shards:
             table = pq.read_table(folder / shard["path"])
-            rows += table.filter(pc.is_in(table.column("record_id"), value_set=pa.array(wanted, pa.string()))).to_pylist()
+            rows += table.filter(pc.is_in(table.column("record_id"),
+                                          value_set=pa.array(wanted, pa.string()))).to_pylist()
         return rows
 
     def _shards(self, version: DatasetVersion, split: str | None = None) -> tuple[Path, list[dict[str, Any]]]:

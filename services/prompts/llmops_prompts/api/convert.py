@@ -6,8 +6,8 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.struct_pb2 import Struct, Value
-from llmops.prompts.v1 import prompts_pb2 as pb
 
+from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops_common.prompt_client import DELIMITINGS, VARIABLE_TYPES, template_from_pb
 from llmops_common.proto_convert import timestamp
 from llmops_common.templating import ChatMessage

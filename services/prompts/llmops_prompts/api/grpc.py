@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import grpc
+
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
-
 from llmops_common import proto_convert
 from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id

@@ -44,7 +44,8 @@ class PromptsUnitOfWork(UnitOfWork):
     async def update_tags(self, name: str, tags: dict[str, str]) -> Prompt | None: ...
 
     @abc.abstractmethod
-    async def list_prompts(self, name_prefix: str, tags: dict[str, str], after: str | None, limit: int) -> list[Prompt]: ...
+    async def list_prompts(self, name_prefix: str, tags: dict[str, str], after: str | None,
+                           limit: int) -> list[Prompt]: ...
 
     @abc.abstractmethod
     async def next_version(self, name: str) -> int | None:

@@ -5,12 +5,10 @@ from __future__ import annotations
 from datetime import UTC
 
 from llmops.registry.v1 import registry_pb2 as pb
-
-from llmops_common.auth import Role
-from llmops_common.proto_convert import from_struct, struct, timestamp
-
-from llmops_common.errors import InvalidArgument
 from llmops_common.audit import AuditEntry
+from llmops_common.auth import Role
+from llmops_common.errors import InvalidArgument
+from llmops_common.proto_convert import from_struct, struct, timestamp
 from llmops_registry.domain.governance import (
     AliasPolicy,
     MetricGate,
@@ -22,7 +20,6 @@ from llmops_registry.domain.governance import (
     Rollback,
     SetAlias,
 )
-from llmops_registry.lineage import Graph
 from llmops_registry.domain.model import (
     CreateModelVersion,
     EvaluationResult,
@@ -32,6 +29,7 @@ from llmops_registry.domain.model import (
     RegisteredModel,
     RegisterModel,
 )
+from llmops_registry.lineage import Graph
 
 _KIND_TO_PB = {
     ModelKind.BASE: pb.MODEL_KIND_BASE,

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import grpc
+
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
-
+from llmops_common import proto_convert
 from llmops_common.auth import Principal, Role, current_principal
 from llmops_common.bus import correlation_id
 from llmops_common.errors import Unauthenticated
-from llmops_common import proto_convert
 from llmops_common.grpc_server import GrpcService
 from llmops_common.pagination import PageTokens
 from llmops_common.storage import ArtifactInspector
@@ -84,7 +84,8 @@ class RegistryServicer(pb_grpc.RegistryServiceServicer):
     async def SearchModelVersions(self, request: pb.SearchModelVersionsRequest, context: Context):
         after, before = proto_convert.time_bounds(request.created, "created")
         query = VersionQuery(request.model_name, request.name_prefix, dict(request.tags),
-                             convert.kind_from_pb(request.kind), request.base_model_version, request.alias, after, before)
+                             convert.kind_from_pb(request.kind), request.base_model_version, request.alias,
+                             after, before)
         rows, last = await handlers.search_versions(
             self.uow, query, proto_convert.page_request(self.pages, request.page, VERSIONS_PAGE))
         return pb.SearchModelVersionsResponse(versions=[convert.model_version(v) for v in rows],

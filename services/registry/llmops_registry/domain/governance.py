@@ -209,7 +209,8 @@ def evaluate_gates(
                 if gate.min_relative_change is not None:
                     relative = change / abs(held) if held else float("inf") if change > 0 else 0.0
                     if relative < gate.min_relative_change:
-                        problems.append(f"{gate.metric} improves by {relative:.2%}, needs {gate.min_relative_change:.2%}")
+                        problems.append(f"{gate.metric} improves by {relative:.2%}, "
+                                        f"needs {gate.min_relative_change:.2%}")
         passed = not problems
         results.append(GateResult(gate, passed, value, held, "passed" if passed else "; ".join(problems)))
     return results

@@ -111,7 +111,8 @@ class CreateModelVersion:
         validate_model_name(self.model_name, field_name="model_name")
         parse_s3_uri(self.artifact_uri, "artifact_uri", require_key=True)
         if self.kind in (ModelKind.ADAPTER, ModelKind.MERGED) and not self.base_model_version:
-            raise InvalidArgument(f"a {self.kind.value} version needs its base model version", field="base_model_version")
+            raise InvalidArgument(f"a {self.kind.value} version needs its base model version",
+                                  field="base_model_version")
         if self.kind is ModelKind.BASE and self.base_model_version:
             raise InvalidArgument("a base model has no base model version", field="base_model_version")
         validate_tags(self.tags)

@@ -66,7 +66,7 @@ def read_parquet(path: Path, name: str, max_bytes: int,
         raise BadInput(name, None, "the file is empty")
     budget = max(MIN_BATCH_BYTES, 8 * max_bytes)
     try:
-        f = open(path, "rb")
+        f = open(path, "rb")  # noqa: SIM115 - closed by the `with f` below; only the open is reported here
     except OSError as exc:
         raise BadInput(name, None, f"cannot read the file: {exc.strerror or exc}") from exc
     with f:

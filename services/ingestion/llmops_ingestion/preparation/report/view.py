@@ -94,7 +94,8 @@ def cluster_rows(profile: Mapping[str, Any]) -> list[dict[str, Any]]:
     clusters = []
     for raw in as_list(field(profile, "duplicate_clusters", [])):
         examples = [e if isinstance(e, str) else str(e) for e in as_list(field(raw, "examples", []))]
-        clusters.append({"kind": str(field(raw, "kind", "?")), "size": as_int(field(raw, "size", 0)), "examples": examples})
+        clusters.append({"kind": str(field(raw, "kind", "?")), "size": as_int(field(raw, "size", 0)),
+                         "examples": examples})
     clusters.sort(key=lambda c: -c["size"])  # stable: equal sizes keep the profile's order
     return clusters
 
