@@ -12,6 +12,7 @@ import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -112,6 +113,14 @@ class EmbeddedStack:
     def ray_address(self) -> str:
         return f"{self.host}:{self.ports.ray}"
 
+    def ray_token_file(self) -> Path:
+        """The Ray head's authentication token (Ray's own token mode; written once, owner-only)."""
+        return self.home / "run" / "ray_auth_token"
+
+    def ray_client_env(self) -> dict[str, str]:
+        """What a process needs, besides the address, to connect to this stack's Ray head."""
+        return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(self.ray_token_file())}
+
     def env(self, *, with_ray: bool = False) -> dict[str, str]:
         """The shared ``LLMOPS_*`` settings that point services at this stack."""
         env = {
@@ -125,6 +134,7 @@ class EmbeddedStack:
         }
         if with_ray:
             env["LLMOPS_RAY_ADDRESS"] = self.ray_address
+            env.update(self.ray_client_env())
         return env
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -224,11 +234,17 @@ class EmbeddedStack:
         if ray is None:
             raise RuntimeError("ray is not installed: pip install 'llmops-platform[training]'")
         self.ray_temp_dir().mkdir(parents=True, exist_ok=True)
+        token = self.ray_token_file()
+        if not token.exists():
+            token.touch(mode=0o600)
+            token.write_text(secrets.token_hex(32))
         self._spawn(
             "ray",
             [ray, "start", "--head", "--block", f"--port={self.ports.ray}", f"--node-ip-address={self.host}",
-             f"--dashboard-port={self.ports.ray_dashboard}", "--include-dashboard=false",
+             f"--dashboard-port={self.ports.ray_dashboard}", "--include-dashboard=true",
+             f"--dashboard-host={self.host}",
              f"--temp-dir={self.ray_temp_dir()}", "--num-cpus=2", "--disable-usage-stats"],
+            env=os.environ | self.ray_client_env(),
         )
 
     def _start_postgres(self, timeout: float) -> None:
@@ -270,10 +286,10 @@ class EmbeddedStack:
             if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (POSTGRES_DB,)).fetchone():
                 conn.execute(f'CREATE DATABASE "{POSTGRES_DB}"')
 
-    def _spawn(self, name: str, cmd: list[str]) -> None:
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
         log = self.logfile(name).open("ab")
         proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True, env=env)
         self.pidfile(name).write_text(str(proc.pid))
 
     # -- probes --------------------------------------------------------------------------------

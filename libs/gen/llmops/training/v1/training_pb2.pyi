@@ -75,7 +75,7 @@ class LoraConfig(_message.Message):
     def __init__(self, r: _Optional[int] = ..., alpha: _Optional[float] = ..., dropout: _Optional[float] = ..., target_modules: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class Hyperparameters(_message.Message):
-    __slots__ = ("learning_rate", "num_epochs", "max_steps", "per_device_batch_size", "gradient_accumulation_steps", "max_seq_length", "warmup_ratio", "weight_decay", "lr_scheduler", "seed", "checkpoint_every_steps")
+    __slots__ = ("learning_rate", "num_epochs", "max_steps", "per_device_batch_size", "gradient_accumulation_steps", "max_seq_length", "warmup_ratio", "weight_decay", "lr_scheduler", "seed", "checkpoint_every_steps", "eval_every_steps", "packing", "warmup_steps", "max_grad_norm")
     LEARNING_RATE_FIELD_NUMBER: _ClassVar[int]
     NUM_EPOCHS_FIELD_NUMBER: _ClassVar[int]
     MAX_STEPS_FIELD_NUMBER: _ClassVar[int]
@@ -87,6 +87,10 @@ class Hyperparameters(_message.Message):
     LR_SCHEDULER_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     CHECKPOINT_EVERY_STEPS_FIELD_NUMBER: _ClassVar[int]
+    EVAL_EVERY_STEPS_FIELD_NUMBER: _ClassVar[int]
+    PACKING_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    MAX_GRAD_NORM_FIELD_NUMBER: _ClassVar[int]
     learning_rate: float
     num_epochs: float
     max_steps: int
@@ -98,23 +102,29 @@ class Hyperparameters(_message.Message):
     lr_scheduler: str
     seed: int
     checkpoint_every_steps: int
-    def __init__(self, learning_rate: _Optional[float] = ..., num_epochs: _Optional[float] = ..., max_steps: _Optional[int] = ..., per_device_batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_ratio: _Optional[float] = ..., weight_decay: _Optional[float] = ..., lr_scheduler: _Optional[str] = ..., seed: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ...) -> None: ...
+    eval_every_steps: int
+    packing: bool
+    warmup_steps: int
+    max_grad_norm: float
+    def __init__(self, learning_rate: _Optional[float] = ..., num_epochs: _Optional[float] = ..., max_steps: _Optional[int] = ..., per_device_batch_size: _Optional[int] = ..., gradient_accumulation_steps: _Optional[int] = ..., max_seq_length: _Optional[int] = ..., warmup_ratio: _Optional[float] = ..., weight_decay: _Optional[float] = ..., lr_scheduler: _Optional[str] = ..., seed: _Optional[int] = ..., checkpoint_every_steps: _Optional[int] = ..., eval_every_steps: _Optional[int] = ..., packing: _Optional[bool] = ..., warmup_steps: _Optional[int] = ..., max_grad_norm: _Optional[float] = ...) -> None: ...
 
 class DistributedConfig(_message.Message):
-    __slots__ = ("num_workers", "use_gpu", "gpus_per_worker", "deepspeed_stage", "deepspeed_config", "mixed_precision")
+    __slots__ = ("num_workers", "use_gpu", "gpus_per_worker", "deepspeed_stage", "deepspeed_config", "mixed_precision", "cpu_offload")
     NUM_WORKERS_FIELD_NUMBER: _ClassVar[int]
     USE_GPU_FIELD_NUMBER: _ClassVar[int]
     GPUS_PER_WORKER_FIELD_NUMBER: _ClassVar[int]
     DEEPSPEED_STAGE_FIELD_NUMBER: _ClassVar[int]
     DEEPSPEED_CONFIG_FIELD_NUMBER: _ClassVar[int]
     MIXED_PRECISION_FIELD_NUMBER: _ClassVar[int]
+    CPU_OFFLOAD_FIELD_NUMBER: _ClassVar[int]
     num_workers: int
     use_gpu: bool
     gpus_per_worker: float
     deepspeed_stage: int
     deepspeed_config: _struct_pb2.Struct
     mixed_precision: str
-    def __init__(self, num_workers: _Optional[int] = ..., use_gpu: _Optional[bool] = ..., gpus_per_worker: _Optional[float] = ..., deepspeed_stage: _Optional[int] = ..., deepspeed_config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mixed_precision: _Optional[str] = ...) -> None: ...
+    cpu_offload: bool
+    def __init__(self, num_workers: _Optional[int] = ..., use_gpu: _Optional[bool] = ..., gpus_per_worker: _Optional[float] = ..., deepspeed_stage: _Optional[int] = ..., deepspeed_config: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., mixed_precision: _Optional[str] = ..., cpu_offload: _Optional[bool] = ...) -> None: ...
 
 class TrainingSpec(_message.Message):
     __slots__ = ("base_model", "dataset_version", "prompt_version", "method", "lora", "hyperparameters", "distributed", "output_model_name", "code_version", "tags", "extra")
@@ -259,7 +269,7 @@ class ParameterSpace(_message.Message):
     def __init__(self, path: _Optional[str] = ..., choices: _Optional[_Union[_struct_pb2.ListValue, _Mapping]] = ..., range: _Optional[_Union[Range, _Mapping]] = ...) -> None: ...
 
 class SweepSpec(_message.Message):
-    __slots__ = ("base", "parameters", "algorithm", "objective_metric", "goal", "max_trials", "max_concurrent_trials", "early_stopping")
+    __slots__ = ("base", "parameters", "algorithm", "objective_metric", "goal", "max_trials", "max_concurrent_trials", "early_stopping", "quality_margin")
     BASE_FIELD_NUMBER: _ClassVar[int]
     PARAMETERS_FIELD_NUMBER: _ClassVar[int]
     ALGORITHM_FIELD_NUMBER: _ClassVar[int]
@@ -268,6 +278,7 @@ class SweepSpec(_message.Message):
     MAX_TRIALS_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_TRIALS_FIELD_NUMBER: _ClassVar[int]
     EARLY_STOPPING_FIELD_NUMBER: _ClassVar[int]
+    QUALITY_MARGIN_FIELD_NUMBER: _ClassVar[int]
     base: TrainingSpec
     parameters: _containers.RepeatedCompositeFieldContainer[ParameterSpace]
     algorithm: SweepAlgorithm
@@ -276,10 +287,35 @@ class SweepSpec(_message.Message):
     max_trials: int
     max_concurrent_trials: int
     early_stopping: str
-    def __init__(self, base: _Optional[_Union[TrainingSpec, _Mapping]] = ..., parameters: _Optional[_Iterable[_Union[ParameterSpace, _Mapping]]] = ..., algorithm: _Optional[_Union[SweepAlgorithm, str]] = ..., objective_metric: _Optional[str] = ..., goal: _Optional[_Union[Goal, str]] = ..., max_trials: _Optional[int] = ..., max_concurrent_trials: _Optional[int] = ..., early_stopping: _Optional[str] = ...) -> None: ...
+    quality_margin: float
+    def __init__(self, base: _Optional[_Union[TrainingSpec, _Mapping]] = ..., parameters: _Optional[_Iterable[_Union[ParameterSpace, _Mapping]]] = ..., algorithm: _Optional[_Union[SweepAlgorithm, str]] = ..., objective_metric: _Optional[str] = ..., goal: _Optional[_Union[Goal, str]] = ..., max_trials: _Optional[int] = ..., max_concurrent_trials: _Optional[int] = ..., early_stopping: _Optional[str] = ..., quality_margin: _Optional[float] = ...) -> None: ...
+
+class Trial(_message.Message):
+    __slots__ = ("run_id", "status", "parameters", "objective", "compute_seconds", "tokens", "peak_memory_bytes", "estimated_cost", "stopped_early", "steps")
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    PARAMETERS_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    COMPUTE_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    PEAK_MEMORY_BYTES_FIELD_NUMBER: _ClassVar[int]
+    ESTIMATED_COST_FIELD_NUMBER: _ClassVar[int]
+    STOPPED_EARLY_FIELD_NUMBER: _ClassVar[int]
+    STEPS_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    status: RunStatus
+    parameters: _struct_pb2.Struct
+    objective: float
+    compute_seconds: float
+    tokens: int
+    peak_memory_bytes: int
+    estimated_cost: float
+    stopped_early: bool
+    steps: int
+    def __init__(self, run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., parameters: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., objective: _Optional[float] = ..., compute_seconds: _Optional[float] = ..., tokens: _Optional[int] = ..., peak_memory_bytes: _Optional[int] = ..., estimated_cost: _Optional[float] = ..., stopped_early: _Optional[bool] = ..., steps: _Optional[int] = ...) -> None: ...
 
 class Sweep(_message.Message):
-    __slots__ = ("sweep_id", "name", "status", "spec", "trial_run_ids", "best_run_id", "best_metric", "created_at", "finished_at")
+    __slots__ = ("sweep_id", "name", "status", "spec", "trial_run_ids", "best_run_id", "best_metric", "created_at", "finished_at", "cheapest_run_id", "trials", "error", "correlation_id")
     SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
@@ -289,6 +325,10 @@ class Sweep(_message.Message):
     BEST_METRIC_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_FIELD_NUMBER: _ClassVar[int]
+    CHEAPEST_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIALS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    CORRELATION_ID_FIELD_NUMBER: _ClassVar[int]
     sweep_id: str
     name: str
     status: RunStatus
@@ -298,7 +338,11 @@ class Sweep(_message.Message):
     best_metric: float
     created_at: _timestamp_pb2.Timestamp
     finished_at: _timestamp_pb2.Timestamp
-    def __init__(self, sweep_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., spec: _Optional[_Union[SweepSpec, _Mapping]] = ..., trial_run_ids: _Optional[_Iterable[str]] = ..., best_run_id: _Optional[str] = ..., best_metric: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+    cheapest_run_id: str
+    trials: _containers.RepeatedCompositeFieldContainer[Trial]
+    error: _common_pb2.ErrorDetail
+    correlation_id: str
+    def __init__(self, sweep_id: _Optional[str] = ..., name: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., spec: _Optional[_Union[SweepSpec, _Mapping]] = ..., trial_run_ids: _Optional[_Iterable[str]] = ..., best_run_id: _Optional[str] = ..., best_metric: _Optional[float] = ..., created_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., finished_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., cheapest_run_id: _Optional[str] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., error: _Optional[_Union[_common_pb2.ErrorDetail, _Mapping]] = ..., correlation_id: _Optional[str] = ...) -> None: ...
 
 class SubmitRunRequest(_message.Message):
     __slots__ = ("name", "spec", "request_id")

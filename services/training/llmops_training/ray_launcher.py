@@ -1,0 +1,102 @@
+"""``JobLauncher`` on a Ray cluster: each job is a detached, named driver actor (``jobs.driver``).
+
+The service connects as a Ray driver (``ray.init(address)``), only after a plain TCP probe of the
+address answers, so an unreachable cluster costs a failed connect, not a blocked service. Every Ray
+call runs in a worker thread with a timeout.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import threading
+from typing import Any
+
+from llmops_common.errors import Unavailable
+from llmops_training.jobs.protocol import NAMESPACE, JobEvent, SweepPlan, TrainPlan
+from llmops_training.launcher import JobLauncher, JobLost
+
+log = logging.getLogger(__name__)
+_CALL_SECONDS = 30.0
+
+
+def _host_port(address: str) -> tuple[str, int]:
+    bare = address.removeprefix("ray://").rsplit("/", 1)[0]
+    host, _, port = bare.rpartition(":")
+    return host or "127.0.0.1", int(port or 6379)
+
+
+class RayLauncher(JobLauncher):
+    def __init__(self, address: str, *, connect_timeout: float = 5.0) -> None:
+        self.address, self.connect_timeout = address, connect_timeout
+        self._lock = threading.Lock()
+
+    def _connect(self) -> None:
+        import ray
+
+        with self._lock:
+            if ray.is_initialized():
+                return
+            try:
+                with socket.create_connection(_host_port(self.address), timeout=self.connect_timeout):
+                    pass
+            except OSError as exc:
+                raise Unavailable(f"the Ray cluster at {self.address} does not answer: {exc}") from None
+            ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
+                     logging_level=logging.WARNING, configure_logging=False)
+
+    async def _call(self, work: Any, *args: Any) -> Any:
+        def run() -> Any:
+            self._connect()
+            return work(*args)
+
+        return await asyncio.wait_for(asyncio.to_thread(run), _CALL_SECONDS + self.connect_timeout)
+
+    async def reachable(self) -> bool:
+        try:
+            await self._call(lambda: None)
+        except Exception:  # noqa: BLE001 - reachability is a yes or no
+            return False
+        return True
+
+    async def submit(self, job_id: str, plan: TrainPlan | SweepPlan) -> None:
+        from llmops_training.jobs import driver
+
+        await self._call(driver.create, job_id, plan)
+
+    async def poll(self, job_id: str, after: int) -> list[JobEvent]:
+        import ray
+        from ray.exceptions import GetTimeoutError, RayActorError
+
+        from llmops_training.jobs import driver
+
+        def fetch() -> list[dict[str, Any]]:
+            try:
+                return ray.get(driver.handle(job_id).poll.remote(after), timeout=_CALL_SECONDS)
+            except (ValueError, RayActorError) as exc:
+                raise JobLost(f"the job's driver is gone ({type(exc).__name__})") from None
+            except GetTimeoutError:
+                raise Unavailable("the job's driver did not answer in time") from None
+
+        return [JobEvent.model_validate(event) for event in await self._call(fetch)]
+
+    async def cancel(self, job_id: str) -> None:
+        import ray
+        from ray.exceptions import RayActorError
+
+        from llmops_training.jobs import driver
+
+        def stop() -> None:
+            try:
+                ray.get(driver.handle(job_id).cancel.remote(), timeout=_CALL_SECONDS)
+            except (ValueError, RayActorError):
+                return  # already gone
+
+        await self._call(stop)
+
+    async def close(self) -> None:
+        import ray
+
+        if ray.is_initialized():
+            await asyncio.to_thread(ray.shutdown)
