@@ -24,7 +24,8 @@ COPY services ./services
 # Torch-using extras (training, serving): PyPI's default torch wheel for Linux x86_64 is the CUDA
 # build (several GB with its nvidia-* wheels); that is what GPU workers want. For a CPU-only image
 # pass --build-arg TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu.
-# The ray in a training image must be the same version as the Ray cluster's image (compose: ray-head).
+# Ray's version comes from constraints.txt (its one pin); compose's Ray head and workers run this same
+# training image (EXTRAS=training), so the service and the cluster cannot drift apart.
 RUN pip install --upgrade pip \
  && pip install -c constraints.txt ${TORCH_INDEX_URL:+--extra-index-url "$TORCH_INDEX_URL"} ".[${EXTRAS}]"
 

@@ -39,10 +39,11 @@ class StackPorts:
     s3: int = 9000
     ray: int = 6379
     ray_dashboard: int = 8265
+    ray_dashboard_agent: int = 52365  # Ray's fixed default: two heads on one machine would share it
 
     @classmethod
     def free(cls) -> StackPorts:
-        return cls(*(free_port() for _ in range(6)))
+        return cls(*(free_port() for _ in range(7)))
 
 
 @dataclass(frozen=True)
@@ -242,7 +243,7 @@ class EmbeddedStack:
             "ray",
             [ray, "start", "--head", "--block", f"--port={self.ports.ray}", f"--node-ip-address={self.host}",
              f"--dashboard-port={self.ports.ray_dashboard}", "--include-dashboard=true",
-             f"--dashboard-host={self.host}",
+             f"--dashboard-host={self.host}", f"--dashboard-agent-listen-port={self.ports.ray_dashboard_agent}",
              f"--temp-dir={self.ray_temp_dir()}", "--num-cpus=2", "--disable-usage-stats"],
             env=os.environ | self.ray_client_env(),
         )

@@ -2,13 +2,16 @@
 
 Checks that the compose file runs console scripts that exist, for services the CLI knows; sets only
 ``LLMOPS_*`` variables the settings classes read; publishes the ports the services listen on; keeps
-every secret out of the file; and that .env.example and the NATS config go with it. Each check is a
-function returning a list of problems, so the last test can show that each one does catch a fault.
+every secret out of the file; that .env.example and the NATS config go with it; and that every Ray node
+runs the one Ray version constraints.txt pins (the version installed here, and the one the Dockerfile
+installs; Ray refuses to connect across versions). Each check is a function returning a list of
+problems, so the last tests can show that each one does catch a fault.
 """
 
 from __future__ import annotations
 
 import copy
+import importlib.metadata
 import os
 import re
 import shlex
@@ -28,9 +31,15 @@ ENV_EXAMPLE = ROOT / ".env.example"
 NATS_CONF = ROOT / "deploy" / "nats" / "nats.conf"
 MINIO_INIT = ROOT / "deploy" / "minio" / "init.sh"
 DOCKERFILE = ROOT / "Dockerfile"
+CONSTRAINTS = ROOT / "constraints.txt"
 
 SCRIPT_PREFIX = "llmops-"
 CLI_SCRIPT = "llmops"
+RAY_SCRIPT = "ray"  # a container whose command is `ray start ...` is a Ray node
+RAY_EXTRA = "training"  # the extra that installs ray (and what the jobs on the nodes import)
+RAY_PIN = re.compile(r"^ray(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)", re.M)
+RAY_IMAGE = re.compile(r"^rayproject/ray(?:-ml)?:(?P<version>\d+\.\d+\.\d+)(?P<rest>\S*)$")
+PYTHON_IMAGE = re.compile(r"^ARG PYTHON_IMAGE=python:(\d+)\.(\d+)", re.M)
 SECRET_MARKERS = ("PASSWORD", "SECRET", "KEY")
 PORT_FIELDS = ("grpc_port", "metrics_port")
 # A whole value that is one reference with no default: ${VAR}, ${VAR:?msg} or ${VAR?msg}.
@@ -100,8 +109,27 @@ def build_args(service: dict[str, Any]) -> dict[str, str]:
     return {str(k): str(v) for k, v in args.items()}
 
 
+def is_ray_node(service: dict[str, Any]) -> bool:
+    return argv(service)[:1] == [RAY_SCRIPT]
+
+
 def platform_services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {name: svc for name, svc in compose.get("services", {}).items() if built_from_dockerfile(svc)}
+    """Containers built from the Dockerfile that run a platform command (Ray nodes run `ray start`)."""
+    return {name: svc for name, svc in compose.get("services", {}).items()
+            if built_from_dockerfile(svc) and not is_ray_node(svc)}
+
+
+def pinned_ray(constraints: str) -> str | None:
+    """The version constraints.txt pins ray to (``ray==X``), the one place it is pinned."""
+    match = RAY_PIN.search(constraints)
+    return match.group(1) if match else None
+
+
+def installed_ray() -> str | None:
+    try:
+        return importlib.metadata.version("ray")
+    except importlib.metadata.PackageNotFoundError:
+        return None
 
 
 def settings_class(service: dict[str, Any]) -> type[CommonSettings] | None:
@@ -275,6 +303,46 @@ def check_env_example(compose: dict[str, Any], documented: set[str]) -> list[str
             for var in sorted({var for var, _ in references(compose)} - documented)]
 
 
+def check_ray_version(compose: dict[str, Any], pinned: str | None, installed: str | None,
+                      dockerfile: str) -> list[str]:
+    """Every Ray node (and the training service) runs the ray constraints.txt pins: a container built
+    from the Dockerfile with the training extra (which installs under constraints.txt), or a
+    rayproject/ray image tagged with that version and the Dockerfile's Python."""
+    if pinned is None:
+        return ["constraints.txt: no `ray==VERSION` pin (the one place Ray's version is set)"]
+    problems = []
+    if installed != pinned:
+        problems.append(f"ray {installed or '(not installed)'} is installed, but constraints.txt pins ray=={pinned}")
+    if not re.search(r"pip install[^\n]*-c constraints\.txt", dockerfile):
+        problems.append("Dockerfile: does not pip install with -c constraints.txt, so its ray is not the pinned one")
+    python = PYTHON_IMAGE.search(dockerfile)
+    services = compose.get("services", {})
+    nodes = [name for name, svc in services.items() if is_ray_node(svc)]
+    if not any("--head" in argv(services[name]) for name in nodes):
+        problems.append("no Ray head: no service runs `ray start --head`")
+    for name, svc in services.items():
+        image = str(svc.get("image") or "")
+        if image.startswith("rayproject/"):
+            match = RAY_IMAGE.match(image)
+            if match is None:
+                problems.append(f"service {name!r}: image {image!r} does not name a Ray version; use {pinned}")
+                continue
+            if match["version"] != pinned:
+                problems.append(f"service {name!r}: image {image!r} runs Ray {match['version']}, "
+                                f"but constraints.txt pins ray=={pinned}")
+            if python and f"-py{python[1]}{python[2]}" not in match["rest"]:
+                problems.append(f"service {name!r}: image {image!r} is not the Dockerfile's Python "
+                                f"{python[1]}.{python[2]} (-py{python[1]}{python[2]})")
+        elif is_ray_node(svc) or build_args(svc).get("SERVICE") == "training":
+            extras = {e.strip() for e in build_args(svc).get("EXTRAS", "").split(",")}
+            if not built_from_dockerfile(svc):
+                problems.append(f"service {name!r}: a Ray node neither built from the Dockerfile nor a "
+                                f"rayproject/ray:{pinned} image")
+            elif RAY_EXTRA not in extras:
+                problems.append(f"service {name!r}: built without the {RAY_EXTRA!r} extra, so it has no pinned ray")
+    return problems
+
+
 def check_nats_conf(text: str, compose: dict[str, Any]) -> list[str]:
     problems = []
     body = "\n".join(line.split("#", 1)[0] for line in text.splitlines() if not line.strip().startswith("//"))
@@ -353,6 +421,43 @@ def test_env_example_values_are_placeholders():
         if line.strip() and not line.lstrip().startswith("#"):
             var, value = line.split("=", 1)
             assert value.startswith("change-me"), f".env.example: {var} should be a change-me-... placeholder"
+
+
+def test_ray_nodes_run_the_one_pinned_ray_version(compose):
+    _ok(check_ray_version(compose, pinned_ray(CONSTRAINTS.read_text()), installed_ray(), DOCKERFILE.read_text()))
+
+
+def test_ray_version_check_catches_drift(compose):
+    """A Ray image, an install or a build that differs from the constraints.txt pin is reported."""
+    pinned, installed, dockerfile = pinned_ray(CONSTRAINTS.read_text()), installed_ray(), DOCKERFILE.read_text()
+    assert pinned is not None and pinned_ray("torch==2.13.0\nray[train,tune] == 2.60.0 # the pin\n") == "2.60.0"
+
+    def with_head(image: str | None = None, extras: str | None = None) -> dict[str, Any]:
+        bogus = copy.deepcopy(compose)
+        head = bogus["services"]["ray-head"]
+        if image is not None:
+            head.pop("build", None)
+            head["image"] = image
+        if extras is not None:
+            head["build"]["args"]["EXTRAS"] = extras
+        return bogus
+
+    old = check_ray_version(with_head("rayproject/ray:2.40.0-py311"), pinned, installed, dockerfile)
+    assert any("ray-head" in p and "2.40.0" in p and pinned in p for p in old), old
+    assert check_ray_version(with_head(f"rayproject/ray:{pinned}-py311-gpu"), pinned, installed, dockerfile) == []
+    assert any("Python" in p for p in check_ray_version(with_head(f"rayproject/ray:{pinned}-py310"), pinned,
+                                                         installed, dockerfile))
+    assert any("does not name a Ray version" in p
+               for p in check_ray_version(with_head("rayproject/ray:latest"), pinned, installed, dockerfile))
+    assert any("ray-head" in p and "'training' extra" in p
+               for p in check_ray_version(with_head(extras="registry"), pinned, installed, dockerfile))
+    assert any("is installed" in p for p in check_ray_version(compose, "2.40.0", installed, dockerfile))
+    assert any("constraints.txt" in p for p in check_ray_version(compose, None, installed, dockerfile))
+    unpinned = dockerfile.replace("-c constraints.txt", "")
+    assert any("-c constraints.txt" in p for p in check_ray_version(compose, pinned, installed, unpinned))
+    headless = copy.deepcopy(compose)
+    del headless["services"]["ray-head"]
+    assert any("no Ray head" in p for p in check_ray_version(headless, pinned, installed, dockerfile))
 
 
 def test_nats_config_enables_jetstream_and_auth(compose):

@@ -20,9 +20,12 @@ from llmops_prompts.store import postgres as prompts_postgres
 from llmops_registry import store as registry_store
 from llmops_registry.store import memory as registry_memory
 from llmops_registry.store import postgres as registry_postgres
+from llmops_training import store as training_store
+from llmops_training.store import memory as training_memory
+from llmops_training.store import postgres as training_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "prompts", "ingestion")
+SERVICES = ("registry", "prompts", "ingestion", "training")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -56,6 +59,7 @@ def test_production_code_never_imports_the_fake(service):
     (prompts_store.PromptsUnitOfWork, (prompts_postgres.PostgresUnitOfWork, prompts_memory.InMemoryUnitOfWork)),
     (ingestion_store.IngestionUnitOfWork, (ingestion_postgres.PostgresUnitOfWork,
                                            ingestion_memory.InMemoryUnitOfWork)),
+    (training_store.TrainingUnitOfWork, (training_postgres.PostgresUnitOfWork, training_memory.InMemoryUnitOfWork)),
 ])
 def test_the_adapter_and_the_fake_implement_the_whole_contract(contract, adapters):
     assert inspect.isabstract(contract)

@@ -37,6 +37,16 @@ def stack_env(embedded_stack: EmbeddedStack) -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
+def ray_env(embedded_stack: EmbeddedStack) -> dict[str, str]:
+    """The stack with its Ray head (one per test run, started on first use). This process can then
+    ``ray.init`` the address: the head's token settings are put in its environment."""
+    embedded_stack.up(with_ray=True)
+    env = embedded_stack.env(with_ray=True)
+    os.environ.update(embedded_stack.ray_client_env())
+    return env
+
+
+@pytest.fixture(scope="session")
 def settings_for(stack_env: dict[str, str]) -> Callable[..., CommonSettings]:
     """Build any settings class pointed at the stack: ``settings_for(RegistrySettings, grpc_port=0)``."""
 

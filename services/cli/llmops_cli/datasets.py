@@ -68,7 +68,7 @@ def _reference(text: str) -> tuple[str, str]:
 # -- ingest ----------------------------------------------------------------------------------------
 
 
-def _upload(name: str, path: Path) -> str:
+def upload(name: str, path: Path) -> str:
     size = path.stat().st_size
     digest = hashlib.sha256()
     with path.open("rb") as f:
@@ -150,7 +150,7 @@ def ingest(
         if not path.is_file():
             raise typer.BadParameter(f"no file at {source!r} (use s3://... or --service-path)",
                                      param_hint="SOURCE")
-        data_source = pb.DataSource(upload_id=_upload(name, path))
+        data_source = pb.DataSource(upload_id=upload(name, path))
     if fmt:
         data_source.format = pb.DataFormat.Value(f"DATA_FORMAT_{_FORMAT_ENUM[fmt]}")
     request = pb.IngestDatasetRequest(

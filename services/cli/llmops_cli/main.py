@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from llmops_cli import base_models  # noqa: F401  (adds `models import` and `models bootstrap-base`)
 from llmops_cli.datasets import datasets_app
 from llmops_cli.local import load_stack, service_env
 from llmops_cli.models import models_app
@@ -20,6 +21,7 @@ from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES
 from llmops_cli.supervisor import Supervisor
 from llmops_cli.toolkit import JsonOpt
+from llmops_cli.training import train_app
 
 app = typer.Typer(help="LLMOps platform: data -> fine-tuning -> governed, monitored endpoint.", no_args_is_help=True)
 stack_app = typer.Typer(help="The embedded stack: NATS, PostgreSQL, S3 (and Ray) as local processes.")
@@ -31,6 +33,7 @@ app.add_typer(dev_app, name="dev")
 app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
+app.add_typer(train_app, name="train")
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
 
@@ -219,5 +222,5 @@ def run() -> None:
     try:
         app()
     except DomainError as exc:
-        err_console.print(Text.assemble(("error", "red"), f" ({exc.code.value}): {exc}"))
+        err_console.print(Text.assemble(("error", "red"), f" ({exc.code.value}): {exc}"), soft_wrap=True)
         raise SystemExit(1) from None

@@ -41,5 +41,7 @@ SERVICES: dict[str, ServiceSpec] = {
                     "llmops_prompts.bootstrap"),
         ServiceSpec("registry", "llmops_registry.main", "llmops_registry.settings:RegistrySettings",
                     "llmops_registry.bootstrap"),
+        ServiceSpec("training", "llmops_training.main", "llmops_training.settings:TrainingSettings",
+                    "llmops_training.bootstrap"),
     )
 }

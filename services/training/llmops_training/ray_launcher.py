@@ -35,14 +35,14 @@ class RayLauncher(JobLauncher):
     def _connect(self) -> None:
         import ray
 
+        try:
+            with socket.create_connection(_host_port(self.address), timeout=self.connect_timeout):
+                pass
+        except OSError as exc:
+            raise Unavailable(f"the Ray cluster at {self.address} does not answer: {exc}") from None
         with self._lock:
             if ray.is_initialized():
                 return
-            try:
-                with socket.create_connection(_host_port(self.address), timeout=self.connect_timeout):
-                    pass
-            except OSError as exc:
-                raise Unavailable(f"the Ray cluster at {self.address} does not answer: {exc}") from None
             ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=False)
 

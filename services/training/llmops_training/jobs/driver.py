@@ -1,8 +1,9 @@
 """The driver of one job on Ray: a detached, named actor that owns the job's work and its event log.
 
 The work itself runs in a Ray task the driver starts (``TorchTrainer.fit`` for a run, ``Tuner.fit``
-for a sweep), so cancelling kills that task's process, and with it everything it owns (the Train
-controller, its workers and their placement group), while the driver stays to report ``cancelled``.
+for a sweep). Cancelling is cooperative first: the workers ask the driver at most once a second and
+stop together, so Ray Train ends normally and frees their placement group; the task is killed only
+if it does not stop in time.
 Workers append events to the log through the actor; the service reads it with a cursor and can
 re-attach after a restart because the actor is named and outlives its creator. A driver whose job
 ended leaves after ``LINGER_SECONDS``, long after the service has read the end.
@@ -21,6 +22,7 @@ from llmops_training.jobs.protocol import NAMESPACE, SweepPlan, TrainPlan, drive
 
 log = logging.getLogger(__name__)
 LINGER_SECONDS = 900.0
+CANCEL_GRACE_SECONDS = 30.0
 _REASON_CHARS = 600
 
 
@@ -39,6 +41,7 @@ class JobDriver:
         self._lock = threading.Lock()
         self._task: Any = None
         self._ended = threading.Event()
+        self._cancelled = threading.Event()
 
     # -- the log ------------------------------------------------------------------------------------
     def record(self, kind: str, fields: dict[str, Any]) -> int:
@@ -65,9 +68,9 @@ class JobDriver:
             if self._kind == "sweep":
                 from llmops_training.jobs.sweep import run_sweep
 
-                self._task = ray.remote(num_cpus=0)(run_sweep).remote(self._plan_json)
+                self._task = ray.remote(num_cpus=0, max_calls=1)(run_sweep).remote(self._plan_json)
             else:
-                self._task = ray.remote(num_cpus=0)(run_training).remote(self._plan_json)
+                self._task = ray.remote(num_cpus=0, max_calls=1)(run_training).remote(self._plan_json)
         threading.Thread(target=self._watch, daemon=True, name="job-watch").start()
         return True
 
@@ -83,10 +86,19 @@ class JobDriver:
         ray.kill(ray.get_runtime_context().current_actor)
 
     def cancel(self) -> None:
-        """Stop the work (its process and everything it owns) and end the log with ``cancelled``."""
+        """End the log with ``cancelled`` and stop the work: the workers see the request at their
+        next step and return together (Ray Train then removes their placement group); work that has
+        not stopped within ``CANCEL_GRACE_SECONDS`` (still loading, or stuck) is killed."""
         self.record("cancelled", {"message": "cancelled on request"})
-        if self._task is not None:
+        self._cancelled.set()
+        if self._task is None:
+            return
+        ready, _ = ray.wait([self._task], timeout=CANCEL_GRACE_SECONDS)
+        if not ready:
             ray.cancel(self._task, force=True)
+
+    def cancel_requested(self) -> bool:
+        return self._cancelled.is_set()
 
 
 def run_training(plan_json: str) -> None:

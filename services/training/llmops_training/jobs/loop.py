@@ -158,20 +158,23 @@ class Session:
         self.engine.backward(loss)
         return float(loss.detach()), float(batch["attention_mask"].sum())
 
-    def run(self, should_stop: Callable[[], bool] = lambda: False) -> None:
-        """Train from ``self.step`` to the last step; raises ``LossDiverged``."""
+    def run(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
+        """Train from ``self.step`` to the last step; False if stopped early because ``should_stop``
+        said so on any rank (every rank stops at the same step). Raises ``LossDiverged``."""
         accumulation = self.hp.gradient_accumulation_steps
         self.engine.model.train()
         step_times: list[float] = []
         last_report = 0.0
-        while self.step < self.total_steps and not should_stop():
+        while self.step < self.total_steps:
             began = time.monotonic()
             losses, tokens = [], 0.0
             for k in range(accumulation):
                 loss, seen = self._micro_step(self.step * accumulation + k)
                 losses.append(loss)
                 tokens += seen
-            loss_sum, tokens_all = _reduce([sum(losses) / accumulation, tokens])
+            loss_sum, tokens_all, stops = _reduce([sum(losses) / accumulation, tokens, float(should_stop())])
+            if stops:
+                return False
             loss = loss_sum / self.world
             self.step += 1
             self.tokens += tokens_all
@@ -200,6 +203,7 @@ class Session:
             every = self.hp.checkpoint_every_steps or self.steps_per_epoch
             if self.step % every == 0 and self.step < self.total_steps:
                 self._checkpoint()
+        return True
 
     def finish(self) -> tuple[dict[str, float], list[str]]:
         """Final validation, metrics and, on rank 0, the output folder in S3."""

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,14 @@ class TrainHooks:
     def __init__(self, plan: TrainPlan, rank: int) -> None:
         self.plan, self.rank = plan, rank
         self.driver = ray.get_actor(driver_name(plan.run_id), namespace=NAMESPACE) if rank == 0 else None
+        self._asked = 0.0
+
+    def stop_requested(self) -> bool:
+        """Rank 0 asks the driver whether the run was cancelled, at most once a second."""
+        if self.driver is None or time.monotonic() - self._asked < 1.0:
+            return False
+        self._asked = time.monotonic()
+        return bool(ray.get(self.driver.cancel_requested.remote()))
 
     def event(self, kind: str, **fields: Any) -> None:
         if self.driver is not None:
@@ -57,7 +66,8 @@ def train_worker(config: dict[str, Any]) -> None:
         else:
             hooks.event("started", data={"workers": world, "total_steps": session.total_steps, "pid": os.getpid()})
         try:
-            session.run()
+            if not session.run(hooks.stop_requested):
+                return  # cancelled: the driver has ended the log
         except LossDiverged as exc:
             hooks.final("failed", step=exc.step, message=exc.reason)
             return

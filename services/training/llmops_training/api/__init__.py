@@ -1,0 +1,1 @@
+"""Transport: the gRPC servicer, its conversions, and the event subscribers."""
