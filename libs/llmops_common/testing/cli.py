@@ -20,12 +20,13 @@ class Cli:
         self.env.update({"LLMOPS_HOME": str(home), "LLMOPS_API_KEY": api_key, **settings,
                          "COLUMNS": "200"})  # wide enough that tables don't wrap the words asserted on
 
-    def __call__(self, *args: str, key: str | None = None) -> subprocess.CompletedProcess:
+    def __call__(self, *args: str, key: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess:
         env = {**self.env, "LLMOPS_API_KEY": key} if key else self.env
-        return subprocess.run([*LLMOPS, *args], env=env, capture_output=True, text=True, timeout=60, check=False)
+        return subprocess.run([*LLMOPS, *args], env=env, capture_output=True, text=True, timeout=timeout,
+                              check=False)
 
-    def ok(self, *args: str, key: str | None = None) -> str:
-        done = self(*args, key=key)
+    def ok(self, *args: str, key: str | None = None, timeout: float = 60) -> str:
+        done = self(*args, key=key, timeout=timeout)
         assert done.returncode == 0, f"llmops {' '.join(args)}:\n{done.stdout}\n{done.stderr}"
         return done.stdout
 

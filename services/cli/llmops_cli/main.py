@@ -36,6 +36,8 @@ app.add_typer(prompts_app, name="prompts")
 app.add_typer(train_app, name="train")
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
+PlatformRayOpt = Annotated[bool, typer.Option("--ray/--no-ray",
+                                               help="Start the local Ray head the training service runs jobs on.")]
 
 
 def _print_components(rows: list[dict], title: str) -> None:
@@ -98,7 +100,7 @@ def migrate_cmd(services: Annotated[list[str] | None, typer.Argument(help="Servi
 
 
 @app.command("up")
-def up(ray: RayOpt = False, as_json: JsonOpt = False) -> None:
+def up(ray: PlatformRayOpt = True, as_json: JsonOpt = False) -> None:
     """Start the stack, migrate, and start every service as its own process."""
     from llmops_cli.migrations import migrate
 
