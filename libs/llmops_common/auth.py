@@ -80,6 +80,14 @@ current_principal: contextvars.ContextVar[Principal | None] = contextvars.Contex
 BOOTSTRAP_PRINCIPAL = Principal("bootstrap", "bootstrap-admin", Role.ADMIN)
 
 
+def caller() -> Principal:
+    """The principal the auth interceptor set for this call; ``Unauthenticated`` if there is none."""
+    principal = current_principal.get()
+    if principal is None:
+        raise Unauthenticated("this call needs an API key")
+    return principal
+
+
 def hash_secret(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 

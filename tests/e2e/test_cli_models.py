@@ -11,22 +11,11 @@ import typer
 from llmops_cli.models import gate_text, parse_gates, parse_scalar
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.cli import Cli
-from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
+from llmops_common.testing.processes import TEST_ADMIN_KEY
 
 pytestmark = pytest.mark.e2e
 ADMIN = TEST_ADMIN_KEY
 
-
-@pytest.fixture
-async def registry(embedded_stack, stack_env, tmp_path):
-    """The registry as its own process on a free port, its schema migrated through the CLI."""
-    Cli(embedded_stack.home, ADMIN).ok("migrate", "registry")
-    service = ServiceProcess("registry", "llmops_registry.main", stack_env, tmp_path / "registry.log").start()
-    try:
-        await service.wait_serving()
-        yield service.endpoint
-    finally:
-        service.stop()
 
 
 def test_gate_syntax():

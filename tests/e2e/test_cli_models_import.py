@@ -10,24 +10,13 @@ import pytest
 
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.cli import Cli
-from llmops_common.testing.processes import TEST_ADMIN_KEY, ServiceProcess
+from llmops_common.testing.processes import TEST_ADMIN_KEY
 from llmops_training.base_models.architecture import SIZES, build_base_model
 from llmops_training.base_models.corpus import generate_documents
 from llmops_training.base_models.folder import validate_model_folder
 
 pytestmark = pytest.mark.e2e
 
-
-@pytest.fixture
-async def registry(embedded_stack, stack_env, tmp_path):
-    """The registry as its own process on a free port, its schema migrated through the CLI."""
-    Cli(embedded_stack.home, TEST_ADMIN_KEY).ok("migrate", "registry")
-    service = ServiceProcess("registry", "llmops_registry.main", stack_env, tmp_path / "registry.log").start()
-    try:
-        await service.wait_serving()
-        yield service.endpoint
-    finally:
-        service.stop()
 
 
 def test_import_uploads_a_folder_under_its_digest_and_registers_one_base_version(embedded_stack, settings_for,

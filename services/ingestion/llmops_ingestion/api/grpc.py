@@ -11,9 +11,9 @@ import grpc
 from llmops.ingestion.v1 import ingestion_pb2 as pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as pb_grpc
 from llmops_common import proto_convert
-from llmops_common.auth import Principal, Role, current_principal
+from llmops_common.auth import Role, caller
 from llmops_common.bus import correlation_id
-from llmops_common.errors import InvalidArgument, Unauthenticated
+from llmops_common.errors import InvalidArgument
 from llmops_common.grpc_server import GrpcService
 from llmops_common.pagination import PageTokens
 from llmops_common.storage import ArtifactStore
@@ -36,12 +36,6 @@ _ROLES = {
 METHOD_ROLES = {f"/{SERVICE}/{method}": role for role, methods in _ROLES.items() for method in methods}
 
 
-def _actor() -> Principal:
-    principal: Principal | None = current_principal.get()
-    if principal is None:
-        raise Unauthenticated("this call needs an API key")
-    return principal
-
 
 @dataclass
 class IngestionServicer(pb_grpc.IngestionServiceServicer):
@@ -55,7 +49,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
     async def CreateDataset(self, request: pb.CreateDatasetRequest, context: Context):
         created = await handlers.create_dataset(self.uow, Dataset(request.name, request.description,
                                                                   dict(request.tags)),
-                                                actor=_actor(), correlation_id=correlation_id.get())
+                                                actor=caller(), correlation_id=correlation_id.get())
         return convert.dataset(created)
 
     async def GetDataset(self, request: pb.GetDatasetRequest, context: Context):
@@ -68,7 +62,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
                                        page=proto_convert.page_response(self.pages, last, DATASETS_PAGE))
 
     async def IngestDataset(self, request: pb.IngestDatasetRequest, context: Context):
-        job = await handlers.submit_ingestion(self.uow, convert.ingestion_request(request), actor=_actor(),
+        job = await handlers.submit_ingestion(self.uow, convert.ingestion_request(request), actor=caller(),
                                               sources=SourceRules.from_settings(self.settings),
                                               correlation_id=correlation_id.get(), wake=self.wake)
         return await self._job(job)
@@ -89,7 +83,7 @@ class IngestionServicer(pb_grpc.IngestionServiceServicer):
         upload = await handlers.upload_file(
             self.uow, self.artifacts, header, _chunks(request_iterator), bucket=self.settings.s3_bucket_datasets,
             spool_dir=self.settings.work_dir / "uploads", max_bytes=self.settings.max_upload_bytes,
-            actor=_actor(), correlation_id=correlation_id.get())
+            actor=caller(), correlation_id=correlation_id.get())
         return pb.UploadFileResponse(upload_id=str(upload.upload_id), s3_uri=upload.uri, size_bytes=upload.size_bytes,
                                      sha256=upload.sha256)
 

@@ -7,9 +7,8 @@ import grpc
 from llmops.prompts.v1 import prompts_pb2 as pb
 from llmops.prompts.v1 import prompts_pb2_grpc as pb_grpc
 from llmops_common import proto_convert
-from llmops_common.auth import Principal, Role, current_principal
+from llmops_common.auth import Role, caller
 from llmops_common.bus import correlation_id
-from llmops_common.errors import Unauthenticated
 from llmops_common.grpc_server import GrpcService
 from llmops_common.pagination import PageTokens
 from llmops_common.templating import MAX_OUTPUT_CHARS, MAX_TEMPLATE_BYTES
@@ -35,10 +34,7 @@ TEXT_LIMITS = {
 
 
 def _ctx() -> dict:
-    principal: Principal | None = current_principal.get()
-    if principal is None:
-        raise Unauthenticated("this call needs an API key")
-    return {"actor": principal, "correlation_id": correlation_id.get()}
+    return {"actor": caller(), "correlation_id": correlation_id.get()}
 
 
 def _selector(request: pb.GetPromptRequest | pb.RenderPromptRequest) -> dict:

@@ -7,9 +7,8 @@ import grpc
 from llmops.registry.v1 import registry_pb2 as pb
 from llmops.registry.v1 import registry_pb2_grpc as pb_grpc
 from llmops_common import proto_convert
-from llmops_common.auth import Principal, Role, current_principal
+from llmops_common.auth import Role, caller
 from llmops_common.bus import correlation_id
-from llmops_common.errors import Unauthenticated
 from llmops_common.grpc_server import GrpcService
 from llmops_common.pagination import PageTokens
 from llmops_common.storage import ArtifactInspector
@@ -43,15 +42,9 @@ _ROLES = {
 METHOD_ROLES = {f"/{SERVICE}/{method}": role for role, methods in _ROLES.items() for method in methods}
 
 
-def _actor() -> Principal:
-    principal = current_principal.get()
-    if principal is None:
-        raise Unauthenticated("this call needs an API key")
-    return principal
-
 
 def _ctx() -> dict:
-    return {"actor": _actor(), "correlation_id": correlation_id.get()}
+    return {"actor": caller(), "correlation_id": correlation_id.get()}
 
 
 class RegistryServicer(pb_grpc.RegistryServiceServicer):

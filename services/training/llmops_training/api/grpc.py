@@ -7,9 +7,8 @@ import grpc
 from llmops.training.v1 import training_pb2 as pb
 from llmops.training.v1 import training_pb2_grpc as pb_grpc
 from llmops_common import proto_convert
-from llmops_common.auth import Principal, Role, current_principal
+from llmops_common.auth import Role, caller
 from llmops_common.bus import correlation_id
-from llmops_common.errors import Unauthenticated
 from llmops_common.grpc_server import GrpcService
 from llmops_common.pagination import PageTokens
 from llmops_training import handlers
@@ -30,12 +29,6 @@ _ROLES = {
 METHOD_ROLES = {f"/{SERVICE}/{method}": role for role, methods in _ROLES.items() for method in methods}
 
 
-def _actor() -> Principal:
-    principal = current_principal.get()
-    if principal is None:
-        raise Unauthenticated("this call needs an API key")
-    return principal
-
 
 class TrainingServicer(pb_grpc.TrainingServiceServicer):
     def __init__(self, uow: UnitOfWorkFactory, references: References, launcher: JobLauncher,
@@ -45,7 +38,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
 
     async def SubmitRun(self, request: pb.SubmitRunRequest, context: Context):
         cmd = handlers.SubmitRun(convert.spec_from_pb(request.spec), request.name, request.request_id)
-        run = await handlers.submit_run(self.uow, self.references, self.settings, cmd, actor=_actor(),
+        run = await handlers.submit_run(self.uow, self.references, self.settings, cmd, actor=caller(),
                                         correlation_id=correlation_id.get(), wake=self.tracker.wake)
         return convert.run(run)
 
@@ -62,7 +55,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
                                    page=proto_convert.page_response(self.pages, last, RUNS_PAGE))
 
     async def CancelRun(self, request: pb.CancelRunRequest, context: Context):
-        run = await handlers.cancel_run(self.uow, self.launcher, request.run_id, actor=_actor(),
+        run = await handlers.cancel_run(self.uow, self.launcher, request.run_id, actor=caller(),
                                         reason=request.reason, correlation_id=correlation_id.get())
         self.tracker.wake()
         return convert.run(run)
@@ -75,7 +68,7 @@ class TrainingServicer(pb_grpc.TrainingServiceServicer):
 
     async def SubmitSweep(self, request: pb.SubmitSweepRequest, context: Context):
         cmd = handlers.SubmitSweep(convert.sweep_spec_from_pb(request.spec), request.name, request.request_id)
-        sweep = await handlers.submit_sweep(self.uow, self.references, self.settings, cmd, actor=_actor(),
+        sweep = await handlers.submit_sweep(self.uow, self.references, self.settings, cmd, actor=caller(),
                                             correlation_id=correlation_id.get(), wake=self.tracker.wake)
         return convert.sweep(sweep)
 

@@ -149,6 +149,8 @@ class DeepSpeedEngine:
 def build_engine(model: torch.nn.Module, hp: Hyperparameters, dist: Distributed, total_steps: int,
                  world: int) -> DdpEngine | DeepSpeedEngine:
     if dist.zero_stage == 0:
+        if world == 1 and dist.use_gpu and torch.cuda.is_available():
+            model.to("cuda")  # prepare_model places the model only when there is a process group
         return DdpEngine(model, hp, total_steps, distributed=world > 1)
     os.environ.setdefault("DS_ACCELERATOR", "cuda" if dist.use_gpu else "cpu")
     return DeepSpeedEngine(model, hp, dist, total_steps)
