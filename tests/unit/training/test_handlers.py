@@ -211,7 +211,7 @@ async def test_list_runs_filters_and_pages(state, refs, settings):
 
 async def test_a_requested_event_submits_once_and_a_bad_one_is_answered_with_failed(state, refs, settings):
     envelope = Envelope.wrap(TrainingRunRequested(base_model_uri="models:/tiny/1", dataset_version="qa@v1",
-                                                  prompt_version="qa@latest", spec={"method": "full"}),
+                                                  prompt_version="qa@latest", spec={"method": "TRAINING_METHOD_FULL"}),
                              producer="test")
     cmd = command_from_event(envelope)
     for _ in range(2):
@@ -225,6 +225,11 @@ async def test_a_requested_event_submits_once_and_a_bad_one_is_answered_with_fai
     assert not await handlers.reject_request(state.unit_of_work, bad, err.value)
     failed = [e for e in state.outbox if e.type == "llmops.training.run.failed"]
     assert len(failed) == 1 and "base_model" in failed[0].payload.reason and failed[0].causation_id == str(bad.event_id)
+    malformed = Envelope.wrap(TrainingRunRequested(base_model_uri="models:/tiny/1", dataset_version="qa@v1",
+                                                   spec={"hyperparameters": {"surprise": 1}}), producer="test")
+    with pytest.raises(InvalidArgument, match="not a TrainingSpec") as err:
+        command_from_event(malformed)
+    assert err.value.field == "spec"
 
 
 async def test_a_sweep_records_trials_with_cost_and_names_best_and_cheapest(state, refs, settings, launcher):
