@@ -38,7 +38,7 @@ from llmops_training.jobs.protocol import (
 from llmops_training.launcher import JobLost
 from llmops_training.ray_launcher import RayLauncher
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(600)]  # real training on a shared 2-core machine
 PROMPT = Template(text="Question: {{ instruction }}\nAnswer:", variables=(
     VariableSpec("instruction", VariableType.STRING, True, None, ""),
     VariableSpec("input", VariableType.STRING, False, "", "")))
