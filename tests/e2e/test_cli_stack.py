@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from llmops_common.embedded import DEFAULT_S3_ACCESS_KEY, DEFAULT_S3_SECRET_KEY, StackPorts, free_port
+from llmops_common.embedded import DEFAULT_S3_ACCESS_KEY, DEFAULT_S3_SECRET_KEY, EmbeddedStack, StackPorts, free_port
 
 pytestmark = pytest.mark.e2e
 LLMOPS = [sys.executable, "-c", "from llmops_cli.main import run; run()"]
@@ -119,7 +119,8 @@ def test_stack_up_with_ray_runs_a_task_and_down_stops_it(home):
     task = subprocess.run(
         [sys.executable, "-c", f"import ray; ray.init(address={ray_status['endpoint']!r}, log_to_driver=False);"
          "print(ray.get(ray.remote(lambda x: x * 2).remote(21)))"],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True, text=True, timeout=120, env=os.environ | EmbeddedStack.load(home).ray_client_env())
     assert task.stdout.strip().splitlines()[-1] == "42", task.stderr[-2000:]
+    assert (home / "run" / "ray_auth_token").stat().st_mode & 0o077 == 0  # the head's token: owner only
     assert "ray" in llmops(home, "stack", "down").stdout
     assert not alive(ray_status["pid"])
