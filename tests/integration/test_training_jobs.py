@@ -23,6 +23,7 @@ from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
 from llmops_common.templating import Template, VariableSpec, VariableType
 from llmops_common.templating.wire import template_to_wire
+from llmops_common.testing.waiting import wait_for
 from llmops_training.base_models.tokenizer import save_tokenizer, train_tokenizer
 from llmops_training.jobs.protocol import (
     DataPlan,
@@ -106,7 +107,7 @@ def _plan(assets, *, workers: int = 2, zero: int = 2, steps: int = 40, **hyperpa
 @pytest.fixture(scope="module")
 async def launcher(ray_env):
     launcher = RayLauncher(ray_env["LLMOPS_RAY_ADDRESS"])
-    assert await launcher.reachable()
+    await wait_for(launcher.reachable, 180, what="the Ray head to accept this process", interval=2)
     yield launcher
     await launcher.close()
 

@@ -19,6 +19,7 @@ from llmops_training.launcher import JobLauncher, JobLost
 
 log = logging.getLogger(__name__)
 _CALL_SECONDS = 30.0
+_INIT_SECONDS = 90.0  # the first connection: ray.init starts this process's core worker (slow on a busy machine)
 
 
 def _host_port(address: str) -> tuple[str, int]:
@@ -51,12 +52,16 @@ class RayLauncher(JobLauncher):
             self._connect()
             return work(*args)
 
-        return await asyncio.wait_for(asyncio.to_thread(run), _CALL_SECONDS + self.connect_timeout)
+        import ray
+
+        budget = _CALL_SECONDS + self.connect_timeout + (0.0 if ray.is_initialized() else _INIT_SECONDS)
+        return await asyncio.wait_for(asyncio.to_thread(run), budget)
 
     async def reachable(self) -> bool:
         try:
             await self._call(lambda: None)
-        except Exception:  # noqa: BLE001 - reachability is a yes or no
+        except Exception as exc:  # noqa: BLE001 - reachability is a yes or no, with the reason logged
+            log.warning("the Ray cluster at %s is not reachable: %s", self.address, exc)
             return False
         return True
 

@@ -86,3 +86,16 @@ def test_any_event_sequence_keeps_the_run_in_a_legal_state(kinds):
     assert run.job_cursor == len(kinds)
     assert run.status in (RunStatus.QUEUED, RunStatus.RUNNING, RunStatus.FAILED, RunStatus.CANCELLED)
     assert (run.finished_at is not None) == run.status.terminal
+
+
+def test_a_progress_event_carries_the_steps_since_the_last_one_and_malformed_ones_are_left_out():
+    run = queued()
+    earlier = [{"step": 1, "loss": 3.0, "learning_rate": 1e-4}, {"step": 2, "loss": float("nan")},
+               "not a point", {"step": True, "loss": 1.0}, {"step": 9, "loss": 1.0},  # beyond the event's own step
+               {"step": 3, "loss": 2.5, "val_loss": 2.7, "surprise": 1.0}, {"step": 2, "loss": 2.9}]  # out of order
+    applied = apply_events(run, [event(1, "started", data={"workers": 1, "total_steps": 10}),
+                                 event(2, "progress", step=4, metrics={"loss": 2.0},
+                                       data={"total_steps": 10, "points": earlier})])
+    curve = [(p.step, p.metrics) for p in applied.points if p.kind == "progress"]
+    assert curve == [(1, {"loss": 3.0, "learning_rate": 1e-4}), (3, {"loss": 2.5, "val_loss": 2.7}),
+                     (4, {"loss": 2.0})]

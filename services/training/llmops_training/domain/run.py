@@ -166,6 +166,31 @@ def apply_events(run: Run, events: list[JobEvent], now: datetime | None = None) 
     return applied
 
 
+MAX_BATCHED_POINTS = 100_000
+CURVE_METRICS = ("loss", "learning_rate", "val_loss")
+
+
+def _earlier_points(event: JobEvent, after: int) -> list[tuple[int, dict[str, float]]]:
+    """The steps a progress event carries from before its own (``data.points``), each strictly between
+    the run's last step and the event's, in order; anything malformed is left out."""
+    raw = event.data.get("points")
+    if not isinstance(raw, list):
+        return []
+    points, last = [], after
+    for item in raw[:MAX_BATCHED_POINTS]:
+        if not isinstance(item, dict):
+            continue
+        step = item.get("step")
+        if not isinstance(step, int | float) or isinstance(step, bool) or not last < step < event.step:
+            continue
+        figures = {k: float(item[k]) for k in CURVE_METRICS
+                   if isinstance(item.get(k), int | float) and math.isfinite(item[k])}
+        if figures:
+            last = int(step)
+            points.append((last, figures))
+    return points
+
+
 def _apply(run: Run, event: JobEvent, now: datetime, applied: Applied) -> None:
     at = datetime.fromtimestamp(event.at, UTC) if math.isfinite(event.at) and event.at > 0 else now
     metrics = _finite(event.metrics)
@@ -179,6 +204,9 @@ def _apply(run: Run, event: JobEvent, now: datetime, applied: Applied) -> None:
                                             message=f"started on {event.data.get('workers', '?')} workers",
                                             occurred_at=at))
     elif event.kind == "progress":
+        for step, earlier in _earlier_points(event, run.progress.step):
+            applied.points.append(ProgressPoint("progress", run.status, step, total, run.progress.epoch, earlier,
+                                                occurred_at=at))
         run.progress = Progress(event.step, total, float(metrics.get("epoch", run.progress.epoch)), metrics, at)
         applied.points.append(ProgressPoint("progress", run.status, event.step, total, run.progress.epoch, metrics,
                                             occurred_at=at))

@@ -165,6 +165,7 @@ class Session:
         self.engine.model.train()
         step_times: list[float] = []
         last_report = 0.0
+        unreported: list[dict[str, float]] = []  # the steps between two progress events
         while self.step < self.total_steps:
             began = time.monotonic()
             losses, tokens = [], 0.0
@@ -189,6 +190,7 @@ class Session:
                     point["val_loss"] = val
                     self.hooks.evaluated(self.step, {"val_loss": val, "loss": loss})
             self.curve.append(point)
+            unreported.append(point)
             recent = step_times[-20:]
             metrics = {k: v for k, v in point.items() if k != "step"} | {
                 "tokens_per_s": tokens_all / max(step_times[-1], 1e-9),
@@ -198,8 +200,9 @@ class Session:
             if now - last_report >= self.plan.progress_every_seconds or "val_loss" in point \
                     or self.step == self.total_steps:
                 self.hooks.event("progress", step=self.step, metrics=metrics,
-                                 data={"total_steps": self.total_steps})
+                                 data={"total_steps": self.total_steps, "points": unreported[:-1]})
                 last_report = now
+                unreported = []
             every = self.hp.checkpoint_every_steps or self.steps_per_epoch
             if self.step % every == 0 and self.step < self.total_steps:
                 self._checkpoint()

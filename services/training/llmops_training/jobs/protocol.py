@@ -125,7 +125,9 @@ class JobEvent(_Frozen):
 
     - ``started``: the workers are up (``data``: ``workers``, ``total_steps``).
     - ``progress``: ``step``, ``metrics`` (loss, learning_rate, tokens_per_s, eta_s, epoch, and
-      val_loss when a validation pass ran at that step), ``data.total_steps``.
+      val_loss when a validation pass ran at that step), ``data.total_steps``, and ``data.points``: the
+      steps since the previous progress event (each ``step``, ``loss``, ``learning_rate`` and maybe
+      ``val_loss``), so the curve is complete while events stay at a bounded rate.
     - ``checkpoint``: ``step``, ``uri``.
     - ``resumed``: after a worker failure, training goes on from the checkpoint at ``step``; progress
       entries after that step are replaced by the new ones.
