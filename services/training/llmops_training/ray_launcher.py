@@ -28,6 +28,16 @@ def _host_port(address: str) -> tuple[str, int]:
     return host or "127.0.0.1", int(port or 6379)
 
 
+def _reload_auth_settings() -> None:
+    """Ray reads ``RAY_AUTH_MODE`` and its token once, when it is imported; a process that imported
+    Ray before its environment named the cluster's token (tests, a service that set it late) would
+    connect without it and be refused. Re-read both (Ray's own ``_enable_token_auth`` does the same)."""
+    from ray._raylet import AuthenticationTokenLoader, Config
+
+    Config.initialize("")
+    AuthenticationTokenLoader.instance().reset_cache()
+
+
 class RayLauncher(JobLauncher):
     def __init__(self, address: str, *, connect_timeout: float = 5.0) -> None:
         self.address, self.connect_timeout = address, connect_timeout
@@ -44,6 +54,7 @@ class RayLauncher(JobLauncher):
         with self._lock:
             if ray.is_initialized():
                 return
+            _reload_auth_settings()
             ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
                      logging_level=logging.WARNING, configure_logging=False)
 
