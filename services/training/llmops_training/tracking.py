@@ -16,6 +16,7 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from llmops_common.bus import is_permanent
 from llmops_common.errors import DomainError, Unavailable
@@ -141,15 +142,20 @@ class Tracker:
             await handlers.fail_run(self.uow, run_id, f"the output could not be registered: {exc}",
                                     code=exc.code.value, hub=self.hub)
 
-    async def _submit_run(self, run: Run, reachable: bool) -> None:
-        submitted = False
+    async def _try_submit(self, job_id: str, plan: dict[str, Any], queued_at: datetime | None,
+                          reachable: bool) -> bool | None:
+        """True if the launcher took the job, False if it should wait, None if it waited too long."""
         if reachable:
             try:
-                await self.launcher.submit(run.run_id, submittable(run.plan, self.settings))
-                submitted = True
+                await self.launcher.submit(job_id, submittable(plan, self.settings))
+                return True
             except Unavailable as exc:
-                log.warning("run %s not submitted: %s", run.run_id, exc)
-        if not submitted and self._waited_too_long(run.queued_at):
+                log.warning("%s not submitted: %s", job_id, exc)
+        return None if self._waited_too_long(queued_at) else False
+
+    async def _submit_run(self, run: Run, reachable: bool) -> None:
+        submitted = await self._try_submit(run.run_id, run.plan, run.queued_at, reachable)
+        if submitted is None:
             await handlers.fail_run(
                 self.uow, run.run_id,
                 f"the Ray cluster could not be reached for {self.settings.queue_timeout_seconds:g} s; the run never "
@@ -169,14 +175,8 @@ class Tracker:
 
     async def _track_sweep(self, sweep: Sweep, reachable: bool) -> None:
         if not sweep.submitted:
-            submitted = False
-            if reachable:
-                try:
-                    await self.launcher.submit(sweep.sweep_id, submittable(sweep.plan, self.settings))
-                    submitted = True
-                except Unavailable as exc:
-                    log.warning("sweep %s not submitted: %s", sweep.sweep_id, exc)
-            if not submitted and self._waited_too_long(sweep.queued_at):
+            submitted = await self._try_submit(sweep.sweep_id, sweep.plan, sweep.queued_at, reachable)
+            if submitted is None:
                 await handlers.mark_sweep(self.uow, sweep.sweep_id, fail=(
                     f"the Ray cluster could not be reached for {self.settings.queue_timeout_seconds:g} s"))
                 return
