@@ -142,6 +142,9 @@ async def ensure_streams(js: JetStreamContext) -> None:
             await js.update_stream(config)
 
 
+REPLICA_CONSUMER_IDLE_SECONDS = 3600.0
+
+
 class Bus:
     """Publish envelopes and subscribe handlers; the only way services touch NATS."""
 
@@ -192,11 +195,14 @@ class Bus:
 
     # -- consuming -----------------------------------------------------------------------------
 
-    def subscribe(self, subject: str, *, durable: str, handler: Handler, accept: Sequence[str] | None = None) -> None:
+    def subscribe(self, subject: str, *, durable: str, handler: Handler, accept: Sequence[str] | None = None,
+                  per_replica: bool = False) -> None:
         """Register ``handler`` for ``subject`` on the durable consumer ``durable`` (shared by replicas).
 
         ``accept`` lists the event types the handler understands (default: the subject itself when it
-        has no wildcard); anything else is dead-lettered as unknown.
+        has no wildcard); anything else is dead-lettered as unknown. ``per_replica``: ``durable`` names
+        this replica alone, which gets every event published from now on; the server removes the
+        consumer an hour after the replica goes away.
         """
         context = context_of(subject)
         accepted = frozenset(accept or ([] if "*" in subject or ">" in subject else [subject]))
@@ -205,7 +211,8 @@ class Bus:
             durable_name=durable,
             deliver_group=durable,
             ack_policy=JsAckPolicy.EXPLICIT,
-            deliver_policy=DeliverPolicy.ALL,
+            deliver_policy=DeliverPolicy.NEW if per_replica else DeliverPolicy.ALL,
+            inactive_threshold=REPLICA_CONSUMER_IDLE_SECONDS if per_replica else None,
             max_deliver=self.policy.max_deliveries,
             ack_wait=self.policy.ack_wait_seconds,
             max_ack_pending=self.policy.max_ack_pending,

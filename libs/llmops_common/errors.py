@@ -17,6 +17,7 @@ class ErrorCode(enum.StrEnum):
     UNAVAILABLE = "unavailable"
     PERMISSION_DENIED = "permission_denied"
     UNAUTHENTICATED = "unauthenticated"
+    RESOURCE_EXHAUSTED = "resource_exhausted"
     INTERNAL = "internal"
 
 
@@ -30,6 +31,7 @@ STATUS_TABLE: dict[ErrorCode, tuple[grpc.StatusCode, int]] = {
     ErrorCode.UNAVAILABLE: (grpc.StatusCode.UNAVAILABLE, 503),
     ErrorCode.PERMISSION_DENIED: (grpc.StatusCode.PERMISSION_DENIED, 403),
     ErrorCode.UNAUTHENTICATED: (grpc.StatusCode.UNAUTHENTICATED, 401),
+    ErrorCode.RESOURCE_EXHAUSTED: (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
     ErrorCode.INTERNAL: (grpc.StatusCode.INTERNAL, 500),
 }
 
@@ -80,6 +82,16 @@ class PermissionDenied(DomainError):
 
 class Unauthenticated(DomainError):
     code = ErrorCode.UNAUTHENTICATED
+
+
+class ResourceExhausted(DomainError):
+    """Too many requests (a rate limit, a full queue): retry after ``retry_after`` seconds."""
+
+    code = ErrorCode.RESOURCE_EXHAUSTED
+
+    def __init__(self, message: str, *, retry_after: float = 1.0, field: str | None = None) -> None:
+        super().__init__(message, field=field)
+        self.retry_after = retry_after
 
 
 def grpc_status(code: ErrorCode) -> grpc.StatusCode:

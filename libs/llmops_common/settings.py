@@ -8,6 +8,7 @@ once for every service, and any one service can still be pointed elsewhere.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Mapping
 from typing import ClassVar, Self
 
@@ -105,3 +106,20 @@ class CommonSettings(BaseSettings):
 def service_settings_config(service: str) -> SettingsConfigDict:
     """The model_config for a service's settings class: prefix ``LLMOPS_<SERVICE>_``."""
     return SettingsConfigDict(env_prefix=f"{SHARED_PREFIX}{service.upper()}_", extra="ignore")
+
+
+def local_endpoint(service: str, port: int) -> str:
+    """127.0.0.1 on the port ``llmops up`` gives ``service`` (its ``LLMOPS_<SERVICE>_GRPC_PORT``)."""
+    return f"127.0.0.1:{os.environ.get(f'LLMOPS_{service.upper()}_GRPC_PORT') or port}"
+
+
+class CallerSettings(CommonSettings):
+    """A service that calls other services: with ``service_api_key``, else the bootstrap admin key."""
+
+    service_api_key: SecretStr | None = None
+
+    def api_key(self) -> str:
+        for key in (self.service_api_key, self.bootstrap_admin_key):
+            if key is not None and key.get_secret_value():
+                return key.get_secret_value()
+        return ""

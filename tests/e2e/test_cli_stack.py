@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+import urllib.request
 from dataclasses import asdict
 from pathlib import Path
 
@@ -22,8 +23,13 @@ SERVICE_PORTS: dict[Path, dict[str, str]] = {}
 
 def llmops(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     env = {k: v for k, v in os.environ.items() if not k.startswith("LLMOPS_")}
-    ports = SERVICE_PORTS.setdefault(home, {"LLMOPS_REGISTRY_GRPC_PORT": str(free_port()),
-                                            "LLMOPS_REGISTRY_METRICS_PORT": str(free_port())})
+    ports = SERVICE_PORTS.get(home)
+    if ports is None:
+        registry = str(free_port())
+        ports = SERVICE_PORTS[home] = {
+            "LLMOPS_REGISTRY_GRPC_PORT": registry, "LLMOPS_REGISTRY_METRICS_PORT": str(free_port()),
+            "LLMOPS_SERVING_GRPC_PORT": str(free_port()), "LLMOPS_SERVING_METRICS_PORT": str(free_port()),
+            "LLMOPS_SERVING_HTTP_PORT": str(free_port()), "LLMOPS_SERVING_REGISTRY_ENDPOINT": f"127.0.0.1:{registry}"}
     env.update({"LLMOPS_HOME": str(home), **ports})
     return subprocess.run([*LLMOPS, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -77,6 +83,12 @@ def test_up_starts_services_and_down_stops_everything(home):
     status = json.loads(llmops(home, "status", "--json").stdout)
     services = {s["name"]: s for s in status["services"]}
     assert services["registry"]["serving"], status
+    assert services["serving"]["serving"], status
+    http_port = int(SERVICE_PORTS[home]["LLMOPS_SERVING_HTTP_PORT"])
+    assert services["serving"]["http_port"] == http_port
+    with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/health", timeout=10) as health:
+        assert health.status == 200
+    assert f"serving REST API: http://127.0.0.1:{http_port}/v1" in llmops(home, "status").stdout
     assert (home / "admin.key").stat().st_mode & 0o077 == 0
     down = llmops(home, "down")
     assert down.returncode == 0

@@ -41,7 +41,7 @@ RAY_PIN = re.compile(r"^ray(?:\[[^\]]*\])?\s*==\s*([^\s;#]+)", re.M)
 RAY_IMAGE = re.compile(r"^rayproject/ray(?:-ml)?:(?P<version>\d+\.\d+\.\d+)(?P<rest>\S*)$")
 PYTHON_IMAGE = re.compile(r"^ARG PYTHON_IMAGE=python:(\d+)\.(\d+)", re.M)
 SECRET_MARKERS = ("PASSWORD", "SECRET", "KEY")
-PORT_FIELDS = ("grpc_port", "metrics_port")
+PORT_FIELDS = ("grpc_port", "metrics_port", "http_port")  # http_port: only where the settings have one
 # A whole value that is one reference with no default: ${VAR}, ${VAR:?msg} or ${VAR?msg}.
 SECRET_REF = re.compile(r"\$\{[A-Za-z_][A-Za-z0-9_]*(?::?\?[^}]*)?\}")
 # Any compose interpolation: ${VAR}, ${VAR<op>...} or $VAR, but not the escaped $$.
@@ -145,9 +145,9 @@ def settings_class(service: dict[str, Any]) -> type[CommonSettings] | None:
 
 
 def listening_ports(cls: type[CommonSettings], env: dict[str, str]) -> dict[str, int]:
-    """grpc_port and metrics_port as ``cls`` resolves them from ``env``: own prefix, shared prefix, default."""
+    """The PORT_FIELDS ``cls`` has, as it resolves them from ``env``: own prefix, shared prefix, default."""
     ports = {}
-    for field in PORT_FIELDS:
+    for field in (f for f in PORT_FIELDS if f in cls.model_fields):
         for name in (f"{cls.env_prefix()}{field}".upper(), f"{SHARED_PREFIX}{field}".upper()):
             if name in env:
                 ports[field] = int(env[name])
@@ -279,8 +279,8 @@ def check_ports(compose: dict[str, Any]) -> list[str]:
             continue
         for written, host, container in published_ports(svc):
             if container not in ports.values():
-                problems.append(f"service {name!r}: publishes {written!r}, but {cls.__name__} listens on "
-                                f"grpc_port={ports['grpc_port']} and metrics_port={ports['metrics_port']}")
+                listens = " and ".join(f"{field}={port}" for field, port in ports.items())
+                problems.append(f"service {name!r}: publishes {written!r}, but {cls.__name__} listens on {listens}")
             elif host is not None and host != container:
                 problems.append(f"service {name!r}: publishes container port {container} as host port {host}")
     return problems
@@ -397,7 +397,7 @@ def test_port_resolution_matches_the_settings_classes(compose, monkeypatch):
     for name, svc in platform_services(compose).items():
         cls = settings_class(svc)
         env = environment(svc)
-        port_vars = {k: v for k, v in env.items() if k.endswith(("_GRPC_PORT", "_METRICS_PORT"))}
+        port_vars = {k: v for k, v in env.items() if k.endswith(("_GRPC_PORT", "_METRICS_PORT", "_HTTP_PORT"))}
         with monkeypatch.context() as m:
             for var in [v for v in os.environ if v.startswith(SHARED_PREFIX)]:
                 m.delenv(var)
@@ -405,7 +405,8 @@ def test_port_resolution_matches_the_settings_classes(compose, monkeypatch):
                 m.setenv(var, value)
             settings = cls()
             expected = listening_ports(cls, env)
-            assert {f: getattr(settings, f) for f in PORT_FIELDS} == expected, f"service {name!r}"
+            assert {f: getattr(settings, f) for f in expected} == expected, f"service {name!r}"
+            assert set(expected) == {f for f in PORT_FIELDS if f in cls.model_fields}, f"service {name!r}"
 
 
 def test_no_secret_has_a_literal_value(compose):
@@ -488,6 +489,13 @@ def test_dockerfile_shape():
         assert path in ignored, f".dockerignore: {path} is not excluded"
 
 
+def _publishing(compose: dict[str, Any], name: str, port: str) -> dict[str, Any]:
+    """A copy of ``compose`` whose service ``name`` publishes ``port`` beside its own."""
+    bogus = copy.deepcopy(compose)
+    bogus["services"][name]["ports"] = [*bogus["services"][name].get("ports", []), port]
+    return bogus
+
+
 def test_checks_catch_broken_copies(compose):
     """Each check reports a fault planted in an in-memory copy, naming the service and the variable."""
     pyproject = load_pyproject()
@@ -510,6 +518,20 @@ def test_checks_catch_broken_copies(compose):
     moved["services"][name]["ports"] = ["50999:50999"]
     assert check_ports(moved) == []
     assert check_env_names(moved) == []
+
+    # A REST port counts only for a service whose settings have http_port, and follows its variable too.
+    rest = next(n for n, s in platform_services(compose).items() if "http_port" in settings_class(s).model_fields)
+    rest_cls = settings_class(compose["services"][rest])
+    assert any(name in p and "8080" in p for p in check_ports(_publishing(compose, name, "8080:8080")))
+    assert any(rest in p and "8080" in p for p in check_ports(_publishing(compose, rest, "8080:8080")))
+    rest_moved = copy.deepcopy(compose)
+    default_http = rest_cls.model_fields["http_port"].default
+    rest_moved["services"][rest]["ports"] = [
+        "8080:8080" if container == default_http else written
+        for written, _, container in published_ports(compose["services"][rest])]
+    rest_moved["services"][rest]["environment"][f"{rest_cls.env_prefix()}HTTP_PORT"] = "8080"
+    assert check_ports(rest_moved) == []
+    assert check_env_names(rest_moved) == []
 
     literal = copy.deepcopy(compose)
     literal["services"][name]["environment"]["LLMOPS_S3_SECRET_KEY"] = "hunter2"

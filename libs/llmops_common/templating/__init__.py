@@ -22,7 +22,7 @@ from llmops_common.templating.limits import (
     RENDER_SECONDS,
     UnsafeTemplate,
 )
-from llmops_common.templating.render import render
+from llmops_common.templating.render import as_text, render
 from llmops_common.templating.schema import (
     CHAT_ROLES,
     NAME,
@@ -38,5 +38,5 @@ from llmops_common.templating.schema import (
 __all__ = [
     "CHAT_ROLES", "MAX_OUTPUT_CHARS", "MAX_RANGE_TOTAL", "MAX_SEQUENCE", "MAX_TEMPLATE_BYTES", "NAME", "RENDER_SECONDS",
     "TAG", "ChatMessage", "Delimiting", "RenderPool", "Template", "UnsafeTemplate", "VariableSpec", "VariableType",
-    "bind", "render", "validate",
+    "as_text", "bind", "render", "validate",
 ]

@@ -5,7 +5,7 @@ forbids), naming the field, never as an internal error."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from itertools import islice
 from typing import Any
 
@@ -69,3 +69,11 @@ def _render_source(code: Any, variables: dict[str, Any], field: str) -> str:
     except Exception as exc:  # noqa: BLE001 - any other failure inside a render is the template's
         raise InvalidArgument(f"the render failed: {type(exc).__name__}: {plain_message(exc)}", field=field) from None
     return "".join(chunks)
+
+
+def as_text(rendered: str | Sequence[ChatMessage]) -> str:
+    """A rendered prompt as the text a model sees: a chat prompt is one ``role: content`` line per
+    message. Training renders records and serving renders requests through this one function."""
+    if isinstance(rendered, str):
+        return rendered
+    return "".join(f"{m.role}: {m.content}\n" for m in rendered)

@@ -13,12 +13,13 @@ from rich.table import Table
 from rich.text import Text
 
 from llmops_cli import base_models  # noqa: F401  (adds `models import` and `models bootstrap-base`)
+from llmops_cli.chat import chat
 from llmops_cli.datasets import datasets_app
 from llmops_cli.local import load_stack, service_env
 from llmops_cli.models import models_app
 from llmops_cli.output import console, err_console
 from llmops_cli.prompts import prompts_app
-from llmops_cli.services import SERVICES
+from llmops_cli.services import SERVICES, rest_url
 from llmops_cli.supervisor import Supervisor
 from llmops_cli.toolkit import JsonOpt
 from llmops_cli.training import train_app
@@ -34,6 +35,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(train_app, name="train")
+app.command("chat")(chat)
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
 PlatformRayOpt = Annotated[bool, typer.Option("--ray/--no-ray",
@@ -137,6 +139,9 @@ def status(as_json: JsonOpt = False) -> None:
         return
     _print_components(data["components"], f"stack at {data['home']}")
     _print_components(services, "services")
+    for svc in services:
+        if svc["http_port"] is not None:
+            console.print(f"{svc['name']} REST API: {rest_url(svc['http_port'])}")
 
 
 # -- keys --------------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ class ServiceSpec:
     module: str  # runs with ``python -m``
     settings: str  # "module:Class"
     bootstrap: str  # module holding ``migrations()`` (light: the migrate job's image has no service extras)
+    http: bool = False  # also serves a REST API on its settings' ``http_port``
 
     def settings_class(self) -> type[CommonSettings]:
         module, cls = self.settings.split(":")
@@ -31,6 +32,19 @@ class ServiceSpec:
         """The port its settings class defaults to (no environment read)."""
         return self.settings_class().model_fields["grpc_port"].default
 
+    def http_port(self) -> int | None:
+        """The REST port as its settings read it from the environment; None for a gRPC-only service."""
+        return self.settings_class()().http_port if self.http else None
+
+    def default_http_port(self) -> int | None:
+        """The REST port its settings class defaults to (no environment read); None for a gRPC-only service."""
+        return self.settings_class().model_fields["http_port"].default if self.http else None
+
+
+def rest_url(port: int) -> str:
+    """The base URL of a local service's OpenAI-compatible REST API."""
+    return f"http://127.0.0.1:{port}/v1"
+
 
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
@@ -43,5 +57,7 @@ SERVICES: dict[str, ServiceSpec] = {
                     "llmops_registry.bootstrap"),
         ServiceSpec("training", "llmops_training.main", "llmops_training.settings:TrainingSettings",
                     "llmops_training.bootstrap"),
+        ServiceSpec("serving", "llmops_serving.main", "llmops_serving.settings:ServingSettings",
+                    "llmops_serving.bootstrap", http=True),
     )
 }

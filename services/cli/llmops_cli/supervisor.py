@@ -23,6 +23,7 @@ class ServiceStatus:
     running: bool
     serving: bool
     log: str
+    http_port: int | None = None  # the REST API's, for a service that has one
 
 
 class Supervisor:
@@ -65,8 +66,9 @@ class Supervisor:
         port = int(env.get(f"LLMOPS_{spec.name.upper()}_GRPC_PORT") or spec.grpc_port())
         endpoint = f"127.0.0.1:{port}"
         running = self.stack.is_alive(key)
+        http_port = int(env.get(f"LLMOPS_{spec.name.upper()}_HTTP_PORT") or spec.http_port()) if spec.http else None
         return ServiceStatus(spec.name, endpoint, self.stack.pid_of(key), running,
-                             running and health_serving(endpoint), str(self.stack.logfile(key)))
+                             running and health_serving(endpoint), str(self.stack.logfile(key)), http_port)
 
 
 def health_serving(endpoint: str, timeout: float = 1.0) -> bool:

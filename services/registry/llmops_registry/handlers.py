@@ -1,7 +1,8 @@
-"""The registry's use cases for models, versions, evaluations, search, lineage and audit.
+"""The registry's use cases for models, versions, evaluations, deployments, search, lineage and audit.
 
 Each takes its dependencies as arguments and runs in one unit of work; every state change writes one
 audit row and one event, together, at commit. Alias moves and promotions are in ``releases``.
+Deployments are the exception: they record what serving reports, not a change the registry makes.
 """
 
 from __future__ import annotations
@@ -17,9 +18,11 @@ from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound
 from llmops_common.events import Envelope
 from llmops_common.events.evaluation import EvaluationRunCompleted
 from llmops_common.events.registry import EvaluationAttached, ModelCreated, ModelVersionCreated
+from llmops_common.events.serving import DeploymentUpdated
 from llmops_common.pagination import Page
 from llmops_common.storage import ArtifactInspector, StoredObject
 from llmops_common.validation import quote
+from llmops_registry.domain.deployment import DeploymentSwitch
 from llmops_registry.domain.governance import Pin, RequestPromotion, parse_model_uri, trusts_evaluations_from
 from llmops_registry.domain.model import (
     CreateModelVersion,
@@ -36,6 +39,7 @@ log = logging.getLogger(__name__)
 
 EVALUATION_CONSUMER = "registry-evaluation-results"
 EVALUATION_ACTOR = "evaluation-service"
+DEPLOYMENT_CONSUMER = "registry-serving-deployments"
 
 
 async def register_model(uow: UnitOfWorkFactory, cmd: RegisterModel, *, actor: Principal,
@@ -203,6 +207,26 @@ async def record_evaluation(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> 
                                      correlation_id=envelope.correlation_id)
         await tx.commit()
     return attached
+
+
+async def record_deployment(uow: UnitOfWorkFactory, envelope: Envelope[Any]) -> bool:
+    """Consume ``serving.deployment.updated``: record, once per event (inbox), the version a replica now
+    serves, for lineage. No audit row or event of the registry's own: the switch is serving's fact, kept
+    by its event id in the deployment history. An invalid payload (InvalidArgument) or an unknown version
+    (NotFound) raises, and the bus dead-letters it at once."""
+    payload: DeploymentUpdated = envelope.payload
+    switch = DeploymentSwitch(envelope.event_id, payload.deployment, payload.replica, payload.model_name,
+                              payload.version, payload.alias, envelope.occurred_at, payload.previous_version,
+                              payload.prompt_version or "")
+    switch.validate(payload.model_version_uri)
+    async with uow() as tx:
+        if not await tx.claim_event(DEPLOYMENT_CONSUMER, envelope.event_id):
+            return False
+        if await tx.get_version(switch.model_name, switch.version) is None:
+            raise NotFound(f"model version {quote(switch.model_name)}/{switch.version} not found", field="version")
+        await tx.record_deployment(switch)
+        await tx.commit()
+    return True
 
 
 async def list_audit(uow: UnitOfWorkFactory, query: AuditQuery, page: Page) -> tuple[list[AuditEntry], tuple | None]:

@@ -1,9 +1,11 @@
 """The lineage graph of a model version: upstream (dataset versions, prompt version, training run, code
-version, base model chain, evaluations) and downstream (aliases that hold it, versions built on it)."""
+version, base model chain, evaluations) and downstream (aliases that hold it, serving deployments that
+serve or served it, versions built on it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC
 
 from llmops_common.errors import NotFound
 from llmops_common.validation import quote
@@ -15,7 +17,8 @@ from llmops_registry.store import RegistryUnitOfWork, UnitOfWorkFactory
 @dataclass(frozen=True)
 class Node:
     id: str
-    kind: str  # dataset_version | prompt_version | training_run | model_version | evaluation_run | alias | code_version
+    kind: str  # dataset_version | prompt_version | training_run | model_version | evaluation_run | alias | deployment
+    #            | code_version
     ref: str
     attributes: dict[str, str] = field(default_factory=dict)
 
@@ -76,6 +79,12 @@ async def _downstream(tx: RegistryUnitOfWork, graph: Graph, version: ModelVersio
     for alias in version.aliases:
         aid = f"alias:{version.model_name}@{alias}"
         graph.add(Node(aid, "alias", f"models:/{version.model_name}@{alias}"), Edge(me, aid, "held_by"))
+    for served in await tx.deployments_of(version.model_name, version.version):
+        did = f"deployment:{served.deployment}@{served.replica}"
+        attributes = {"alias": served.alias, "replica": served.replica,
+                      "loaded_at": served.loaded_at.astimezone(UTC).isoformat(),
+                      "current": str(served.current).lower(), "prompt_version": served.prompt_version}
+        graph.add(Node(did, "deployment", served.deployment, attributes), Edge(me, did, "deployed_as"))
     if depth <= 0:
         return
     for derived in await tx.versions_based_on(me):

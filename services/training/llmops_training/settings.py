@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from importlib import metadata
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import Field
 
-from llmops_common.settings import CommonSettings, service_settings_config
+from llmops_common.settings import CallerSettings, local_endpoint, service_settings_config
 
 DEFAULT_GRPC_PORT = 50053
 DEFAULT_METRICS_PORT = 9103
-
-
-def _local(service: str, port: int) -> str:
-    """127.0.0.1 on the port ``llmops up`` gives ``service`` (its ``LLMOPS_<SERVICE>_GRPC_PORT``)."""
-    return f"127.0.0.1:{os.environ.get(f'LLMOPS_{service.upper()}_GRPC_PORT') or port}"
 
 
 def platform_version() -> str:
@@ -26,7 +20,7 @@ def platform_version() -> str:
         return "llmops-platform (unpackaged)"
 
 
-class TrainingSettings(CommonSettings):
+class TrainingSettings(CallerSettings):
     model_config = service_settings_config("training")
     service_name: ClassVar[str] = "training"
 
@@ -34,10 +28,9 @@ class TrainingSettings(CommonSettings):
     metrics_port: int = Field(default=DEFAULT_METRICS_PORT, ge=0, le=65535)
     # The services whose references a run names (HOST:PORT), and the key the service calls them with
     # (default: the bootstrap admin key).
-    registry_endpoint: str = Field(default_factory=lambda: _local("registry", 50055))
-    ingestion_endpoint: str = Field(default_factory=lambda: _local("ingestion", 50051))
-    prompts_endpoint: str = Field(default_factory=lambda: _local("prompts", 50052))
-    service_api_key: SecretStr | None = None
+    registry_endpoint: str = Field(default_factory=lambda: local_endpoint("registry", 50055))
+    ingestion_endpoint: str = Field(default_factory=lambda: local_endpoint("ingestion", 50051))
+    prompts_endpoint: str = Field(default_factory=lambda: local_endpoint("prompts", 50052))
     call_timeout_seconds: float = Field(default=10.0, gt=0, le=300)
     # Ray: how long to wait for the cluster per attempt, and how long a run waits QUEUED for an
     # unreachable cluster before it fails.
@@ -63,9 +56,3 @@ class TrainingSettings(CommonSettings):
     code_version: str = Field(default_factory=platform_version, max_length=200)
     # Where outputs and Ray Train checkpoints go (prefixes in the models and artifacts buckets).
     output_prefix: str = "training"
-
-    def api_key(self) -> str:
-        for key in (self.service_api_key, self.bootstrap_admin_key):
-            if key is not None and key.get_secret_value():
-                return key.get_secret_value()
-        return ""

@@ -18,6 +18,7 @@ from datetime import datetime
 from llmops_common.audit import AuditEntry
 from llmops_common.pagination import Int, KeyShape, Page, Text, Timestamp, Uuid
 from llmops_common.unit_of_work import UnitOfWork
+from llmops_registry.domain.deployment import Deployment, DeploymentSwitch
 from llmops_registry.domain.governance import AliasPolicy, Decision, Promotion, PromotionStatus, Release
 from llmops_registry.domain.model import EvaluationResult, ModelKind, ModelVersion, RegisteredModel
 
@@ -130,6 +131,16 @@ class RegistryUnitOfWork(UnitOfWork):
     @abc.abstractmethod
     async def versions_based_on(self, ref: str) -> list[ModelVersion]:
         """Versions whose base_model_version is ``ref`` (``models:/name/N``)."""
+
+    @abc.abstractmethod
+    async def record_deployment(self, switch: DeploymentSwitch) -> None:
+        """Keep the switch in the history (once per event id) and make its version the (deployment,
+        replica)'s current one, unless a switch loaded later is already recorded (out-of-order delivery)."""
+
+    @abc.abstractmethod
+    async def deployments_of(self, model_name: str, version: int) -> list[Deployment]:
+        """Every (deployment, replica) that served this version, from its latest switch to it, marked
+        ``current`` while it still serves it; ordered by (deployment, replica)."""
 
     @abc.abstractmethod
     async def list_audit(self, query: AuditQuery, page: Page) -> list[AuditEntry]:

@@ -12,6 +12,7 @@ from llmops_common.errors import AlreadyExists
 from llmops_common.events import Envelope
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
+from llmops_registry.domain.deployment import Deployment, DeploymentSwitch
 from llmops_registry.domain.governance import AliasPolicy, Decision, Promotion, PromotionStatus, Release
 from llmops_registry.domain.model import EvaluationResult, ModelVersion, RegisteredModel
 from llmops_registry.store import AuditQuery, ModelQuery, PromotionQuery, RegistryUnitOfWork, VersionQuery
@@ -26,6 +27,8 @@ class InMemoryRegistry:
         self.aliases: dict[tuple[str, str], Release] = {}
         self.policies: dict[tuple[str, str], AliasPolicy] = {}
         self.promotions: dict[str, Promotion] = {}
+        self.deployments: dict[tuple[str, str], DeploymentSwitch] = {}  # (deployment, replica) -> current
+        self.deployment_switches: dict[uuid.UUID, DeploymentSwitch] = {}
         self.inbox: set[tuple[str, uuid.UUID]] = set()
         self.audit: list[AuditEntry] = []
         self.outbox: list[Envelope[Any]] = []
@@ -37,7 +40,8 @@ class InMemoryRegistry:
 class InMemoryUnitOfWork(InMemoryTransaction, RegistryUnitOfWork):
     """Stages changes on copies and publishes them to the shared state only on commit."""
 
-    tables = ("models", "versions", "aliases", "policies", "promotions", "inbox")
+    tables = ("models", "versions", "aliases", "policies", "promotions", "deployments", "deployment_switches",
+              "inbox")
 
     async def create_model(self, model: RegisteredModel) -> RegisteredModel:
         if model.name in self.models:
@@ -172,6 +176,25 @@ class InMemoryUnitOfWork(InMemoryTransaction, RegistryUnitOfWork):
     async def versions_based_on(self, ref: str) -> list[ModelVersion]:
         return sorted((v for v in self.versions.values() if v.base_model_version == ref),
                       key=lambda v: (v.model_name, v.version))
+
+    async def record_deployment(self, switch: DeploymentSwitch) -> None:
+        if switch.event_id in self.deployment_switches:
+            return
+        self.deployment_switches[switch.event_id] = switch
+        key = (switch.deployment, switch.replica)
+        if key not in self.deployments or self.deployments[key].loaded_at <= switch.loaded_at:
+            self.deployments[key] = switch
+
+    async def deployments_of(self, model_name: str, version: int) -> list[Deployment]:
+        latest: dict[tuple[str, str], DeploymentSwitch] = {}
+        for s in self.deployment_switches.values():
+            key = (s.deployment, s.replica)
+            if (s.model_name, s.version) == (model_name, version) and (
+                    key not in latest or latest[key].loaded_at < s.loaded_at):
+                latest[key] = s
+        return [Deployment(s.deployment, s.replica, s.model_name, s.version, s.alias, s.prompt_version, s.loaded_at,
+                           (self.deployments[k].model_name, self.deployments[k].version) == (model_name, version))
+                for k, s in sorted(latest.items())]
 
     async def append_audit(self, entry: AuditEntry) -> None:
         self.state.audit.append(replace(entry, id=len(self.state.audit) + 1, occurred_at=datetime.now(UTC)))

@@ -16,6 +16,7 @@ from llmops_common.db import like_prefix
 from llmops_common.errors import AlreadyExists
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_registry.domain.deployment import Deployment, DeploymentSwitch
 from llmops_registry.domain.governance import (
     AliasPolicy,
     Decision,
@@ -322,6 +323,32 @@ class PostgresUnitOfWork(PostgresTransaction, RegistryUnitOfWork):
         rows = await self._all(f"{_VERSION_SELECT} WHERE v.base_model_version = %s ORDER BY v.model_name, v.version"
                                " LIMIT 1000", (ref,))
         return [_version(r) for r in rows]
+
+    async def record_deployment(self, switch: DeploymentSwitch) -> None:
+        await self.conn.execute(
+            "WITH s AS (INSERT INTO deployment_switches (event_id, deployment, replica, model_name, version, alias,"
+            " previous_version, prompt_version, loaded_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id, deployment, replica, model_name, version,"
+            " loaded_at)"
+            " INSERT INTO deployments (event_id, deployment, replica, model_name, version, loaded_at) SELECT * FROM s"
+            " ON CONFLICT (deployment, replica) DO UPDATE SET event_id = EXCLUDED.event_id,"
+            " model_name = EXCLUDED.model_name, version = EXCLUDED.version, loaded_at = EXCLUDED.loaded_at"
+            " WHERE deployments.loaded_at <= EXCLUDED.loaded_at",
+            (switch.event_id, switch.deployment, switch.replica, switch.model_name, switch.version, switch.alias,
+             switch.previous_version, switch.prompt_version, switch.loaded_at),
+        )
+
+    async def deployments_of(self, model_name: str, version: int) -> list[Deployment]:
+        rows = await self._all(
+            "SELECT DISTINCT ON (s.deployment, s.replica) s.deployment, s.replica, s.model_name, s.version, s.alias,"
+            " s.prompt_version, s.loaded_at, (d.model_name, d.version) = (s.model_name, s.version)"
+            " FROM deployment_switches s JOIN deployments d ON d.deployment = s.deployment AND d.replica = s.replica"
+            " WHERE s.model_name = %s AND s.version = %s"
+            " ORDER BY s.deployment, s.replica, s.loaded_at DESC LIMIT 1000",
+            (model_name, version),
+        )
+        return [Deployment(d, r, m, int(v), alias, prompt, loaded_at, bool(current))
+                for d, r, m, v, alias, prompt, loaded_at, current in rows]
 
     async def append_audit(self, entry: AuditEntry) -> None:
         await self.conn.execute(

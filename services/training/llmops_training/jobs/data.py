@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from llmops_common.templating import ChatMessage, render
+from llmops_common.templating import as_text, render
 from llmops_common.templating.wire import template_from_wire
 from llmops_training.jobs.protocol import DataPlan
 
@@ -32,12 +32,6 @@ def read_records(uris: Sequence[str], fs: pafs.FileSystem) -> list[dict[str, Any
     return records
 
 
-def _as_text(rendered: str | list[ChatMessage]) -> str:
-    if isinstance(rendered, str):
-        return rendered
-    return "".join(f"{m.role}: {m.content}\n" for m in rendered)
-
-
 def prompt_and_completion(record: dict[str, Any], plan: DataPlan) -> tuple[str, str]:
     """The text the loss ignores and the text it trains on, for one record of the plan's shape:
     instruction -> template(instruction, input) and ``output``; chat -> template(messages before
@@ -50,14 +44,14 @@ def prompt_and_completion(record: dict[str, Any], plan: DataPlan) -> tuple[str, 
     if plan.shape == "instruction":
         values = {"instruction": record["instruction"], "input": record.get("input") or ""}
         values = {k: v for k, v in values.items() if k in declared}
-        return _as_text(render(template, values)), record["output"]
+        return as_text(render(template, values)), record["output"]
     messages = list(record["messages"])
     last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
     if last is None:
         raise ValueError("a chat record has no assistant turn to train on")
     earlier = [{"role": m["role"], "content": m["content"]} for m in messages[:last]]
     values = {"messages": earlier} if "messages" in declared else {}
-    return _as_text(render(template, values)), messages[last]["content"]
+    return as_text(render(template, values)), messages[last]["content"]
 
 
 def tokenize(records: Sequence[dict[str, Any]], plan: DataPlan, tokenizer: Any, max_length: int) -> list[Example]:

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from llmops.common.v1 import common_pb2 as llmops_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fllmops/serving/v1/serving.proto\x12\x11llmops.serving.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dllmops/common/v1/common.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"@\n\x0c\x43hatMessages\x12\x30\n\x08messages\x18\x01 \x03(\x0b\x32\x1e.llmops.serving.v1.ChatMessage\"M\n\x0bPromptInput\x12\x12\n\nprompt_ref\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xb6\x02\n\x12SamplingParameters\x12\x18\n\x0btemperature\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05top_k\x18\x03 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x0c\n\x04stop\x18\x05 \x03(\t\x12\x11\n\x04seed\x18\x06 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x07 \x01(\x01H\x05\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x08 \x01(\x01H\x06\x88\x01\x01\x42\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x08\n\x06_top_kB\r\n\x0b_max_tokensB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penalty\"O\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x05\"y\n\rLoadedAdapter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x14\n\x0c\x61rtifact_uri\x18\x03 \x01(\t\x12-\n\tloaded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x99\x03\n\nDeployment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\x03\x12\x16\n\x0e\x62\x61se_model_uri\x18\x05 \x01(\t\x12\x32\n\x08\x61\x64\x61pters\x18\x06 \x03(\x0b\x32 .llmops.serving.v1.LoadedAdapter\x12\x16\n\x0eprompt_version\x18\x07 \x01(\t\x12\x34\n\x13sampling_parameters\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\x06status\x18\t \x01(\x0e\x32#.llmops.serving.v1.DeploymentStatus\x12\x16\n\x0eready_replicas\x18\n \x01(\x05\x12,\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1d.llmops.common.v1.ErrorDetail\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf7\x02\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x06prompt\x18\x02 \x01(\tH\x00\x12/\n\x04\x63hat\x18\x03 \x01(\x0b\x32\x1f.llmops.serving.v1.ChatMessagesH\x00\x12\x39\n\x0fprompt_template\x18\x04 \x01(\x0b\x32\x1e.llmops.serving.v1.PromptInputH\x00\x12\x37\n\x08sampling\x18\x05 \x01(\x0b\x32%.llmops.serving.v1.SamplingParameters\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0c\n\x04user\x18\x07 \x01(\t\x12\x42\n\x08metadata\x18\x08 \x03(\x0b\x32\x30.llmops.serving.v1.GenerateRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05input\"\xfe\x01\n\x10GenerateResponse\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x61pter\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x36\n\rfinish_reason\x18\x06 \x01(\x0e\x32\x1f.llmops.serving.v1.FinishReason\x12\'\n\x05usage\x18\x07 \x01(\x0b\x32\x18.llmops.serving.v1.Usage\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb5\x01\n\x16StreamGenerateResponse\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x02 \x01(\t\x12\x36\n\rfinish_reason\x18\x03 \x01(\x0e\x32\x1f.llmops.serving.v1.FinishReason\x12\'\n\x05usage\x18\x04 \x01(\x0b\x32\x18.llmops.serving.v1.Usage\x12\x15\n\rmodel_version\x18\x05 \x01(\t\"Y\n\x16ListDeploymentsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\x12\x12\n\nmodel_name\x18\x02 \x01(\t\"{\n\x17ListDeploymentsResponse\x12\x32\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x1d.llmops.serving.v1.Deployment\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"$\n\x14GetDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t*\x81\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x03*\xce\x01\n\x10\x44\x65ploymentStatus\x12!\n\x1d\x44\x45PLOYMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45PLOYMENT_STATUS_PENDING\x10\x01\x12\x1d\n\x19\x44\x45PLOYMENT_STATUS_LOADING\x10\x02\x12\x1b\n\x17\x44\x45PLOYMENT_STATUS_READY\x10\x03\x12\x1e\n\x1a\x44\x45PLOYMENT_STATUS_UPDATING\x10\x04\x12\x1c\n\x18\x44\x45PLOYMENT_STATUS_FAILED\x10\x05\x32\x8b\x03\n\x0eServingService\x12S\n\x08Generate\x12\".llmops.serving.v1.GenerateRequest\x1a#.llmops.serving.v1.GenerateResponse\x12\x61\n\x0eStreamGenerate\x12\".llmops.serving.v1.GenerateRequest\x1a).llmops.serving.v1.StreamGenerateResponse0\x01\x12h\n\x0fListDeployments\x12).llmops.serving.v1.ListDeploymentsRequest\x1a*.llmops.serving.v1.ListDeploymentsResponse\x12W\n\rGetDeployment\x12\'.llmops.serving.v1.GetDeploymentRequest\x1a\x1d.llmops.serving.v1.Deploymentb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1fllmops/serving/v1/serving.proto\x12\x11llmops.serving.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dllmops/common/v1/common.proto\",\n\x0b\x43hatMessage\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x0f\n\x07\x63ontent\x18\x02 \x01(\t\"@\n\x0c\x43hatMessages\x12\x30\n\x08messages\x18\x01 \x03(\x0b\x32\x1e.llmops.serving.v1.ChatMessage\"M\n\x0bPromptInput\x12\x12\n\nprompt_ref\x18\x01 \x01(\t\x12*\n\tvariables\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xaa\x03\n\x12SamplingParameters\x12\x18\n\x0btemperature\x18\x01 \x01(\x01H\x00\x88\x01\x01\x12\x12\n\x05top_p\x18\x02 \x01(\x01H\x01\x88\x01\x01\x12\x12\n\x05top_k\x18\x03 \x01(\x05H\x02\x88\x01\x01\x12\x17\n\nmax_tokens\x18\x04 \x01(\x05H\x03\x88\x01\x01\x12\x0c\n\x04stop\x18\x05 \x03(\t\x12\x11\n\x04seed\x18\x06 \x01(\x03H\x04\x88\x01\x01\x12\x1d\n\x10presence_penalty\x18\x07 \x01(\x01H\x05\x88\x01\x01\x12\x1e\n\x11\x66requency_penalty\x18\x08 \x01(\x01H\x06\x88\x01\x01\x12\x15\n\x08logprobs\x18\t \x01(\x05H\x07\x88\x01\x01\x12\x17\n\nignore_eos\x18\n \x01(\x08H\x08\x88\x01\x01\x12\x17\n\nmin_tokens\x18\x0b \x01(\x05H\t\x88\x01\x01\x42\x0e\n\x0c_temperatureB\x08\n\x06_top_pB\x08\n\x06_top_kB\r\n\x0b_max_tokensB\x07\n\x05_seedB\x13\n\x11_presence_penaltyB\x14\n\x12_frequency_penaltyB\x0b\n\t_logprobsB\r\n\x0b_ignore_eosB\r\n\x0b_min_tokens\"O\n\x05Usage\x12\x15\n\rprompt_tokens\x18\x01 \x01(\x05\x12\x19\n\x11\x63ompletion_tokens\x18\x02 \x01(\x05\x12\x14\n\x0ctotal_tokens\x18\x03 \x01(\x05\"y\n\rLoadedAdapter\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x14\n\x0c\x61rtifact_uri\x18\x03 \x01(\t\x12-\n\tloaded_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\x99\x03\n\nDeployment\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x12\n\nmodel_name\x18\x02 \x01(\t\x12\r\n\x05\x61lias\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\x03\x12\x16\n\x0e\x62\x61se_model_uri\x18\x05 \x01(\t\x12\x32\n\x08\x61\x64\x61pters\x18\x06 \x03(\x0b\x32 .llmops.serving.v1.LoadedAdapter\x12\x16\n\x0eprompt_version\x18\x07 \x01(\t\x12\x34\n\x13sampling_parameters\x18\x08 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x33\n\x06status\x18\t \x01(\x0e\x32#.llmops.serving.v1.DeploymentStatus\x12\x16\n\x0eready_replicas\x18\n \x01(\x05\x12,\n\x05\x65rror\x18\x0b \x01(\x0b\x32\x1d.llmops.common.v1.ErrorDetail\x12.\n\nupdated_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xf7\x02\n\x0fGenerateRequest\x12\r\n\x05model\x18\x01 \x01(\t\x12\x10\n\x06prompt\x18\x02 \x01(\tH\x00\x12/\n\x04\x63hat\x18\x03 \x01(\x0b\x32\x1f.llmops.serving.v1.ChatMessagesH\x00\x12\x39\n\x0fprompt_template\x18\x04 \x01(\x0b\x32\x1e.llmops.serving.v1.PromptInputH\x00\x12\x37\n\x08sampling\x18\x05 \x01(\x0b\x32%.llmops.serving.v1.SamplingParameters\x12\x12\n\nrequest_id\x18\x06 \x01(\t\x12\x0c\n\x04user\x18\x07 \x01(\t\x12\x42\n\x08metadata\x18\x08 \x03(\x0b\x32\x30.llmops.serving.v1.GenerateRequest.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x07\n\x05input\"\xfe\x01\n\x10GenerateResponse\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12\r\n\x05model\x18\x02 \x01(\t\x12\x15\n\rmodel_version\x18\x03 \x01(\t\x12\x0f\n\x07\x61\x64\x61pter\x18\x04 \x01(\t\x12\x0c\n\x04text\x18\x05 \x01(\t\x12\x36\n\rfinish_reason\x18\x06 \x01(\x0e\x32\x1f.llmops.serving.v1.FinishReason\x12\'\n\x05usage\x18\x07 \x01(\x0b\x32\x18.llmops.serving.v1.Usage\x12.\n\ncreated_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb5\x01\n\x16StreamGenerateResponse\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12\r\n\x05\x64\x65lta\x18\x02 \x01(\t\x12\x36\n\rfinish_reason\x18\x03 \x01(\x0e\x32\x1f.llmops.serving.v1.FinishReason\x12\'\n\x05usage\x18\x04 \x01(\x0b\x32\x18.llmops.serving.v1.Usage\x12\x15\n\rmodel_version\x18\x05 \x01(\t\"Y\n\x16ListDeploymentsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\x12\x12\n\nmodel_name\x18\x02 \x01(\t\"{\n\x17ListDeploymentsResponse\x12\x32\n\x0b\x64\x65ployments\x18\x01 \x03(\x0b\x32\x1d.llmops.serving.v1.Deployment\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"$\n\x14GetDeploymentRequest\x12\x0c\n\x04name\x18\x01 \x01(\t*\x81\x01\n\x0c\x46inishReason\x12\x1d\n\x19\x46INISH_REASON_UNSPECIFIED\x10\x00\x12\x16\n\x12\x46INISH_REASON_STOP\x10\x01\x12\x18\n\x14\x46INISH_REASON_LENGTH\x10\x02\x12 \n\x1c\x46INISH_REASON_CONTENT_FILTER\x10\x03*\xce\x01\n\x10\x44\x65ploymentStatus\x12!\n\x1d\x44\x45PLOYMENT_STATUS_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x44\x45PLOYMENT_STATUS_PENDING\x10\x01\x12\x1d\n\x19\x44\x45PLOYMENT_STATUS_LOADING\x10\x02\x12\x1b\n\x17\x44\x45PLOYMENT_STATUS_READY\x10\x03\x12\x1e\n\x1a\x44\x45PLOYMENT_STATUS_UPDATING\x10\x04\x12\x1c\n\x18\x44\x45PLOYMENT_STATUS_FAILED\x10\x05\x32\x8b\x03\n\x0eServingService\x12S\n\x08Generate\x12\".llmops.serving.v1.GenerateRequest\x1a#.llmops.serving.v1.GenerateResponse\x12\x61\n\x0eGenerateStream\x12\".llmops.serving.v1.GenerateRequest\x1a).llmops.serving.v1.StreamGenerateResponse0\x01\x12h\n\x0fListDeployments\x12).llmops.serving.v1.ListDeploymentsRequest\x1a*.llmops.serving.v1.ListDeploymentsResponse\x12W\n\rGetDeployment\x12\'.llmops.serving.v1.GetDeploymentRequest\x1a\x1d.llmops.serving.v1.Deploymentb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -36,10 +36,10 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_GENERATEREQUEST_METADATAENTRY']._loaded_options = None
   _globals['_GENERATEREQUEST_METADATAENTRY']._serialized_options = b'8\001'
-  _globals['_FINISHREASON']._serialized_start=2342
-  _globals['_FINISHREASON']._serialized_end=2471
-  _globals['_DEPLOYMENTSTATUS']._serialized_start=2474
-  _globals['_DEPLOYMENTSTATUS']._serialized_end=2680
+  _globals['_FINISHREASON']._serialized_start=2458
+  _globals['_FINISHREASON']._serialized_end=2587
+  _globals['_DEPLOYMENTSTATUS']._serialized_start=2590
+  _globals['_DEPLOYMENTSTATUS']._serialized_end=2796
   _globals['_CHATMESSAGE']._serialized_start=148
   _globals['_CHATMESSAGE']._serialized_end=192
   _globals['_CHATMESSAGES']._serialized_start=194
@@ -47,27 +47,27 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_PROMPTINPUT']._serialized_start=260
   _globals['_PROMPTINPUT']._serialized_end=337
   _globals['_SAMPLINGPARAMETERS']._serialized_start=340
-  _globals['_SAMPLINGPARAMETERS']._serialized_end=650
-  _globals['_USAGE']._serialized_start=652
-  _globals['_USAGE']._serialized_end=731
-  _globals['_LOADEDADAPTER']._serialized_start=733
-  _globals['_LOADEDADAPTER']._serialized_end=854
-  _globals['_DEPLOYMENT']._serialized_start=857
-  _globals['_DEPLOYMENT']._serialized_end=1266
-  _globals['_GENERATEREQUEST']._serialized_start=1269
-  _globals['_GENERATEREQUEST']._serialized_end=1644
-  _globals['_GENERATEREQUEST_METADATAENTRY']._serialized_start=1588
-  _globals['_GENERATEREQUEST_METADATAENTRY']._serialized_end=1635
-  _globals['_GENERATERESPONSE']._serialized_start=1647
-  _globals['_GENERATERESPONSE']._serialized_end=1901
-  _globals['_STREAMGENERATERESPONSE']._serialized_start=1904
-  _globals['_STREAMGENERATERESPONSE']._serialized_end=2085
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=2087
-  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=2176
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=2178
-  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=2301
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=2303
-  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=2339
-  _globals['_SERVINGSERVICE']._serialized_start=2683
-  _globals['_SERVINGSERVICE']._serialized_end=3078
+  _globals['_SAMPLINGPARAMETERS']._serialized_end=766
+  _globals['_USAGE']._serialized_start=768
+  _globals['_USAGE']._serialized_end=847
+  _globals['_LOADEDADAPTER']._serialized_start=849
+  _globals['_LOADEDADAPTER']._serialized_end=970
+  _globals['_DEPLOYMENT']._serialized_start=973
+  _globals['_DEPLOYMENT']._serialized_end=1382
+  _globals['_GENERATEREQUEST']._serialized_start=1385
+  _globals['_GENERATEREQUEST']._serialized_end=1760
+  _globals['_GENERATEREQUEST_METADATAENTRY']._serialized_start=1704
+  _globals['_GENERATEREQUEST_METADATAENTRY']._serialized_end=1751
+  _globals['_GENERATERESPONSE']._serialized_start=1763
+  _globals['_GENERATERESPONSE']._serialized_end=2017
+  _globals['_STREAMGENERATERESPONSE']._serialized_start=2020
+  _globals['_STREAMGENERATERESPONSE']._serialized_end=2201
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_start=2203
+  _globals['_LISTDEPLOYMENTSREQUEST']._serialized_end=2292
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_start=2294
+  _globals['_LISTDEPLOYMENTSRESPONSE']._serialized_end=2417
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_start=2419
+  _globals['_GETDEPLOYMENTREQUEST']._serialized_end=2455
+  _globals['_SERVINGSERVICE']._serialized_start=2799
+  _globals['_SERVINGSERVICE']._serialized_end=3194
 # @@protoc_insertion_point(module_scope)

@@ -26,7 +26,8 @@ if _version_not_supported:
 
 
 class ServingServiceStub:
-    """Inference on deployed models and adapters; REST /v1/* mirrors Generate and StreamGenerate.
+    """Inference on deployed models and adapters, on the same engine as the OpenAI-compatible REST API
+    (/v1/chat/completions, /v1/completions, /v1/models on port 8000).
     """
 
     def __init__(self, channel):
@@ -40,8 +41,8 @@ class ServingServiceStub:
                 request_serializer=llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateResponse.FromString,
                 _registered_method=True)
-        self.StreamGenerate = channel.unary_stream(
-                '/llmops.serving.v1.ServingService/StreamGenerate',
+        self.GenerateStream = channel.unary_stream(
+                '/llmops.serving.v1.ServingService/GenerateStream',
                 request_serializer=llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateRequest.SerializeToString,
                 response_deserializer=llmops_dot_serving_dot_v1_dot_serving__pb2.StreamGenerateResponse.FromString,
                 _registered_method=True)
@@ -58,7 +59,8 @@ class ServingServiceStub:
 
 
 class ServingServiceServicer:
-    """Inference on deployed models and adapters; REST /v1/* mirrors Generate and StreamGenerate.
+    """Inference on deployed models and adapters, on the same engine as the OpenAI-compatible REST API
+    (/v1/chat/completions, /v1/completions, /v1/models on port 8000).
     """
 
     def Generate(self, request, context):
@@ -68,8 +70,8 @@ class ServingServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
-    def StreamGenerate(self, request, context):
-        """Generates a completion as a stream of token deltas.
+    def GenerateStream(self, request, context):
+        """Generates a completion as a stream of text deltas; cancelling the call frees its batch slot.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -97,8 +99,8 @@ def add_ServingServiceServicer_to_server(servicer, server):
                     request_deserializer=llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateRequest.FromString,
                     response_serializer=llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateResponse.SerializeToString,
             ),
-            'StreamGenerate': grpc.unary_stream_rpc_method_handler(
-                    servicer.StreamGenerate,
+            'GenerateStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.GenerateStream,
                     request_deserializer=llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateRequest.FromString,
                     response_serializer=llmops_dot_serving_dot_v1_dot_serving__pb2.StreamGenerateResponse.SerializeToString,
             ),
@@ -121,7 +123,8 @@ def add_ServingServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class ServingService:
-    """Inference on deployed models and adapters; REST /v1/* mirrors Generate and StreamGenerate.
+    """Inference on deployed models and adapters, on the same engine as the OpenAI-compatible REST API
+    (/v1/chat/completions, /v1/completions, /v1/models on port 8000).
     """
 
     @staticmethod
@@ -152,7 +155,7 @@ class ServingService:
             _registered_method=True)
 
     @staticmethod
-    def StreamGenerate(request,
+    def GenerateStream(request,
             target,
             options=(),
             channel_credentials=None,
@@ -165,7 +168,7 @@ class ServingService:
         return grpc.experimental.unary_stream(
             request,
             target,
-            '/llmops.serving.v1.ServingService/StreamGenerate',
+            '/llmops.serving.v1.ServingService/GenerateStream',
             llmops_dot_serving_dot_v1_dot_serving__pb2.GenerateRequest.SerializeToString,
             llmops_dot_serving_dot_v1_dot_serving__pb2.StreamGenerateResponse.FromString,
             options,

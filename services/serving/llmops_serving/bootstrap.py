@@ -1,0 +1,93 @@
+"""Wiring: settings -> adapters -> host, gateway, transports and the alias follower. Nothing connects
+here; ``run`` (a background worker) starts the REST server and loads models once connected."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import uvicorn
+from prometheus_client import generate_latest
+
+from llmops_common.db import Migration, load_migrations
+from llmops_common.errors import DomainError
+from llmops_common.prompt_client import PromptClient
+from llmops_common.runtime import Adapters, Service
+from llmops_serving.api import events, grpc
+from llmops_serving.hosting import EngineOptions, Host
+from llmops_serving.http.app import HttpLimits, create_app
+from llmops_serving.inference import Limits, ServingGateway
+from llmops_serving.inference_log import InferenceLog
+from llmops_serving.prompting import Prompts
+from llmops_serving.registry_client import GrpcRegistryReader
+from llmops_serving.reloader import Reloader
+from llmops_serving.settings import ServingSettings
+
+log = logging.getLogger(__name__)
+
+
+def migrations() -> list[Migration]:
+    """Serving keeps no tables of its own: the shared outbox/inbox only."""
+    return load_migrations("llmops_common", "migrations/service", source="common")
+
+
+def replica_id() -> str:
+    """This process's name on the bus (a consumer name: letters, digits, '-' and '_')."""
+    host = re.sub(r"[^A-Za-z0-9_-]", "-", socket.gethostname())[:40]
+    return f"{host}-{uuid.uuid4().hex[:8]}"
+
+
+def bootstrap(settings: ServingSettings) -> Service:
+    adapters = Adapters.build(settings)
+    replica = replica_id()
+    registry = GrpcRegistryReader(settings.registry_endpoint, api_key=settings.api_key(),
+                                  timeout=settings.call_timeout_seconds)
+    password = settings.nats_password.get_secret_value() if settings.nats_password else None
+    prompt_client = PromptClient(settings.prompts_endpoint, api_key=settings.api_key(), nats_url=settings.nats_url,
+                                 nats_user=settings.nats_user, nats_password=password,
+                                 timeout=settings.call_timeout_seconds)
+    prompts = Prompts(prompt_client)
+    cache = Path(settings.cache_dir or tempfile.mkdtemp(prefix="llmops-serving-"))
+    options = EngineOptions(settings.device, settings.max_batch, settings.max_adapters, settings.max_queue,
+                            settings.max_bases)
+    host = Host(adapters.artifacts, registry, prompts.pinned, cache=cache, options=options,
+                smoke_prompt=settings.smoke_prompt, smoke_tokens=settings.smoke_max_tokens)
+    inference_log = InferenceLog(adapters.bus.publish_envelopes, producer=events.PRODUCER,
+                                 capacity=settings.log_buffer_events)
+    ready = asyncio.Event()
+    gateway = ServingGateway(host, inference_log, Limits(settings.default_max_tokens, settings.max_tokens_limit,
+                                                         settings.log_redact_text), ready=ready)
+
+    reloader = Reloader(host, events.emitter(adapters.bus), replica=replica, models=settings.models)
+    events.subscribe(adapters.bus, reloader, replica=replica)
+    limits = HttpLimits(settings.max_body_bytes, settings.max_tokens_limit, settings.default_max_tokens,
+                        settings.rate_limit_per_minute, settings.rate_limit_burst)
+    app = create_app(gateway, adapters.authenticator.authenticate, limits=limits, metrics=generate_latest)
+
+    async def run(stop: asyncio.Event) -> None:
+        server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                               log_level="warning", access_log=False, lifespan="off"))
+        http_task = asyncio.create_task(server.serve(), name="http")
+        try:
+            await prompt_client.start()
+            await host.load_local(settings.local_models)
+            try:
+                await reloader.startup()
+            except DomainError as exc:  # the registry is down: aliases load as their moves arrive
+                log.warning("loading the current aliases failed: %s", exc)
+            ready.set()
+            log.info("serving %s on http://%s:%d/v1", sorted(host.routes), settings.http_host, settings.http_port)
+            await stop.wait()
+        finally:
+            server.should_exit = True
+            await http_task
+            host.close()
+            await registry.close()
+            await prompt_client.close()
+
+    return Service(adapters, [grpc.grpc_service(gateway, host, prompts.render)], background=[run, inference_log.run])
