@@ -53,6 +53,7 @@ bench: $(STAMP)
 	$(PY) bench/registry.py --quick
 	$(PY) bench/ingestion.py --quick
 	$(PY) bench/training.py --quick
+	$(PY) bench/serving.py --quick
 
 down: $(STAMP)
 	$(LLMOPS) down

@@ -151,6 +151,8 @@ async def run_service(
             relay_task = asyncio.create_task(relay.run(stop), name="outbox-relay")
             workers = [asyncio.create_task(work(stop), name=getattr(work, "__qualname__", "worker"))
                        for work in background]
+            for worker in workers:
+                worker.add_done_callback(_report_failure)
             await server.set_serving(True)
             log.info("%s serving", settings.service_name)
             await stop.wait()
@@ -165,6 +167,12 @@ async def run_service(
             await adapters.bus.stop()
         await adapters.pool.close()
         log.info("%s stopped", settings.service_name)
+
+
+def _report_failure(task: asyncio.Task[None]) -> None:
+    """A background worker that dies says so at once (the shutdown path only awaits it)."""
+    if not task.cancelled() and task.exception() is not None:
+        log.error("background worker %s failed", task.get_name(), exc_info=task.exception())
 
 
 @dataclass

@@ -49,7 +49,7 @@ class AdapterSet:
                 raise FailedPrecondition(f"adapter {name!r} is already loaded", field="adapter")
             config = _lora_config(folder, LoraConfig)
             weights = load_file(folder / "adapter_model.safetensors", device=str(_device(self.base)))
-            self._make_room()
+            self._victim()  # ResourceExhausted before any work when every slot is pinned
             if self.model is self.base:
                 self.model = PeftModel(self.base, config, adapter_name=name)
             else:
@@ -61,6 +61,7 @@ class AdapterSet:
                 self._drop(name)
                 raise AdapterLoadError(f"adapter {name!r} does not fit the base model: {str(exc)[:300]}",
                                        field="adapter") from None
+            self._make_room()  # only now: a broken adapter evicts nothing
             self.model.eval()
             self.model.requires_grad_(False)
             self._order[name] = None
@@ -93,11 +94,17 @@ class AdapterSet:
     def adapter_bytes(self) -> int:
         return sum(p.numel() * p.element_size() for n, p in self.model.named_parameters() if "lora_" in n)
 
+    def _victim(self) -> str | None:
+        """The adapter to evict for one more (None while there is room); ResourceExhausted if all are pinned."""
+        if len(self._order) < self.capacity:
+            return None
+        victim = next((n for n in self._order if not self._pins.get(n)), None)
+        if victim is None:
+            raise ResourceExhausted(f"all {self.capacity} adapter slots are in use", retry_after=1.0)
+        return victim
+
     def _make_room(self) -> None:
-        while len(self._order) >= self.capacity:
-            victim = next((n for n in self._order if not self._pins.get(n)), None)
-            if victim is None:
-                raise ResourceExhausted(f"all {self.capacity} adapter slots are in use", retry_after=1.0)
+        while (victim := self._victim()) is not None:
             self._drop(victim)
             del self._order[victim]
 

@@ -46,6 +46,8 @@ class SamplingParams:
             _integer("logprobs", self.logprobs, 0, MAX_TOP_LOGPROBS)
         if not isinstance(self.ignore_eos, bool):
             raise InvalidArgument("must be a boolean", field="ignore_eos")
+        if not isinstance(self.stop, tuple):
+            raise InvalidArgument("must be a tuple of strings", field="stop")
         if len(self.stop) > MAX_STOP_SEQUENCES:
             raise InvalidArgument(f"at most {MAX_STOP_SEQUENCES} stop sequences", field="stop")
         for i, text in enumerate(self.stop):

@@ -58,6 +58,6 @@ SERVICES: dict[str, ServiceSpec] = {
         ServiceSpec("training", "llmops_training.main", "llmops_training.settings:TrainingSettings",
                     "llmops_training.bootstrap"),
         ServiceSpec("serving", "llmops_serving.main", "llmops_serving.settings:ServingSettings",
-                    "llmops_serving.bootstrap", http=True),
+                    "llmops_serving.schema", http=True),
     )
 }

@@ -1,7 +1,10 @@
-"""Start and stop service processes under the stack home (``run/<service>.pid``, ``logs/<service>.log``)."""
+"""Start and stop service processes under the stack home (``run/<service>.pid``, ``logs/<service>.log``).
+A service answers when its gRPC health is SERVING and, for one with a REST API, its ``/health`` says
+200 (the REST server binds after the gRPC one, and says 503 while it loads its models)."""
 
 from __future__ import annotations
 
+import http.client
 import os
 import subprocess
 import sys
@@ -67,8 +70,9 @@ class Supervisor:
         endpoint = f"127.0.0.1:{port}"
         running = self.stack.is_alive(key)
         http_port = int(env.get(f"LLMOPS_{spec.name.upper()}_HTTP_PORT") or spec.http_port()) if spec.http else None
-        return ServiceStatus(spec.name, endpoint, self.stack.pid_of(key), running,
-                             running and health_serving(endpoint), str(self.stack.logfile(key)), http_port)
+        serving = running and health_serving(endpoint) and (http_port is None or http_ready(http_port))
+        return ServiceStatus(spec.name, endpoint, self.stack.pid_of(key), running, serving,
+                             str(self.stack.logfile(key)), http_port)
 
 
 def health_serving(endpoint: str, timeout: float = 1.0) -> bool:
@@ -78,3 +82,15 @@ def health_serving(endpoint: str, timeout: float = 1.0) -> bool:
         return reply.status == health_pb2.HealthCheckResponse.SERVING
     except grpc.RpcError:
         return False
+
+
+def http_ready(port: int, timeout: float = 1.0) -> bool:
+    """Whether the REST API on localhost ``port`` answers ``GET /health`` with 200."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", "/health")
+        return conn.getresponse().status == 200
+    except (OSError, http.client.HTTPException):  # refused, timed out, not HTTP
+        return False
+    finally:
+        conn.close()

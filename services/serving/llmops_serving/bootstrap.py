@@ -4,17 +4,18 @@ here; ``run`` (a background worker) starts the REST server and loads models once
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import socket
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
 from prometheus_client import generate_latest
 
-from llmops_common.db import Migration, load_migrations
 from llmops_common.errors import DomainError
 from llmops_common.prompt_client import PromptClient
 from llmops_common.runtime import Adapters, Service
@@ -31,9 +32,12 @@ from llmops_serving.settings import ServingSettings
 log = logging.getLogger(__name__)
 
 
-def migrations() -> list[Migration]:
-    """Serving keeps no tables of its own: the shared outbox/inbox only."""
-    return load_migrations("llmops_common", "migrations/service", source="common")
+class RestServer(uvicorn.Server):
+    """uvicorn without its own signal handlers: the runtime's handlers stop the whole service."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def replica_id() -> str:
@@ -70,10 +74,15 @@ def bootstrap(settings: ServingSettings) -> Service:
     app = create_app(gateway, adapters.authenticator.authenticate, limits=limits, metrics=generate_latest)
 
     async def run(stop: asyncio.Event) -> None:
-        server = uvicorn.Server(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
-                                               log_level="warning", access_log=False, lifespan="off"))
+        server = RestServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
+                                           log_level="warning", access_log=False, lifespan="off"))
         http_task = asyncio.create_task(server.serve(), name="http")
         try:
+            while not server.started:
+                if http_task.done():  # uvicorn could not bind: the replica cannot serve, so it stops
+                    stop.set()
+                    raise RuntimeError(f"the REST API could not listen on {settings.http_host}:{settings.http_port}")
+                await asyncio.sleep(0.05)
             await prompt_client.start()
             await host.load_local(settings.local_models)
             try:

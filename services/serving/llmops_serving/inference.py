@@ -3,6 +3,7 @@ parameters, then the engine; every request is measured and logged once it ends."
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
@@ -101,7 +102,10 @@ class LoggedGeneration(Generation):
                 if delta.finish_reason:
                     self._finish = delta.finish_reason
                 yield delta
-        except BaseException:
+        except (asyncio.CancelledError, GeneratorExit):  # the client went away
+            self._finish = self._finish or "abort"
+            raise
+        except Exception:
             self._finish = self._finish or "error"
             raise
         finally:

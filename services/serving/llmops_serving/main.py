@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from llmops_common.runtime import serve
-from llmops_serving.bootstrap import bootstrap, migrations
+from llmops_serving.bootstrap import bootstrap
+from llmops_serving.schema import migrations
 from llmops_serving.settings import ServingSettings
 
 

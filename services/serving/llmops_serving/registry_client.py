@@ -61,15 +61,20 @@ def version_info(message: pb.ModelVersion) -> VersionInfo:
 
 
 class GrpcRegistryReader(RegistryReader):
+    """Its channel opens on the first call, inside the event loop that makes it."""
+
     def __init__(self, endpoint: str, *, api_key: str, timeout: float = 10.0) -> None:
-        self._channel = grpc.aio.insecure_channel(endpoint)
-        self._stub = pb_grpc.RegistryServiceStub(self._channel)
+        self._endpoint = endpoint
+        self._channel: grpc.aio.Channel | None = None
         self._metadata = (("authorization", f"Bearer {api_key}"),)
         self._timeout = timeout
 
     async def _call(self, method: str, request: Any, what: str) -> Any:
+        if self._channel is None:
+            self._channel = grpc.aio.insecure_channel(self._endpoint)
         try:
-            return await getattr(self._stub, method)(request, metadata=self._metadata, timeout=self._timeout)
+            stub = pb_grpc.RegistryServiceStub(self._channel)
+            return await getattr(stub, method)(request, metadata=self._metadata, timeout=self._timeout)
         except grpc.aio.AioRpcError as exc:
             if exc.code() is grpc.StatusCode.NOT_FOUND:
                 raise NotFound(f"the model {what} does not exist: {(exc.details() or '')[:200]}",
@@ -99,4 +104,5 @@ class GrpcRegistryReader(RegistryReader):
                 return sorted(found)
 
     async def close(self) -> None:
-        await self._channel.close()
+        if self._channel is not None:
+            await self._channel.close()

@@ -44,7 +44,7 @@ def serving(app: Any) -> Iterator[str]:
     """``app`` under uvicorn in a background thread, on a free port; yields its base URL."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     for _ in range(500):
@@ -250,6 +250,14 @@ def test_a_client_that_disconnects_mid_stream_closes_its_generation(url: str, ga
             pass
         generation = gateway.generations[request_id]
         assert not generation.closed.is_set()
+    assert generation.closed.wait(10), "the generation was not closed after the client left"
+
+
+def test_a_client_that_gives_up_on_a_whole_completion_closes_its_generation(url: str, gateway: FakeGateway) -> None:
+    with pytest.raises(httpx2.ReadTimeout), httpx2.Client(base_url=url, timeout=0.5) as http:
+        http.post("/v1/chat/completions", json={**CHAT, "model": "stalls"},
+                  headers={"Authorization": "Bearer key-ann", "X-User-Id": "gives-up"})
+    [generation] = [g for g in gateway.generations.values() if g.call.user == "gives-up"]
     assert generation.closed.wait(10), "the generation was not closed after the client left"
 
 
@@ -512,3 +520,12 @@ def test_no_json_body_is_a_server_error(http: httpx2.Client, body: Any, path: st
         error_of(response)
     elif response.headers["content-type"].startswith("text/event-stream"):
         assert not any(isinstance(e, dict) and "error" in e for e in events(response.text))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(body=st.binary(max_size=300))
+def test_no_byte_string_is_a_server_error(http: httpx2.Client, body: bytes) -> None:
+    response = http.post("/v1/completions", content=body)
+    assert response.status_code in (200, 400, 404), response.text
+    if response.status_code != 200:
+        error_of(response)

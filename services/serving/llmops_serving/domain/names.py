@@ -40,7 +40,8 @@ def parse_model_name(text: object) -> ModelName:
         model, slash, version = text.partition("/")
         if not slash and NAME.fullmatch(model):
             return ModelName(model)
-        if slash and NAME.fullmatch(model) and version.isascii() and version.isdigit() and len(version) <= 18:
+        if (slash and NAME.fullmatch(model) and version.isascii() and version.isdigit()
+                and len(version) <= len(str(MAX_VERSION))):
             number = int(version)
             if 1 <= number <= MAX_VERSION:
                 return ModelName(model, version=number)

@@ -8,6 +8,7 @@ errors are 422s in its own shape; every error here has OpenAI's body (``response
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 import uuid
@@ -19,13 +20,14 @@ import anyio
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
 from llmops_common.auth import Principal
 from llmops_common.errors import DomainError
+from llmops_inference.outputs import Delta
 from llmops_serving.domain.ratelimit import RateLimiter
 from llmops_serving.gateway import Gateway, Generation, InferenceCall
 from llmops_serving.http.responses import (
@@ -40,7 +42,7 @@ from llmops_serving.http.responses import (
     openai_error,
     sse,
 )
-from llmops_serving.http.schemas import ChatCompletionRequest, CompletionRequest, decode_json, parse
+from llmops_serving.http.schemas import MAX_NAME_CHARS, ChatCompletionRequest, CompletionRequest, decode_json, parse
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +66,10 @@ def create_app(gateway: Gateway, authenticate: Authenticate, *, limits: HttpLimi
     async def health(request: Request) -> Response:
         try:
             report = gateway.health()
+            return JSONBody(report, status_code=200 if report.get("status") == "ok" else 503)
         except Exception:
             logger.exception("the health check failed")
             return INTERNAL.response()
-        return JSONBody(report, status_code=200 if report.get("status") == "ok" else 503)
 
     async def metrics_text(request: Request) -> Response:
         if metrics is None:
@@ -84,9 +86,8 @@ def create_app(gateway: Gateway, authenticate: Authenticate, *, limits: HttpLimi
     return Starlette(routes=routes, exception_handlers={HTTPException: _http_exception})
 
 
-async def _http_exception(request: Request, exc: Exception) -> Response:
+async def _http_exception(request: Request, exc: HTTPException) -> Response:
     """Unknown paths and methods, in OpenAI's error shape too."""
-    assert isinstance(exc, HTTPException)
     code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code)
     return OpenAIError(exc.status_code, "invalid_request_error", str(exc.detail), code=code).response(
         dict(exc.headers or {}))
@@ -112,6 +113,8 @@ class _OpenAIApi:
                 if self.limiter is not None:
                     self.limiter.admit(principal.key_id)
                 response = await handler(request, principal, request_id)
+            except ClientDisconnect:
+                return Response(status_code=499, headers=headers)  # nobody is there to read it
             except OpenAIError as exc:
                 return exc.response(headers)
             except DomainError as exc:
@@ -132,19 +135,19 @@ class _OpenAIApi:
     async def chat_completions(self, request: Request, principal: Principal, request_id: str) -> Response:
         body = parse(ChatCompletionRequest, decode_json(await self._body(request)))
         call = body.to_call(**self._caller(request, principal, request_id))
-        return await self._complete(call, bool(body.stream), body.include_usage,
+        return await self._complete(request, call, bool(body.stream), body.include_usage,
                                     lambda envelope: ChatFormat(envelope, logprobs=bool(body.logprobs)))
 
     async def completions(self, request: Request, principal: Principal, request_id: str) -> Response:
         body = parse(CompletionRequest, decode_json(await self._body(request)))
         call = body.to_call(**self._caller(request, principal, request_id))
-        return await self._complete(call, bool(body.stream), body.include_usage,
+        return await self._complete(request, call, bool(body.stream), body.include_usage,
                                     lambda envelope: CompletionFormat(envelope, logprobs=body.logprobs is not None))
 
     def _caller(self, request: Request, principal: Principal, request_id: str) -> dict[str, Any]:
         return {"request_id": request_id, "key_id": principal.key_id, "max_tokens_limit": self.limits.max_tokens_limit,
-                "user": request.headers.get("x-user-id", "")[:256],
-                "session": request.headers.get("x-session-id", "")[:256]}
+                "user": request.headers.get("x-user-id", "")[:MAX_NAME_CHARS],
+                "session": request.headers.get("x-session-id", "")[:MAX_NAME_CHARS]}
 
     async def _body(self, request: Request) -> bytes:
         """The body, refused with 413 once it passes the limit: checked against ``Content-Length`` first,
@@ -160,7 +163,7 @@ class _OpenAIApi:
                 raise _too_large(limit)
         return bytes(body)
 
-    async def _complete(self, call: InferenceCall, stream: bool, include_usage: bool,
+    async def _complete(self, request: Request, call: InferenceCall, stream: bool, include_usage: bool,
                         format_for: Callable[[Envelope], ChatFormat | CompletionFormat]) -> Response:
         generation = await self.gateway.start(call)
         formats = format_for(Envelope(generation.request_id, call.model, generation.model_version, int(time.time())))
@@ -169,10 +172,35 @@ class _OpenAIApi:
                                             media_type="text/event-stream",
                                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
         try:
-            deltas = [delta async for delta in generation]
+            deltas = await _collect(generation, request.receive)
         finally:
             await generation.aclose()
         return JSONBody(formats.whole(deltas, generation.prompt_tokens))
+
+
+async def _collect(generation: Generation, receive: Receive) -> list[Delta]:
+    """All of ``generation``'s deltas, or ``ClientDisconnect`` when the client leaves first: a client
+    that gave up waiting for a whole completion should not keep its batch slot either."""
+    collecting = asyncio.ensure_future(_drain(generation))
+    leaving = asyncio.ensure_future(_disconnect(receive))
+    try:
+        await asyncio.wait((collecting, leaving), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        collecting.cancel()
+        leaving.cancel()
+        await asyncio.wait((collecting, leaving))  # both settled before the generation is closed
+    if collecting.cancelled():
+        raise ClientDisconnect()
+    return collecting.result()
+
+
+async def _drain(generation: Generation) -> list[Delta]:
+    return [delta async for delta in generation]
+
+
+async def _disconnect(receive: Receive) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
 
 
 def _api_key(request: Request) -> str | None:

@@ -86,7 +86,7 @@ class _Request(_Body):
     def _sampling(self, max_tokens_field: str, max_tokens: int | None, max_tokens_limit: int) -> dict[str, Any]:
         """The ``SamplingParams`` fields the client set, after the request-level rules."""
         if self.n not in (None, 1):
-            raise Unsupported(f"only one choice per request is supported, got {self.n}", field="n")
+            raise Unsupported(f"only one choice per request is supported, got {quote(self.n)}", field="n")
         for name in ("presence_penalty", "frequency_penalty"):
             if getattr(self, name) not in (None, 0):
                 raise Unsupported("is not supported; leave it out or set it to 0", field=name)
@@ -173,7 +173,7 @@ class CompletionRequest(_Request):
         if self.suffix:
             raise Unsupported("suffix is not supported", field="suffix")
         if self.best_of not in (None, 1):
-            raise Unsupported(f"only best_of 1 is supported, got {self.best_of}", field="best_of")
+            raise Unsupported(f"only best_of 1 is supported, got {quote(self.best_of)}", field="best_of")
         sampling = self._sampling("max_tokens", self.max_tokens, max_tokens_limit)
         if self.logprobs is not None:
             if not 0 <= self.logprobs <= MAX_COMPLETION_LOGPROBS:
