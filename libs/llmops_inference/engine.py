@@ -130,6 +130,7 @@ class Engine:
         self.adapters = AdapterSet(model, max_adapters)
         config = model.config
         self.max_context = int(getattr(config, "max_position_embeddings", 0) or 2048)
+        self.vocab_size = int(model.get_input_embeddings().num_embeddings)
         eos = getattr(model.generation_config, "eos_token_id", None) or config.eos_token_id or tokenizer.eos_token_id
         self.eos_ids = frozenset(eos if isinstance(eos, list) else [eos] if eos is not None else [])
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else min(self.eos_ids, default=0)
@@ -188,6 +189,9 @@ class Engine:
         """Queue ``request`` (from a running event loop); raises before queueing on bad input."""
         if not request.prompt_ids:
             raise InvalidArgument("the prompt is empty", field="prompt")
+        if not all(isinstance(t, int) and 0 <= t < self.vocab_size for t in request.prompt_ids):
+            raise InvalidArgument(f"token ids are integers below {self.vocab_size}", field="prompt")
+        request.params.checked(max_tokens_limit=self.max_context)  # a bad row would fail the whole step
         if len(request.prompt_ids) + request.params.max_tokens > self.max_context:
             raise InvalidArgument(
                 f"the prompt ({len(request.prompt_ids)} tokens) and max_tokens ({request.params.max_tokens}) "

@@ -15,12 +15,13 @@ MAX_STOP_SEQUENCES = 4
 MAX_STOP_CHARS = 256
 MAX_TOP_LOGPROBS = 20
 SEED_RANGE = (-(2**63), 2**63 - 1)
+GREEDY_BELOW = 1e-5  # vLLM's _SAMPLING_EPS: logits divided by less overflow float32
 
 
 @dataclass(frozen=True)
 class SamplingParams:
     max_tokens: int = 16
-    temperature: float = 1.0  # 0: greedy
+    temperature: float = 1.0  # 0 (below GREEDY_BELOW): greedy
     top_p: float = 1.0
     top_k: int = 0  # 0: off
     seed: int | None = None
@@ -31,7 +32,7 @@ class SamplingParams:
 
     @property
     def greedy(self) -> bool:
-        return self.temperature == 0.0 or self.top_k == 1
+        return self.temperature < GREEDY_BELOW or self.top_k == 1
 
     def checked(self, *, max_tokens_limit: int) -> SamplingParams:
         """This, or InvalidArgument naming the first bad parameter."""

@@ -11,6 +11,8 @@ from typing import Any
 
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted, Unavailable
@@ -405,3 +407,42 @@ async def test_unloading_the_last_adapter_returns_to_the_plain_base(make_engine:
     engine.load_adapter("a2", tiny_models.good["a2"])
     with pytest.raises(FailedPrecondition):  # already loaded
         engine.load_adapter("a2", tiny_models.good["a2"])
+
+
+# -- hostile requests never hurt the others in the batch ---------------------------------------------------
+
+NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.booleans(), st.none())
+HOSTILE = st.fixed_dictionaries({}, optional={
+    "max_tokens": st.one_of(st.integers(-2, 6), NUMBER), "temperature": st.one_of(st.floats(0, 2), NUMBER),
+    "top_p": st.one_of(st.floats(0, 1), NUMBER), "top_k": st.one_of(st.integers(-1, 500), NUMBER),
+    "seed": st.one_of(st.integers(-(2**64), 2**64), NUMBER), "logprobs": st.one_of(st.integers(-1, 21), NUMBER),
+    "min_tokens": st.one_of(st.integers(-1, 6), NUMBER), "ignore_eos": st.one_of(st.booleans(), NUMBER),
+    "stop": st.one_of(st.lists(st.text(max_size=3), max_size=5).map(tuple), NUMBER, st.text(max_size=3)),
+})
+PROMPT_IDS = st.one_of(st.lists(st.integers(0, 399), max_size=8),
+                       st.lists(st.one_of(st.integers(-(2**70), 2**70), st.floats(), st.booleans()), max_size=4))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ids=PROMPT_IDS, values=HOSTILE)
+def test_a_hostile_request_is_refused_or_served_and_its_neighbours_are_unaffected(
+        shared_engine: Any, bystander_tokens: list[int], ids: list[Any], values: dict[str, Any]) -> None:
+    async def hostile() -> None:
+        try:
+            params = SamplingParams(**values)
+            deltas = [d async for d in shared_engine.generate(GenerationRequest("h", tuple(ids), params, "a1"))]
+        except (InvalidArgument, NotFound):
+            return
+        assert deltas[-1].finish_reason in ("stop", "length")
+        assert len(deltas) <= params.max_tokens
+
+    async def both() -> list[int]:
+        neighbour, _ = await asyncio.gather(run(shared_engine, PROMPTS[2], "a0", max_tokens=6, **GREEDY), hostile())
+        return neighbour.tokens
+
+    assert asyncio.run(both()) == bystander_tokens
+
+
+@pytest.fixture(scope="module")
+def bystander_tokens(shared_engine: Any) -> list[int]:
+    return asyncio.run(run(shared_engine, PROMPTS[2], "a0", max_tokens=6, **GREEDY)).tokens
