@@ -12,7 +12,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 import uuid
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from minio.error import InvalidResponseError, S3Error
 
@@ -30,9 +30,8 @@ class ArtifactMismatch(FailedPrecondition):
 
 def _relative(name: str, prefix: str) -> str:
     rel = name[len(prefix):]
-    parts = PurePosixPath(rel).parts
-    if (not rel or rel.startswith("/") or "\\" in rel or "\x00" in rel or len(parts) > MAX_DEPTH
-            or any(p in ("..", ".") for p in parts)):
+    parts = rel.split("/")
+    if "\\" in rel or "\x00" in rel or len(parts) > MAX_DEPTH or any(p in ("", ".", "..") for p in parts):
         raise ArtifactMismatch(f"object {name[:120]!r} has a name that cannot be a file in a model folder")
     return rel
 

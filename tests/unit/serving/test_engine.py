@@ -217,6 +217,13 @@ def test_choose_bans_eos_before_min_tokens_even_when_it_dominates() -> None:
     assert banned[2].logprob is not None and banned[2].top[0][0] == 1  # logprobs are the model's, before the ban
 
 
+def test_choose_with_a_vanishing_temperature_is_greedy() -> None:
+    logits = torch.tensor([[1.0, 3.0, 2.0, 0.0]] * 4)
+    params = [SamplingParams(temperature=t, top_k=k) for t, k in ((5e-324, 0), (1e-40, 0), (1e-45, 3), (1e-6, 2))]
+    picked = choose(logits, params, [torch.Generator().manual_seed(i) for i in range(4)], [(), (), (), ()])
+    assert [c.token_id for c in picked] == [1, 1, 1, 1]
+
+
 def test_choose_top_k_and_top_p_keep_only_the_likely_tokens() -> None:
     logits = torch.tensor([[4.0, 3.0, 2.0, -1.0, -2.0, -3.0]] * 2)
     generator = torch.Generator().manual_seed(0)
@@ -413,7 +420,8 @@ async def test_unloading_the_last_adapter_returns_to_the_plain_base(make_engine:
 
 NUMBER = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.booleans(), st.none())
 HOSTILE = st.fixed_dictionaries({}, optional={
-    "max_tokens": st.one_of(st.integers(-2, 6), NUMBER), "temperature": st.one_of(st.floats(0, 2), NUMBER),
+    "max_tokens": st.one_of(st.integers(-2, 6), NUMBER),
+    "temperature": st.one_of(st.floats(0, 2), st.sampled_from([5e-324, 1e-45, 1e-39, 1e-5]), NUMBER),
     "top_p": st.one_of(st.floats(0, 1), NUMBER), "top_k": st.one_of(st.integers(-1, 500), NUMBER),
     "seed": st.one_of(st.integers(-(2**64), 2**64), NUMBER), "logprobs": st.one_of(st.integers(-1, 21), NUMBER),
     "min_tokens": st.one_of(st.integers(-1, 6), NUMBER), "ignore_eos": st.one_of(st.booleans(), NUMBER),
@@ -423,7 +431,7 @@ PROMPT_IDS = st.one_of(st.lists(st.integers(0, 399), max_size=8),
                        st.lists(st.one_of(st.integers(-(2**70), 2**70), st.floats(), st.booleans()), max_size=4))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ids=PROMPT_IDS, values=HOSTILE)
 def test_a_hostile_request_is_refused_or_served_and_its_neighbours_are_unaffected(
         shared_engine: Any, bystander_tokens: list[int], ids: list[Any], values: dict[str, Any]) -> None:
