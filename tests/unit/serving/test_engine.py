@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
 
@@ -112,6 +112,17 @@ async def test_requests_joining_mid_run_get_their_tokens_alone(make_engine: Any)
     assert wide_steps > 0  # decoding steps really ran several rows
     joined = [0 < before < after for before, after in zip(running, running[1:], strict=False)]
     assert any(joined)  # rows joined a batch that was running
+
+
+async def test_no_step_runs_more_rows_than_max_batch(make_engine: Any, shared_engine: Any) -> None:
+    engine = make_engine("unit-max-batch", adapters=("a0",), max_batch=2)
+    jobs = [(p, a) for p in PROMPTS for a in (None, "a0")]
+    alone = [await run(shared_engine, p, a, max_tokens=8, **GREEDY) for p, a in jobs]
+    together = await asyncio.gather(*[run(engine, p, a, max_tokens=8, **GREEDY) for p, a in jobs])
+    assert [r.tokens for r in together] == [r.tokens for r in alone]
+    steps = metric("llmops_engine_batch_size_count", engine.name)
+    assert steps > 0 and metric("llmops_engine_batch_size_bucket", engine.name, le="2.0") == steps
+    assert metric("llmops_engine_batch_size_bucket", engine.name, le="1.0") < steps
 
 
 # -- cancellation ---------------------------------------------------------------------------------------
@@ -433,6 +444,9 @@ PROMPT_IDS = st.one_of(st.lists(st.integers(0, 399), max_size=8),
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(ids=PROMPT_IDS, values=HOSTILE)
+@example(ids=[5, 6], values={"temperature": 1e-45, "max_tokens": 3})
+@example(ids=[5, 10**6], values={})
+@example(ids=[5], values={"temperature": float("nan")})
 def test_a_hostile_request_is_refused_or_served_and_its_neighbours_are_unaffected(
         shared_engine: Any, bystander_tokens: list[int], ids: list[Any], values: dict[str, Any]) -> None:
     async def hostile() -> None:
