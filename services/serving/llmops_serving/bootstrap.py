@@ -16,7 +16,6 @@ from pathlib import Path
 import uvicorn
 from prometheus_client import generate_latest
 
-from llmops_common.errors import DomainError
 from llmops_common.prompt_client import PromptClient
 from llmops_common.runtime import Adapters, Service
 from llmops_serving.api import events, grpc
@@ -85,11 +84,8 @@ def bootstrap(settings: ServingSettings) -> Service:
                 await asyncio.sleep(0.05)
             await prompt_client.start()
             await host.load_local(settings.local_models)
-            try:
-                await reloader.startup()
-            except DomainError as exc:  # the registry is down: aliases load as their moves arrive
-                log.warning("loading the current aliases failed: %s", exc)
-            ready.set()
+            if await reloader.startup(stop):
+                ready.set()
             log.info("serving %s on http://%s:%d/v1", sorted(host.routes), settings.http_host, settings.http_port)
             await stop.wait()
         finally:

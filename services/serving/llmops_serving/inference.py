@@ -64,7 +64,8 @@ class ServingGateway(Gateway):
             if asked:
                 raise ContextTooLong(f"this model's maximum context length is {context} tokens; the prompt has "
                                      f"{len(ids)} and max_tokens asks {params.max_tokens} more", field="max_tokens")
-            params = replace(params, max_tokens=context - len(ids))
+            room = context - len(ids)
+            params = replace(params, max_tokens=room, min_tokens=min(params.min_tokens, room))
         request = GenerationRequest(call.request_id, ids, params, target.adapter)
         await self.host.ensure_adapter(target)
         try:

@@ -10,11 +10,12 @@ registry adds to the version's lineage. At start-up a replica loads what every f
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from llmops_common.errors import DomainError
+from llmops_common.errors import DomainError, Unavailable
 from llmops_common.events.envelope import EventPayload
 from llmops_common.events.registry import AliasMoved
 from llmops_common.events.serving import DeploymentFailed, DeploymentUpdated
@@ -35,10 +36,19 @@ class Reloader:
     def follows(self, model_name: str) -> bool:
         return not self.models or model_name in self.models
 
-    async def startup(self) -> None:
-        """Load what every followed alias holds now."""
-        for model_name, alias in await self.host.registry.aliases(sorted(self.models)):
-            await self.reload(model_name, alias, None)
+    async def startup(self, stop: asyncio.Event, *, retry_seconds: float = 5.0) -> bool:
+        """Load what every followed alias holds now, retrying while the registry is unreachable; False
+        if ``stop`` came first."""
+        while not stop.is_set():
+            try:
+                for model_name, alias in await self.host.registry.aliases(sorted(self.models)):
+                    await self.reload(model_name, alias, None)
+                return True
+            except Unavailable as exc:
+                log.warning("the current aliases cannot be loaded yet (%s); retrying", exc)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), retry_seconds)
+        return False
 
     async def on_alias_moved(self, moved: AliasMoved, correlation_id: str | None) -> None:
         if not self.follows(moved.model_name):
@@ -49,6 +59,15 @@ class Reloader:
                 self.host.remove(route)
             return
         await self.reload(moved.model_name, moved.alias, correlation_id, expected=moved.new_version)
+
+    async def _failed(self, deployment: Deployment, route: str, version: int, stage: str, reason: str,
+                      correlation_id: str | None) -> None:
+        log.warning("reload of %s to version %s failed at %s: %s", route, version, stage, reason)
+        deployment.status = "ready" if deployment.target else "failed"
+        deployment.error, deployment.updated_at = f"{stage}: {reason}", datetime.now(UTC)
+        await self.emit(DeploymentFailed(deployment=route, model_name=deployment.model_name, alias=deployment.alias,
+                                         version=version, replica=self.replica, stage=stage, reason=reason),
+                        correlation_id)
 
     async def reload(self, model_name: str, alias: str, correlation_id: str | None, *,
                      expected: int | None = None) -> None:
@@ -70,15 +89,14 @@ class Reloader:
                 await self.host.smoke(target)
                 stage = "switch"
                 previous = self.host.switch(route, target)
+            except Unavailable:
+                if stage == "resolve":  # the registry is down: the event is redelivered later
+                    raise
+                await self._failed(deployment, route, version, stage, "a dependency is unavailable", correlation_id)
+                return
             except (DomainError, OSError, RuntimeError, ValueError) as exc:
                 stage = "verify" if isinstance(exc, ArtifactMismatch) else stage
-                reason = str(exc)[:1000]
-                log.warning("reload of %s to version %s failed at %s: %s", route, version, stage, reason)
-                deployment.status = "ready" if deployment.target else "failed"
-                deployment.error, deployment.updated_at = f"{stage}: {reason}", datetime.now(UTC)
-                await self.emit(DeploymentFailed(deployment=route, model_name=model_name, alias=alias,
-                                                 version=version, replica=self.replica, stage=stage, reason=reason),
-                                correlation_id)
+                await self._failed(deployment, route, version, stage, str(exc)[:1000], correlation_id)
                 return
             deployment.target, deployment.status, deployment.error = target, "ready", ""
             deployment.updated_at = datetime.now(UTC)

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-TRAINING_LINES = [f"the quick brown fox jumps over the lazy dog {i} é ü 漢字" for i in range(200)]
+from llmops_common.testing.tiny_lm import build_adapter, build_base
 
 
 @dataclass(frozen=True)
@@ -26,77 +26,33 @@ class TinyModels:
     renamed_keys: Path  # the tensors' names match no module of the base
 
 
-def _tokenizer() -> Any:
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tok = Tokenizer(models.BPE())
-    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tok.decoder = decoders.ByteLevel()
-    tok.train_from_iterator(TRAINING_LINES, trainers.BpeTrainer(
-        vocab_size=400, special_tokens=["<s>", "</s>", "<pad>"], initial_alphabet=pre_tokenizers.ByteLevel.alphabet()))
-    return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", pad_token="<pad>")
-
-
-def _llama(vocab: int, hidden: int) -> Any:
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    return LlamaForCausalLM(LlamaConfig(
-        vocab_size=vocab, hidden_size=hidden, intermediate_size=2 * hidden, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=256,
-        bos_token_id=0, eos_token_id=1, pad_token_id=2))
-
-
-def _adapter(base: Any, folder: Path, seed: int, rank: int = 4) -> None:
-    """A LoRA adapter whose B matrices are random (PEFT's init makes them zero: no effect)."""
-    import copy
-
-    import torch
-    from peft import LoraConfig, get_peft_model
-
-    torch.manual_seed(seed)
-    model = get_peft_model(copy.deepcopy(base), LoraConfig(r=rank, target_modules=["q_proj", "v_proj"],
-                                                           init_lora_weights=False))
-    with torch.no_grad():
-        for name, param in model.named_parameters():
-            if "lora_B" in name:
-                param.normal_(0, 0.5)
-    model.save_pretrained(folder)
-
-
 @pytest.fixture(scope="session")
-def tiny_tokenizer() -> Any:
-    """The tiny model's tokenizer (byte-level BPE: one character's bytes may span several tokens)."""
-    return _tokenizer()
-
-
-@pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory: pytest.TempPathFactory, tiny_tokenizer: Any) -> TinyModels:
-    import torch
+def tiny_models(tmp_path_factory: pytest.TempPathFactory) -> TinyModels:
     from safetensors.torch import load_file, save_file
 
     root = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = tiny_tokenizer
-    torch.manual_seed(0)
-    base = _llama(tokenizer.vocab_size, 64)
-    base.save_pretrained(root / "base")
-    tokenizer.save_pretrained(root / "base")
-    good = {f"a{i}": root / f"a{i}" for i in range(3)}
-    for i, folder in enumerate(good.values()):
-        _adapter(base, folder, seed=10 + i)
+    base = build_base(root / "base")
+    good = {f"a{i}": build_adapter(base, root / f"a{i}", seed=10 + i) for i in range(3)}
 
-    _adapter(base, root / "wrong-rank", seed=20, rank=8)
+    build_adapter(base, root / "wrong-rank", seed=20, rank=8)
     config = json.loads((root / "wrong-rank" / "adapter_config.json").read_text())
     (root / "wrong-rank" / "adapter_config.json").write_text(json.dumps(config | {"r": 4, "lora_alpha": 8}))
 
-    torch.manual_seed(1)
-    _adapter(_llama(tokenizer.vocab_size, 32), root / "other-hidden", seed=21)
+    build_adapter(build_base(root / "other", hidden=32, seed=1), root / "other-hidden", seed=21)
 
-    _adapter(base, root / "renamed", seed=22)
+    build_adapter(base, root / "renamed", seed=22)
     weights = load_file(root / "renamed" / "adapter_model.safetensors")
     save_file({k.replace("self_attn", "cross_attn"): v for k, v in weights.items()},
               root / "renamed" / "adapter_model.safetensors")
-    return TinyModels(root / "base", good, root / "wrong-rank", root / "other-hidden", root / "renamed")
+    return TinyModels(base, good, root / "wrong-rank", root / "other-hidden", root / "renamed")
+
+
+@pytest.fixture(scope="session")
+def tiny_tokenizer(tiny_models: TinyModels) -> Any:
+    """The tiny model's tokenizer (byte-level BPE: one character's bytes may span several tokens)."""
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(tiny_models.base)
 
 
 @pytest.fixture(scope="session")

@@ -339,7 +339,8 @@ async def test_lru_evicts_the_least_recently_used_adapter(make_engine: Any, tiny
 
 async def test_when_every_adapter_is_pinned_loading_is_refused(make_engine: Any, tiny_models: Any) -> None:
     engine = make_engine("unit-full", adapters=("a0", "a1"), max_adapters=2, start=False)
-    streams = [engine.submit(GenerationRequest("r", (5, 6), SamplingParams(max_tokens=2), a)) for a in ("a0", "a1")]
+    streams = [engine.submit(GenerationRequest("r", (5, 6), SamplingParams(max_tokens=2, **GREEDY), a))
+               for a in ("a0", "a1")]
     with pytest.raises(ResourceExhausted):
         engine.load_adapter("a2", tiny_models.good["a2"])
     assert engine.stats().adapters == ("a0", "a1")
