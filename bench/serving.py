@@ -13,9 +13,10 @@ default is 1: the load's clients run in this process beside the servers, and on 
 machine two OpenMP threads that wait for each other while other processes hold a core swing from
 100 to 1,200 tokens/s for the same static batch, where one thread holds at 500-700.
   project        ``llmops-serving`` (``python -m llmops_serving.main``) on the embedded stack (NATS,
-                 Postgres, S3; the auth schema migrated), serving the folder as ``bench`` and four of
-                 the adapters as ``a1``..``a4`` from ``LLMOPS_SERVING_LOCAL_MODELS``; bearer: the
-                 bootstrap admin key; rate limit off (no baseline has one).
+                 Postgres, S3; migrated) beside the registry service (as deployed: a replica is ready
+                 once it has read the registry's aliases; there are none), serving the folder as
+                 ``bench`` and four of the adapters as ``a1``..``a4`` from ``LLMOPS_SERVING_LOCAL_MODELS``;
+                 bearer: the bootstrap admin key; rate limit off (no baseline has one).
   naive          ``bench/serving_naive.py``: Starlette on uvicorn, one ``model.generate`` at a time
                  behind a lock, streamed.
   static         in this process, not a server: all of a round's prompts in one ``generate`` (left
@@ -68,7 +69,9 @@ from pathlib import Path
 from typing import NamedTuple
 
 import aiohttp
+import grpc
 import torch
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts, free_port
@@ -121,6 +124,8 @@ def load_model(folder: Path, device: str, dtype: torch.dtype):
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(folder, padding_side="left")
+    if tokenizer.pad_token is None:  # a Llama tokenizer has none
+        tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=dtype).to(device).eval()
     return model, tokenizer
 
@@ -146,7 +151,7 @@ def pick_prompts(model, tokenizer, device: str) -> list[str]:
 
 def static_generate(model, tokenizer, prompts: list[str], device: str, new_tokens: int, *, min_tokens: int):
     """One ``generate`` over every prompt (left padding, greedy); the new tokens, a row a prompt."""
-    batch = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    batch = tokenizer(prompts, return_tensors="pt", padding=True).to(device)  # as the baselines' servers do
     with torch.inference_mode():
         out = model.generate(**batch, max_new_tokens=new_tokens, min_new_tokens=min_tokens, do_sample=False,
                              pad_token_id=tokenizer.pad_token_id)
@@ -218,7 +223,29 @@ def thread_env(threads: int) -> dict[str, str]:
     return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
 
 
-def start_project(env: dict[str, str], folder: Path, adapters: list[Path], args, tmp: Path, procs) -> Server:
+async def start_registry(env: dict[str, str], tmp: Path, procs) -> int:
+    """The registry service (serving follows its aliases, and is ready once it has read them); its gRPC port
+    once it is SERVING."""
+    port = free_port()
+    server = Server.spawn("registry", [sys.executable, "-m", "llmops_registry.main"],
+                          {**env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
+                           "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, port, tmp, procs)
+    deadline = time.monotonic() + 120
+    while True:
+        try:
+            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
+                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
+            if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                return port
+        except grpc.RpcError:
+            pass
+        if server.proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"the registry did not come up:\n{server.log.read_text(errors='replace')[-3000:]}")
+        await asyncio.sleep(0.3)
+
+
+def start_project(env: dict[str, str], registry_port: int, folder: Path, adapters: list[Path], args, tmp: Path,
+                  procs) -> Server:
     port = free_port()
     local = {"bench": str(folder)} | {a.name: {"path": str(a), "base": "bench"} for a in adapters[:SERVED_ADAPTERS]}
     return Server.spawn("project", [sys.executable, "-m", "llmops_serving.main"], {
@@ -226,9 +253,8 @@ def start_project(env: dict[str, str], folder: Path, adapters: list[Path], args,
         "LLMOPS_SERVING_HTTP_HOST": "127.0.0.1", "LLMOPS_SERVING_HTTP_PORT": str(port),
         "LLMOPS_SERVING_GRPC_PORT": str(free_port()), "LLMOPS_SERVING_METRICS_PORT": str(free_port()),
         "LLMOPS_SERVING_DEVICE": args.device, "LLMOPS_SERVING_RATE_LIMIT_PER_MINUTE": "0",
-        # nothing listens there: this replica serves local folders only
-        "LLMOPS_SERVING_REGISTRY_ENDPOINT": f"127.0.0.1:{free_port()}",
-        "LLMOPS_SERVING_PROMPTS_ENDPOINT": f"127.0.0.1:{free_port()}",
+        "LLMOPS_SERVING_REGISTRY_ENDPOINT": f"127.0.0.1:{registry_port}",
+        "LLMOPS_SERVING_PROMPTS_ENDPOINT": f"127.0.0.1:{free_port()}",  # not called: no release is served
         "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, port, tmp, procs)
 
 
@@ -334,7 +360,8 @@ def figures(bursts: list[dict]) -> dict:
     return {"tokens_per_s": round(statistics.median(b["tokens"] / b["wall"] for b in bursts), 1),
             "ttft_p50_ms": round(percentile(ttft, 50) * 1e3, 1), "ttft_p99_ms": round(percentile(ttft, 99) * 1e3, 1),
             "latency_p50_ms": round(percentile(latency, 50) * 1e3, 1),
-            "latency_p99_ms": round(percentile(latency, 99) * 1e3, 1), "requests": len(latency)}
+            "latency_p99_ms": round(percentile(latency, 99) * 1e3, 1), "requests": len(latency),
+            "round_tokens_per_s": [round(b["tokens"] / b["wall"], 1) for b in bursts]}
 
 
 # -- memory ---------------------------------------------------------------------------------------------
@@ -391,8 +418,9 @@ async def main(args: argparse.Namespace) -> dict:
 
             stack.up()
             env = stack.env()
-            await migrate(["serving"], env)
-            servers = {"project": start_project(env, folder, adapters, args, tmp, procs),
+            await migrate(["registry", "serving"], env)
+            registry_port = await start_registry(env, tmp, procs)
+            servers = {"project": start_project(env, registry_port, folder, adapters, args, tmp, procs),
                        "naive": start_naive(folder, args, tmp, procs),
                        "tserve": start_tserve(folder, args, tmp, procs)}
             for server in servers.values():

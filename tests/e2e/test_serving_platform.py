@@ -327,3 +327,11 @@ async def test_hot_reload_under_load_and_failed_reloads_keep_the_served_version(
     assert after and all(text == expected_v2 for text in after)
     updated = [e["payload"] for e in moves if e["type"].endswith(".updated")]
     assert [u["version"] for u in updated] == [p.versions["v2"]]
+
+    async def deployed() -> list:
+        lineage = await p.registry.GetLineage(rpb.GetLineageRequest(model_name=p.bot, version=p.versions["v2"]),
+                                              metadata=ADMIN)
+        return [n for n in lineage.nodes if n.kind == rpb.LINEAGE_NODE_KIND_DEPLOYMENT]
+
+    (node,) = await wait_for(deployed, 30, what="the deployment in the registry's lineage")
+    assert node.ref == f"{p.bot}@production" and node.attributes["replica"] == updated[0]["replica"]
