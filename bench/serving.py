@@ -437,7 +437,7 @@ async def main(args: argparse.Namespace) -> dict:
             try:  # up, and one short request, so that it fails here, cleanly, if it cannot generate
                 await servers["tserve"].wait_healthy(args.start_timeout)
                 await burst(servers["tserve"].url, prompts[:1], loads["tserve"], 1, 4)
-            except (RuntimeError, aiohttp.ClientError) as exc:
+            except (RuntimeError, TimeoutError, aiohttp.ClientError) as exc:
                 tserve_error = str(exc)[-1500:]
                 print(f"transformers serve: not measured: {tserve_error.splitlines()[0]}", flush=True)
                 stop(servers.pop("tserve").proc)
@@ -458,7 +458,7 @@ async def main(args: argparse.Namespace) -> dict:
                     try:
                         bursts[name].append(await burst(servers[load.server].url, prompts, load, args.per_client,
                                                         NEW_TOKENS))
-                    except (RuntimeError, aiohttp.ClientError) as exc:
+                    except (RuntimeError, TimeoutError, aiohttp.ClientError) as exc:
                         if name != "tserve":
                             raise
                         tserve_error = f"failed in round {round_no + 1}: {str(exc)[-1500:]}"

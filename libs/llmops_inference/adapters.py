@@ -31,6 +31,7 @@ class AdapterSet:
         self._order: OrderedDict[str, None] = OrderedDict()
         self._pins: dict[str, int] = {}
         self._lock = threading.RLock()
+        self._lora_on: bool | None = None  # None: unknown (after a load or an unload)
 
     @property
     def names(self) -> list[str]:
@@ -65,6 +66,22 @@ class AdapterSet:
             self.model.eval()
             self.model.requires_grad_(False)
             self._order[name] = None
+            self._lora_on = None
+
+    def forward_kwargs(self, names: list[str]) -> dict[str, Any]:
+        """What a step whose rows use ``names`` passes to the model. A step of base rows only runs with
+        the LoRA layers switched off: PEFT's mixed-batch path costs about 14% of a decode step even
+        when every row is ``__base__``."""
+        if self.model is self.base:
+            return {}
+        base_only = all(name == BASE for name in names)
+        if self._lora_on is not (not base_only):
+            if base_only:
+                self.model.base_model.disable_adapter_layers()
+            else:
+                self.model.base_model.enable_adapter_layers()
+            self._lora_on = not base_only
+        return {} if base_only else {"adapter_names": names}
 
     def unload(self, name: str) -> None:
         with self._lock:
@@ -109,6 +126,7 @@ class AdapterSet:
             del self._order[victim]
 
     def _drop(self, name: str) -> None:
+        self._lora_on = None
         if self.model is not self.base and name in self.model.peft_config:
             if len(self.model.peft_config) == 1:
                 self.model = self.model.unload()  # the last adapter: back to the plain base

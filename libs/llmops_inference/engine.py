@@ -61,10 +61,7 @@ class Stream:
 
     def put(self, item: Delta | BaseException) -> None:
         """From the engine thread."""
-        try:
-            self._loop.call_soon_threadsafe(self._queue.put_nowait, item)
-        except RuntimeError:  # the consumer's loop is gone
-            self.cancelled = True
+        deliver(self._loop, [(self, item)])
 
     def cancel(self) -> None:
         if not self._done:
@@ -91,6 +88,20 @@ class Stream:
         if item.finish_reason is not None:
             self._done = True
         return item
+
+
+def _hand_over(items: list[tuple[Stream, Delta | BaseException]]) -> None:
+    for stream, item in items:
+        stream._queue.put_nowait(item)
+
+
+def deliver(loop: asyncio.AbstractEventLoop, items: list[tuple[Stream, Delta | BaseException]]) -> None:
+    """Hand a step's outputs to their consumers' loop in one wake-up (not one per token)."""
+    try:
+        loop.call_soon_threadsafe(_hand_over, items)
+    except RuntimeError:  # the consumers' loop is gone
+        for stream, _ in items:
+            stream.cancelled = True
 
 
 @dataclass
@@ -143,6 +154,7 @@ class Engine:
         self._batch: BatchCache | None = None
         self._closing = False
         self._thread: threading.Thread | None = None
+        self._outputs: dict[asyncio.AbstractEventLoop, list[tuple[Stream, Delta | BaseException]]] = {}
 
     @classmethod
     def from_folder(cls, folder: str | Path, *, device: str = "auto", **options: Any) -> Engine:
@@ -269,6 +281,7 @@ class Engine:
                 for seq in [*newcomers, *self._rows]:
                     self._finish(seq, Unavailable(f"generation failed: {exc.__class__.__name__}: {str(exc)[:200]}"))
                 self._rows, self._batch = [], None
+            self._flush_outputs()
             self._publish_stats()
 
     def _admit(self) -> list[_Sequence]:
@@ -290,11 +303,10 @@ class Engine:
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, positions: torch.Tensor, cache: Any,
                  rows: list[_Sequence]) -> torch.Tensor:
         """Last-position logits; ``cache`` is updated in place."""
-        model = self.adapters.model
-        extra = {"adapter_names": [s.adapter for s in rows]} if model is not self.adapters.base else {}
+        extra = self.adapters.forward_kwargs([s.adapter for s in rows])
         extra[self._cache_arg] = cache
-        out = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1,
-                    **extra)
+        out = self.adapters.model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True,
+                                  logits_to_keep=1, **extra)
         return out.logits[:, -1, :]
 
     def _prefill(self, seqs: list[_Sequence]) -> None:
@@ -370,7 +382,7 @@ class Engine:
             top = tuple(TopLogprob(self._token_text(i), i, lp) for i, lp in choice.top)
             logprobs = (TokenLogprob(self._token_text(choice.token_id), choice.token_id, choice.logprob, top),)
         delta = Delta(text, (choice.token_id,), logprobs, reason, seq.prompt_tokens, len(seq.generated))
-        seq.stream.put(delta)
+        self._outputs.setdefault(seq.stream._loop, []).append((seq.stream, delta))
         if reason is not None:
             self._finish(seq, None)
 
@@ -384,6 +396,11 @@ class Engine:
         if error is not None:
             seq.stream.put(error)
         self.adapters.unpin(seq.adapter)
+
+    def _flush_outputs(self) -> None:
+        outputs, self._outputs = self._outputs, {}
+        for loop, items in outputs.items():
+            deliver(loop, items)
 
     def _publish_stats(self) -> None:
         stats = self.stats()
