@@ -58,6 +58,7 @@ class Stream:
         self._queue: asyncio.Queue[Delta | BaseException] = asyncio.Queue()
         self._wake = wake
         self._done = False
+        self._held: BaseException | None = None
 
     def put(self, item: Delta | BaseException) -> None:
         """From the engine thread."""
@@ -75,6 +76,11 @@ class Stream:
         return self
 
     async def __anext__(self) -> Delta:
+        """The next output; when the consumer fell behind, every delta waiting is merged into one (a
+        slow reader gets fewer, larger chunks instead of a growing backlog)."""
+        if self._held is not None:
+            self._done, error, self._held = True, self._held, None
+            raise error
         if self._done:
             raise StopAsyncIteration
         try:
@@ -85,6 +91,12 @@ class Stream:
         if isinstance(item, BaseException):
             self._done = True
             raise item
+        while item.finish_reason is None and not self._queue.empty():
+            later = self._queue.get_nowait()
+            if isinstance(later, BaseException):
+                self._held = later
+                break
+            item = item.then(later)
         if item.finish_reason is not None:
             self._done = True
         return item

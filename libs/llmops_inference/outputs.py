@@ -37,3 +37,8 @@ class Delta:
     finish_reason: FinishReason | None
     prompt_tokens: int
     completion_tokens: int  # so far
+
+    def then(self, later: Delta) -> Delta:
+        """This delta and the one after it, as one."""
+        return Delta(self.text + later.text, self.token_ids + later.token_ids, self.logprobs + later.logprobs,
+                     later.finish_reason, later.prompt_tokens, later.completion_tokens)
