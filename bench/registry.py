@@ -25,7 +25,6 @@ import json
 import os
 import platform
 import random
-import signal
 import statistics
 import subprocess
 import sys
@@ -40,7 +39,7 @@ from pathlib import Path
 import grpc
 import mlflow
 import psycopg
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from processes import spawn, start_registry, stop, wait_ready
 
 from llmops.common.v1 import common_pb2
 from llmops.registry.v1 import registry_pb2 as pb
@@ -266,52 +265,6 @@ def print_table(size: int, label: str, result: dict) -> None:
         print(f"  {op:<15}{pp50:>12.2f}{pp95:>9.2f}{mp50:>12.2f}{mp95:>9.2f}{mp50 / pp50:>8.1f}x", flush=True)
 
 
-def spawn(cmd: list[str], env: dict[str, str], log: Path, procs: list[subprocess.Popen]) -> subprocess.Popen:
-    # Its own process group, so stop() ends it and whatever it spawned (mlflow server runs uvicorn).
-    proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL, start_new_session=True)
-    procs.append(proc)
-    return proc
-
-
-def stop(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-
-
-async def wait_ready(proc: subprocess.Popen, log: Path, ready, timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    while not await ready():
-        if proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{log.stem} did not come up:\n{log.read_text()[-3000:]}")
-        await asyncio.sleep(0.3)
-
-
-async def start_registry(env: dict[str, str], tmp: Path, procs: list[subprocess.Popen]) -> int:
-    """The registry as its own process (as tests/e2e start it); its gRPC port once it is SERVING."""
-    port = free_port()
-    proc = spawn([sys.executable, "-m", "llmops_registry.main"],
-                 {**env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
-                  "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, tmp / "registry.log", procs)
-
-    async def serving() -> bool:
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            return reply.status == health_pb2.HealthCheckResponse.SERVING
-        except grpc.RpcError:
-            return False
-
-    await wait_ready(proc, tmp / "registry.log", serving)
-    return port
-
-
 async def start_mlflow(dsn: str, tmp: Path, procs: list[subprocess.Popen]) -> str:
     """MLflow's tracking server (one uvicorn worker, no access log, no job runner) on a fresh database of
     the same Postgres; its URL once it answers."""
@@ -349,7 +302,7 @@ async def main(args: argparse.Namespace) -> dict:
                 CommonSettings(**{k.removeprefix("LLMOPS_").lower(): v for k, v in env.items()}))
             artifacts.ensure_buckets()
             artifacts.put_bytes(f"{ARTIFACT}/model.safetensors", b"w" * 4096)
-            project = Project(await start_registry(env, tmp, procs))
+            project = Project(await start_registry(env, tmp, procs, admin_key=ADMIN_KEY))
             baseline = Mlflow(await start_mlflow(stack.postgres_dsn, tmp, procs))
             args.dsn = stack.postgres_dsn
             pool = make_pool(stack.postgres_dsn, "registry", max_size=2)  # the service's pool settings

@@ -69,9 +69,8 @@ from pathlib import Path
 from typing import NamedTuple
 
 import aiohttp
-import grpc
 import torch
-from grpc_health.v1 import health_pb2, health_pb2_grpc
+from processes import spawn, start_registry, stop
 
 from llmops_cli.migrations import migrate
 from llmops_common.embedded import EmbeddedStack, StackPorts, free_port
@@ -174,10 +173,7 @@ class Server(NamedTuple):
     def spawn(cls, name: str, cmd: list[str], env: dict[str, str], port: int, tmp: Path,
               procs: list[subprocess.Popen]) -> Server:
         log = tmp / f"{name}.log"
-        proc = subprocess.Popen(cmd, env={**os.environ, **env}, stdout=log.open("wb"), stderr=subprocess.STDOUT,
-                                stdin=subprocess.DEVNULL, start_new_session=True)
-        procs.append(proc)
-        return cls(name, proc, port, log)
+        return cls(name, spawn(cmd, env, log, procs), port, log)
 
     @property
     def url(self) -> str:
@@ -208,40 +204,8 @@ class Server(NamedTuple):
         return sum(sum(p.cpu_times()[:2]) for p in [root, *root.children(recursive=True)])
 
 
-def stop(proc: subprocess.Popen) -> None:
-    for sig, wait in ((signal.SIGTERM, 20), (signal.SIGKILL, 5)):
-        if proc.poll() is not None:
-            return
-        try:
-            os.killpg(proc.pid, sig)
-            proc.wait(wait)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            pass
-
-
 def thread_env(threads: int) -> dict[str, str]:
     return {"OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads), "TOKENIZERS_PARALLELISM": "false"}
-
-
-async def start_registry(env: dict[str, str], tmp: Path, procs) -> int:
-    """The registry service (serving follows its aliases, and is ready once it has read them); its gRPC port
-    once it is SERVING."""
-    port = free_port()
-    server = Server.spawn("registry", [sys.executable, "-m", "llmops_registry.main"],
-                          {**env, "LLMOPS_REGISTRY_GRPC_PORT": str(port), "LLMOPS_REGISTRY_METRICS_PORT": "0",
-                           "LLMOPS_BOOTSTRAP_ADMIN_KEY": ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, port, tmp, procs)
-    deadline = time.monotonic() + 120
-    while True:
-        try:
-            async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-                reply = await health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=1)
-            if reply.status == health_pb2.HealthCheckResponse.SERVING:
-                return port
-        except grpc.RpcError:
-            pass
-        if server.proc.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"the registry did not come up:\n{server.log.read_text(errors='replace')[-3000:]}")
-        await asyncio.sleep(0.3)
 
 
 def start_project(env: dict[str, str], registry_port: int, folder: Path, adapters: list[Path], args, tmp: Path,
@@ -419,7 +383,7 @@ async def main(args: argparse.Namespace) -> dict:
             stack.up()
             env = stack.env()
             await migrate(["registry", "serving"], env)
-            registry_port = await start_registry(env, tmp, procs)
+            registry_port = await start_registry(env, tmp, procs, admin_key=ADMIN_KEY)
             servers = {"project": start_project(env, registry_port, folder, adapters, args, tmp, procs),
                        "naive": start_naive(folder, args, tmp, procs),
                        "tserve": start_tserve(folder, args, tmp, procs)}
