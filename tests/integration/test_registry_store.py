@@ -31,7 +31,6 @@ from llmops_registry.domain.governance import (
 )
 from llmops_registry.domain.model import CreateModelVersion, EvaluationResult, ModelKind, RegisterModel
 from llmops_registry.store import AUDIT_PAGE, MODELS_PAGE, VERSIONS_PAGE, AuditQuery, VersionQuery
-from llmops_registry.store.postgres import PostgresUnitOfWork
 
 pytestmark = pytest.mark.integration
 DEV = Principal("k1", "dev", Role.DEVELOPER)
@@ -39,26 +38,6 @@ ANN = Principal("k2", "ann", Role.APPROVER)
 ADMIN = Principal("k3", "root", Role.ADMIN)
 EVALUATOR = Principal("k4", "evaluator", Role.SERVICE)
 TOKENS = PageTokens(b"test page-token key")
-
-
-@pytest.fixture
-async def registry(pg_pool, settings_for, unique_name):
-    async with pg_pool.connection() as conn:
-        await migrate(conn, unique_name, service_migrations("llmops_registry"))
-    artifacts = ArtifactStore.from_settings(settings_for())
-    artifacts.ensure_buckets()
-    uri = f"s3://llmops-models/{unique_name}/weights"
-    artifacts.put_bytes(f"{uri}/model.safetensors", b"w" * 128)
-
-    def uow(*, readonly: bool = False) -> PostgresUnitOfWork:
-        return PostgresUnitOfWork(pg_pool, readonly=readonly)
-
-    async def new_version(name: str, **tags: str) -> int:
-        cmd = CreateModelVersion(name, uri, ModelKind.BASE, tags=tags)
-        return (await handlers.create_model_version(uow, artifacts, cmd, actor=DEV)).version
-
-    uow.new_version = new_version  # type: ignore[attr-defined]
-    return uow
 
 
 async def counts(pg_pool) -> tuple[int, int]:
