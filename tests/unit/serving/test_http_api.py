@@ -284,6 +284,8 @@ def test_health_and_metrics_need_no_key(url: str, gateway: FakeGateway) -> None:
     gateway.status = "loading"
     try:
         assert httpx2.get(f"{url}/health").status_code == 503
+        gateway.status = "degraded"  # a followed alias failed to load; the others are served
+        assert httpx2.get(f"{url}/health").status_code == 200
     finally:
         gateway.status = "ok"
     metrics = httpx2.get(f"{url}/metrics")

@@ -66,7 +66,8 @@ def create_app(gateway: Gateway, authenticate: Authenticate, *, limits: HttpLimi
     async def health(request: Request) -> Response:
         try:
             report = gateway.health()
-            return JSONBody(report, status_code=200 if report.get("status") == "ok" else 503)
+            # 503 only while loading: a replica with one failed alias still serves the others (degraded)
+            return JSONBody(report, status_code=503 if report.get("status") == "loading" else 200)
         except Exception:
             logger.exception("the health check failed")
             return INTERNAL.response()
