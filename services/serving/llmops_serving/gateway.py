@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.templating import ChatMessage
 from llmops_inference.outputs import Delta
 
 Api = Literal["chat", "completions", "grpc"]
@@ -18,10 +19,7 @@ class ContextTooLong(InvalidArgument):
     """The prompt and ``max_tokens`` do not fit the model's context (OpenAI's ``context_length_exceeded``)."""
 
 
-@dataclass(frozen=True)
-class Message:
-    role: str
-    content: str
+Message = ChatMessage  # a chat turn: the prompt store's own type, so rendered chats pass straight through
 
 
 @dataclass(frozen=True)

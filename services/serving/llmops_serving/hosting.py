@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import time
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -215,5 +214,4 @@ class Host:
 
     def describe(self) -> dict[str, Any]:
         return {"engines": sorted(self.engines), "routes": sorted(self.routes),
-                "deployments": {r: d.status for r, d in sorted(self.deployments.items())},
-                "time": time.time()}
+                "deployments": {r: d.status for r, d in sorted(self.deployments.items())}}

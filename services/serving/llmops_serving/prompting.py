@@ -40,6 +40,6 @@ class Prompts:
         rendered = render(entry.template, variables)
         if isinstance(rendered, str):
             return rendered, None
-        return None, tuple(Message(m.role, m.content) for m in rendered)
+        return None, tuple(rendered)
 
 

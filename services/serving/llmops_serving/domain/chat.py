@@ -16,8 +16,7 @@ from llmops_common.templating import ChatMessage, as_text, render
 from llmops_common.templating.schema import Template
 
 
-def chat_prompt(messages: Sequence[Any], *, template: Template | None, tokenizer: Any) -> str:
-    """``messages`` have ``role`` and ``content``."""
+def chat_prompt(messages: Sequence[ChatMessage], *, template: Template | None, tokenizer: Any) -> str:
     plain = [{"role": m.role, "content": m.content} for m in messages]
     if template is not None:
         declared = {v.name for v in template.variables}
@@ -26,4 +25,4 @@ def chat_prompt(messages: Sequence[Any], *, template: Template | None, tokenizer
         return as_text(render(template, {k: v for k, v in values.items() if k in declared}))
     if getattr(tokenizer, "chat_template", None):
         return tokenizer.apply_chat_template(plain, add_generation_prompt=True, tokenize=False)
-    return as_text([ChatMessage(role=m["role"], content=m["content"]) for m in plain])
+    return as_text(list(messages))
