@@ -8,8 +8,8 @@ import uuid
 
 import pytest
 
+from llmops_common.artifact_fetch import ArtifactMismatch, _relative, fetch_verified
 from llmops_common.storage import ArtifactStore
-from llmops_serving.artifacts import ArtifactMismatch, _relative, fetch_verified
 
 pytestmark = pytest.mark.integration
 FILES = {"adapter_config.json": b'{"peft_type": "LORA"}', "adapter_model.safetensors": b"w" * 5000,

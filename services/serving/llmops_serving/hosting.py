@@ -18,12 +18,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from llmops_common.artifact_fetch import fetch_verified
 from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound, ResourceExhausted
 from llmops_common.storage import ArtifactStore
 from llmops_common.templating.schema import Template
 from llmops_inference.engine import Engine, GenerationRequest
 from llmops_inference.params import SamplingParams
-from llmops_serving.artifacts import fetch_verified
 from llmops_serving.domain.names import ModelName, parse_model_name
 from llmops_serving.gateway import ModelCard
 from llmops_serving.registry_client import RegistryReader, ReleaseInfo, VersionInfo

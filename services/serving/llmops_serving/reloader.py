@@ -15,11 +15,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
+from llmops_common.artifact_fetch import ArtifactMismatch
 from llmops_common.errors import DomainError, Unavailable
 from llmops_common.events.envelope import EventPayload
 from llmops_common.events.registry import AliasMoved
 from llmops_common.events.serving import DeploymentFailed, DeploymentUpdated
-from llmops_serving.artifacts import ArtifactMismatch
 from llmops_serving.domain.names import ModelName
 from llmops_serving.hosting import Deployment, Host
 

@@ -12,8 +12,7 @@ from typing import Any
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
-from llmops_common.templating import as_text, render
-from llmops_common.templating.wire import template_from_wire
+from llmops_common.records import record_prompt
 from llmops_training.jobs.protocol import DataPlan
 
 IGNORE = -100  # the label of a token the loss skips
@@ -33,25 +32,8 @@ def read_records(uris: Sequence[str], fs: pafs.FileSystem) -> list[dict[str, Any
 
 
 def prompt_and_completion(record: dict[str, Any], plan: DataPlan) -> tuple[str, str]:
-    """The text the loss ignores and the text it trains on, for one record of the plan's shape:
-    instruction -> template(instruction, input) and ``output``; chat -> template(messages before
-    the last assistant turn) and that turn; text -> nothing and the whole text. The template gets
-    only the fields it declares."""
-    if plan.shape == "text":
-        return "", record["text"]
-    template = template_from_wire(plan.template or {})
-    declared = {v.name for v in template.variables}
-    if plan.shape == "instruction":
-        values = {"instruction": record["instruction"], "input": record.get("input") or ""}
-        values = {k: v for k, v in values.items() if k in declared}
-        return as_text(render(template, values)), record["output"]
-    messages = list(record["messages"])
-    last = max((i for i, m in enumerate(messages) if m["role"] == "assistant"), default=None)
-    if last is None:
-        raise ValueError("a chat record has no assistant turn to train on")
-    earlier = [{"role": m["role"], "content": m["content"]} for m in messages[:last]]
-    values = {"messages": earlier} if "messages" in declared else {}
-    return as_text(render(template, values)), messages[last]["content"]
+    """The text the loss ignores and the text it trains on (``llmops_common.records``)."""
+    return record_prompt(record, plan.shape, plan.template)
 
 
 def tokenize(records: Sequence[dict[str, Any]], plan: DataPlan, tokenizer: Any, max_length: int) -> list[Example]:

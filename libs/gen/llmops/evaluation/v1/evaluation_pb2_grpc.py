@@ -60,6 +60,16 @@ class EvaluationServiceStub:
                 request_serializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.CompareRunsRequest.SerializeToString,
                 response_deserializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.CompareRunsResponse.FromString,
                 _registered_method=True)
+        self.ExportReview = channel.unary_unary(
+                '/llmops.evaluation.v1.EvaluationService/ExportReview',
+                request_serializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportReviewRequest.SerializeToString,
+                response_deserializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.Review.FromString,
+                _registered_method=True)
+        self.ImportReviewVerdicts = channel.unary_unary(
+                '/llmops.evaluation.v1.EvaluationService/ImportReviewVerdicts',
+                request_serializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ImportReviewVerdictsRequest.SerializeToString,
+                response_deserializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ReviewResult.FromString,
+                _registered_method=True)
 
 
 class EvaluationServiceServicer:
@@ -101,6 +111,22 @@ class EvaluationServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExportReview(self, request, context):
+        """Draws a blind A/B sample of a completed run's candidate against one baseline, in random order,
+        for human raters; which side is the candidate stays with the service.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ImportReviewVerdicts(self, request, context):
+        """Records raters' verdicts on a review's items; the candidate's win rate becomes a metric with an
+        interval, attached to the candidate's version like any other result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_EvaluationServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -128,6 +154,16 @@ def add_EvaluationServiceServicer_to_server(servicer, server):
                     servicer.CompareRuns,
                     request_deserializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.CompareRunsRequest.FromString,
                     response_serializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.CompareRunsResponse.SerializeToString,
+            ),
+            'ExportReview': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExportReview,
+                    request_deserializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportReviewRequest.FromString,
+                    response_serializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.Review.SerializeToString,
+            ),
+            'ImportReviewVerdicts': grpc.unary_unary_rpc_method_handler(
+                    servicer.ImportReviewVerdicts,
+                    request_deserializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ImportReviewVerdictsRequest.FromString,
+                    response_serializer=llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ReviewResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -266,6 +302,60 @@ class EvaluationService:
             '/llmops.evaluation.v1.EvaluationService/CompareRuns',
             llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.CompareRunsRequest.SerializeToString,
             llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.CompareRunsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExportReview(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.evaluation.v1.EvaluationService/ExportReview',
+            llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ExportReviewRequest.SerializeToString,
+            llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.Review.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ImportReviewVerdicts(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.evaluation.v1.EvaluationService/ImportReviewVerdicts',
+            llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ImportReviewVerdictsRequest.SerializeToString,
+            llmops_dot_evaluation_dot_v1_dot_evaluation__pb2.ReviewResult.FromString,
             options,
             channel_credentials,
             insecure,
