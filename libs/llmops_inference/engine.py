@@ -26,7 +26,7 @@ from typing import Any
 import torch
 
 from llmops_common.errors import InvalidArgument, NotFound, ResourceExhausted, Unavailable
-from llmops_inference import metrics
+from llmops_inference import metrics, scoring
 from llmops_inference.adapters import BASE, AdapterSet
 from llmops_inference.batch import BatchCache
 from llmops_inference.loading import load_base, pick_device
@@ -206,6 +206,18 @@ class Engine:
         with self._step_lock:
             self.adapters.unload(name)
         metrics.ADAPTERS.labels(self.name).set(len(self.adapters.names))
+
+    # -- scoring -----------------------------------------------------------------------------------
+
+    def score(self, requests: list[scoring.ScoreRequest]) -> list[scoring.ContinuationScore | None]:
+        """Continuation log-likelihoods (``scoring.continuation_nll``), run between two steps (blocks
+        until the current step ends, like loading an adapter); NotFound for an adapter not loaded."""
+        for request in requests:
+            if request.adapter is not None and request.adapter not in self.adapters:
+                raise NotFound(f"adapter {request.adapter!r} is not loaded", field="model")
+        with self._step_lock, torch.inference_mode():
+            return scoring.continuation_nll(self.adapters.model, requests, forward_kwargs=self.adapters.forward_kwargs,
+                                            base_name=BASE, max_context=self.max_context, pad_id=self.pad_id)
 
     # -- requests ----------------------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ so accepted runs wait QUEUED."""
 
 from __future__ import annotations
 
-import json
 import math
 import uuid
 from typing import Any
@@ -15,72 +14,16 @@ import pytest
 from google.protobuf.struct_pb2 import ListValue
 
 from llmops.common.v1 import common_pb2
-from llmops.ingestion.v1 import ingestion_pb2 as ing_pb
-from llmops.ingestion.v1 import ingestion_pb2_grpc as ing_grpc
-from llmops.prompts.v1 import prompts_pb2 as pr_pb
-from llmops.prompts.v1 import prompts_pb2_grpc as pr_grpc
-from llmops.registry.v1 import registry_pb2 as reg_pb
-from llmops.registry.v1 import registry_pb2_grpc as reg_grpc
 from llmops.training.v1 import training_pb2 as pb
 from llmops.training.v1 import training_pb2_grpc as pb_grpc
-from llmops_common.storage import ArtifactStore
 from llmops_common.testing.fuzz import LONG_TEXT, requests, rpcs
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
-from llmops_common.testing.waiting import wait_for_sync
 
 pytestmark = pytest.mark.e2e
 RPCS = rpcs(pb.DESCRIPTOR.services_by_name["TrainingService"])
-TINY_LLAMA = {"model_type": "llama", "hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 2,
-              "num_attention_heads": 4, "num_key_value_heads": 4, "vocab_size": 256, "max_position_embeddings": 128}
 #: tables the tracker changes in the background (runs move to QUEUED and gain status points)
 PROBE = {"count_only": frozenset({"outbox", "runs", "sweeps"}),
          "ignore": frozenset({"schema_migrations", "inbox", "progress_points"})}
-
-
-def _seed_references(fuzz_service, settings_for) -> tuple[dict[str, str], dict[str, str]]:
-    """Registry, ingestion and prompts with a base model, a dataset version and a prompt; returns their
-    endpoints (as training settings) and the references."""
-    run = uuid.uuid4().hex[:8]
-    registry, _ = fuzz_service("registry", "llmops_registry.main")
-    ingestion, _ = fuzz_service("ingestion", "llmops_ingestion.main")
-    prompts, _ = fuzz_service("prompts", "llmops_prompts.main")
-    artifacts = ArtifactStore.from_settings(settings_for())
-    artifacts.ensure_buckets()
-    base_uri = f"s3://llmops-models/fz-{run}/base"
-    artifacts.put_bytes(f"{base_uri}/config.json", json.dumps(TINY_LLAMA).encode())
-    artifacts.put_bytes(f"{base_uri}/model.safetensors", b"w" * 64)
-    md = registry.metadata
-    reg = reg_grpc.RegistryServiceStub(registry.channel)
-    reg.CreateRegisteredModel(reg_pb.CreateRegisteredModelRequest(name=f"fz-{run}"), metadata=md)
-    reg.CreateModelVersion(reg_pb.CreateModelVersionRequest(model_name=f"fz-{run}", artifact_uri=base_uri,
-                                                            kind=reg_pb.MODEL_KIND_BASE), metadata=md)
-    source = f"s3://llmops-artifacts/fz-{run}/qa.jsonl"
-    artifacts.put_bytes(source, "\n".join(json.dumps({"instruction": f"Question number {i} about things?",
-                                                      "input": "", "output": f"Answer {i} in words."})
-                                          for i in range(40)).encode())
-    ing = ing_grpc.IngestionServiceStub(ingestion.channel)
-    job = ing.IngestDataset(ing_pb.IngestDatasetRequest(dataset_name=f"fz-{run}",
-                                                        source=ing_pb.DataSource(s3_uri=source)), metadata=md)
-
-    def ended() -> ing_pb.IngestionJob | None:
-        got = ing.GetIngestionJob(ing_pb.GetIngestionJobRequest(job_id=job.job_id), metadata=md)
-        return got if got.status in (ing_pb.JOB_STATUS_SUCCEEDED, ing_pb.JOB_STATUS_FAILED) else None
-    done = wait_for_sync(ended, 120, what="the dataset", interval=0.3)
-    assert done.status == ing_pb.JOB_STATUS_SUCCEEDED, done.error
-    pr = pr_grpc.PromptServiceStub(prompts.channel)
-    pr.CreatePrompt(pr_pb.CreatePromptRequest(name=f"fz-{run}"), metadata=md)
-    pr.CreateVersion(pr_pb.CreateVersionRequest(
-        prompt_name=f"fz-{run}", text="{{ instruction }}\n",
-        variables=[pr_pb.VariableSpec(name="instruction", type=pr_pb.VARIABLE_TYPE_STRING, required=True)]),
-        metadata=md)
-    env = {"LLMOPS_TRAINING_REGISTRY_ENDPOINT": registry.endpoint,
-           "LLMOPS_TRAINING_INGESTION_ENDPOINT": ingestion.endpoint,
-           "LLMOPS_TRAINING_PROMPTS_ENDPOINT": prompts.endpoint,
-           "LLMOPS_TRAINING_RAY_ADDRESS": "127.0.0.1:1",  # nothing answers: runs stay QUEUED
-           "LLMOPS_TRAINING_RAY_CONNECT_TIMEOUT_SECONDS": "0.5",
-           "LLMOPS_TRAINING_QUEUE_TIMEOUT_SECONDS": "3600"}
-    refs = {"base": f"models:/fz-{run}/1", "dataset": f"fz-{run}@{done.version.version}", "prompt": f"fz-{run}@latest"}
-    return env, refs
 
 
 def good_spec(refs: dict[str, str], **hyper: Any) -> pb.TrainingSpec:
@@ -89,10 +32,16 @@ def good_spec(refs: dict[str, str], **hyper: Any) -> pb.TrainingSpec:
 
 
 @pytest.fixture(scope="module")
-def training(fuzz_service, settings_for) -> tuple[FuzzTarget, dict[str, list[Any]]]:
+def training(fuzz_service, seeded_references) -> tuple[FuzzTarget, dict[str, list[Any]]]:
     """The training service with ended runs (a stream of an ended run ends), a queued one, a sweep and
     issued page tokens; returns the target and the real values."""
-    env, refs = _seed_references(fuzz_service, settings_for)
+    endpoints, refs = seeded_references
+    env = {"LLMOPS_TRAINING_REGISTRY_ENDPOINT": endpoints["registry"],
+           "LLMOPS_TRAINING_INGESTION_ENDPOINT": endpoints["ingestion"],
+           "LLMOPS_TRAINING_PROMPTS_ENDPOINT": endpoints["prompts"],
+           "LLMOPS_TRAINING_RAY_ADDRESS": "127.0.0.1:1",  # nothing answers: runs stay QUEUED
+           "LLMOPS_TRAINING_RAY_CONNECT_TIMEOUT_SECONDS": "0.5",
+           "LLMOPS_TRAINING_QUEUE_TIMEOUT_SECONDS": "3600"}
     target, _ = fuzz_service("training", "llmops_training.main", env, **PROBE)
     stub, md = pb_grpc.TrainingServiceStub(target.channel), target.metadata
     runs = [stub.SubmitRun(pb.SubmitRunRequest(name=f"seed-{i}", spec=good_spec(refs), request_id=f"seed-{i}"),

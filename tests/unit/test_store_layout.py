@@ -11,6 +11,9 @@ import pytest
 
 import llmops_common
 from llmops_common.audit import AuditEntry
+from llmops_evaluation import store as evaluation_store
+from llmops_evaluation.store import memory as evaluation_memory
+from llmops_evaluation.store import postgres as evaluation_postgres
 from llmops_ingestion import store as ingestion_store
 from llmops_ingestion.store import memory as ingestion_memory
 from llmops_ingestion.store import postgres as ingestion_postgres
@@ -25,7 +28,7 @@ from llmops_training.store import memory as training_memory
 from llmops_training.store import postgres as training_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "prompts", "ingestion", "training")
+SERVICES = ("registry", "prompts", "ingestion", "training", "evaluation")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -60,6 +63,8 @@ def test_production_code_never_imports_the_fake(service):
     (ingestion_store.IngestionUnitOfWork, (ingestion_postgres.PostgresUnitOfWork,
                                            ingestion_memory.InMemoryUnitOfWork)),
     (training_store.TrainingUnitOfWork, (training_postgres.PostgresUnitOfWork, training_memory.InMemoryUnitOfWork)),
+    (evaluation_store.EvaluationUnitOfWork, (evaluation_postgres.PostgresUnitOfWork,
+                                             evaluation_memory.InMemoryUnitOfWork)),
 ])
 def test_the_adapter_and_the_fake_implement_the_whole_contract(contract, adapters):
     assert inspect.isabstract(contract)

@@ -15,6 +15,7 @@ from rich.text import Text
 from llmops_cli import base_models  # noqa: F401  (adds `models import` and `models bootstrap-base`)
 from llmops_cli.chat import chat
 from llmops_cli.datasets import datasets_app
+from llmops_cli.evaluation import eval_app
 from llmops_cli.local import load_stack, service_env
 from llmops_cli.models import models_app
 from llmops_cli.output import console, err_console
@@ -35,6 +36,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(train_app, name="train")
+app.add_typer(eval_app, name="eval")
 app.command("chat")(chat)
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]

@@ -59,5 +59,7 @@ SERVICES: dict[str, ServiceSpec] = {
                     "llmops_training.bootstrap"),
         ServiceSpec("serving", "llmops_serving.main", "llmops_serving.settings:ServingSettings",
                     "llmops_serving.schema", http=True),
+        ServiceSpec("evaluation", "llmops_evaluation.main", "llmops_evaluation.settings:EvaluationSettings",
+                    "llmops_evaluation.schema"),
     )
 }

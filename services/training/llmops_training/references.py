@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import abc
 import asyncio
-import json
 from typing import Any
 
 import grpc
@@ -20,8 +19,9 @@ from llmops.prompts.v1 import prompts_pb2 as prompts_pb
 from llmops.prompts.v1 import prompts_pb2_grpc as prompts_grpc
 from llmops.registry.v1 import registry_pb2 as registry_pb
 from llmops.registry.v1 import registry_pb2_grpc as registry_grpc
-from llmops_common.errors import FailedPrecondition, InvalidArgument, NotFound, Unavailable
+from llmops_common.errors import FailedPrecondition, InvalidArgument
 from llmops_common.prompt_client import PromptRef, template_from_pb
+from llmops_common.service_calls import manifest_shards, rpc_error
 from llmops_common.storage import ArtifactStore
 from llmops_common.templating.wire import template_to_wire
 from llmops_common.validation import quote
@@ -33,9 +33,6 @@ from llmops_training.inspection import ModelInspector
 SHAPES = {ingestion_pb.RECORD_SHAPE_INSTRUCTION: "instruction", ingestion_pb.RECORD_SHAPE_CHAT: "chat",
           ingestion_pb.RECORD_SHAPE_TEXT: "text"}
 KINDS = {"adapter": registry_pb.MODEL_KIND_ADAPTER, "base": registry_pb.MODEL_KIND_BASE}
-MAX_MANIFEST_BYTES = 16 * 1024 * 1024
-TRANSIENT = (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED, grpc.StatusCode.RESOURCE_EXHAUSTED,
-             grpc.StatusCode.ABORTED, grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN)
 
 
 class References(abc.ABC):
@@ -60,18 +57,6 @@ class References(abc.ABC):
         """Close connections."""
 
 
-def _rpc_error(exc: grpc.aio.AioRpcError, service: str, field: str, ref: str) -> Exception:
-    code = exc.code()
-    if code in TRANSIENT:
-        return Unavailable(f"the {service} service cannot be reached ({code.name}); try again")
-    if code is grpc.StatusCode.NOT_FOUND:
-        return FailedPrecondition(f"{quote(ref, 120)} does not exist: {(exc.details() or '')[:200]}", field=field)
-    if code is grpc.StatusCode.INVALID_ARGUMENT:
-        return InvalidArgument(f"{quote(ref, 120)}: {(exc.details() or '')[:200]}", field=field)
-    return FailedPrecondition(f"the {service} service refused {quote(ref, 120)} ({code.name}): "
-                              f"{(exc.details() or '')[:200]}", field=field)
-
-
 class GrpcReferences(References):
     """Calls the registry, ingestion and prompt services with the service's API key; reads manifests
     and model configs from S3."""
@@ -94,7 +79,7 @@ class GrpcReferences(References):
             return await getattr(stub(self._channel(service)), method)(request, metadata=self.metadata,
                                                                        timeout=self.timeout)
         except grpc.aio.AioRpcError as exc:
-            raise _rpc_error(exc, service, field, ref) from None
+            raise rpc_error(exc, service, field, ref) from None
 
     async def resolve_base(self, ref: str) -> ResolvedBase:
         if ref.startswith("s3://"):
@@ -121,24 +106,12 @@ class GrpcReferences(References):
         shape = SHAPES.get(reply.shape)
         if shape is None:
             raise FailedPrecondition(f"dataset version {quote(ref)} has no known shape", field="dataset_version")
-        shards = await asyncio.to_thread(self._shards, reply.uri, reply.manifest_uri, ref)
+        shards = await asyncio.to_thread(manifest_shards, self.artifacts, reply.uri, reply.manifest_uri, ref)
         train = tuple(uri for split, uri in shards if split == "train")
         if not train:
             raise FailedPrecondition(f"dataset version {quote(ref)} has no train records", field="dataset_version")
         validation = tuple(uri for split, uri in shards if split == "validation")
         return ResolvedDataset(f"{reply.dataset_name}@{reply.version}", shape, train, validation)
-
-    def _shards(self, folder: str, manifest_uri: str, ref: str) -> list[tuple[str, str]]:
-        try:
-            if self.artifacts.stat(manifest_uri).size > MAX_MANIFEST_BYTES:
-                raise FailedPrecondition(f"the manifest of {quote(ref)} is too large", field="dataset_version")
-            manifest = json.loads(self.artifacts.get_bytes(manifest_uri))
-            return [(str(s["split"]), f"{folder.rstrip('/')}/{s['path']}") for s in manifest["shards"]]
-        except NotFound:
-            raise FailedPrecondition(f"the manifest of {quote(ref)} is missing from storage",
-                                     field="dataset_version") from None
-        except (ValueError, KeyError, TypeError):
-            raise FailedPrecondition(f"the manifest of {quote(ref)} cannot be read", field="dataset_version") from None
 
     async def resolve_prompt(self, ref: str) -> ResolvedPrompt:
         try:
@@ -172,7 +145,7 @@ class GrpcReferences(References):
                                                                         timeout=self.timeout)
         except grpc.aio.AioRpcError as exc:
             if exc.code() is not grpc.StatusCode.ALREADY_EXISTS:
-                raise _rpc_error(exc, "registry", "output_model_name", registration.model_name) from None
+                raise rpc_error(exc, "registry", "output_model_name", registration.model_name) from None
         request = registry_pb.CreateModelVersionRequest(
             model_name=registration.model_name, artifact_uri=registration.artifact_uri, kind=KINDS[registration.kind],
             base_model_version=registration.base_model_version, format="safetensors", tags=registration.tags,

@@ -1,0 +1,9 @@
+"""Evaluation's schema, importable without torch or Ray (the migrate job's image has neither)."""
+
+from __future__ import annotations
+
+from llmops_common.db import Migration, service_migrations
+
+
+def migrations() -> list[Migration]:
+    return service_migrations("llmops_evaluation")
