@@ -190,7 +190,7 @@ async def test_a_training_completion_is_evaluated_against_champion_and_base_and_
     assert {c.baseline_role for c in report.comparisons} == {"champion", "base"}
     assert all(c.verdict in ("better", "worse", "no change") for c in report.comparisons)
     html = assets["store"].get_bytes(report.run.html_report_uri).decode()
-    assert "champion" in html and "<svg" in html
+    assert "champion" in html and "data:image/svg+xml;base64," in html
     shown = platform["cli"].ok("eval", "show", result.evaluation_run_id)
     assert "bleu" in shown and "champion" in shown and "rougeLsum" in shown
 

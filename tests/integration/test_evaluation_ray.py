@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from llmops_common.errors import FailedPrecondition
+from llmops_common.errors import DomainError, ErrorCode, FailedPrecondition
 from llmops_common.settings import CommonSettings
 from llmops_common.storage import ArtifactStore
 from llmops_common.testing.tiny_lm import build_adapter, build_base
@@ -79,3 +79,11 @@ async def test_a_folder_that_is_not_the_registered_one_fails_its_shard_on_ray(mo
     tampered = models["candidate"].model_copy(update={"sha256": "e" * 64})
     with pytest.raises(FailedPrecondition, match=r"shard \d: model candidate: the files under .* are not the ones"):
         await executor.run(_plans(models, tmp_path, candidate=tampered), lambda *_: None)
+
+
+async def test_a_shard_that_crashes_fails_the_run_with_its_reason(models, executor):
+    plans = [plan.model_copy(update={"cache_dir": "/proc/no-such-cache"}) for plan in _plans(models, "/unused")]
+    with pytest.raises(DomainError, match=r"shard \d: generation failed: \w+Error") as failure:
+        await executor.run(plans[:1], lambda *_: None)
+    assert failure.value.code is ErrorCode.INTERNAL
+    assert await executor.run([], lambda *_: None) == []

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 
 from llmops_common.storage import ArtifactStore
+from llmops_common.templating.wire import template_from_wire
 from llmops_evaluation.domain.results import (
     CANDIDATE,
     EvaluationOutcome,
@@ -105,10 +106,13 @@ class Evaluator:
         scores = {role: await asyncio.to_thread(suite.score, examples, out) for role, out in outputs.items()}
         judge_failures = {}
         if spec.judge is not None and judge_template is not None:
-            judge = self._judge()
-            for done, (role, out) in enumerate(outputs.items()):
-                await _tell(progress, Progress("judging", done, len(outputs)))
-                values, failures = await judge_outputs(judge, spec.judge, judge_template.template, examples, out)
+            judge, template = self._judge(), template_from_wire(judge_template.template)
+            total = len(examples) * len(outputs)
+            for index, (role, out) in enumerate(outputs.items()):
+                async def judged(done: int, _: int, before: int = index * len(examples)) -> None:
+                    await _tell(progress, Progress("judging", before + done, total))
+
+                values, failures = await judge_outputs(judge, spec.judge, template, examples, out, judged)
                 suite.add_per_sample(scores[role], JUDGE_METRIC, values)
                 judge_failures[role] = failures
         results = {}

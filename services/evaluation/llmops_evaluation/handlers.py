@@ -19,11 +19,13 @@ from llmops_common.events.evaluation import EvaluationRunCompleted, EvaluationRu
 from llmops_common.events.training import TrainingRunCompleted
 from llmops_common.pagination import Page
 from llmops_common.storage import ArtifactStore
+from llmops_common.templating.wire import template_from_wire
 from llmops_common.validation import check_request_id, quote
 from llmops_evaluation.domain.results import CANDIDATE, MetricValue
 from llmops_evaluation.domain.review import Review, Verdict
 from llmops_evaluation.domain.run import EvaluationRun, RunStatus
 from llmops_evaluation.domain.spec import MODEL_REF, Baseline, EvaluationSpec, GenerationParams
+from llmops_evaluation.judge import check_template
 from llmops_evaluation.metrics.suite import greater_is_better, known_metrics
 from llmops_evaluation.references import References
 from llmops_evaluation.report.build import read_outputs
@@ -71,7 +73,8 @@ async def preflight(refs: References, spec: EvaluationSpec) -> None:
     if spec.prompt_version:
         await refs.resolve_prompt(spec.prompt_version, "spec.prompt_version")
     if spec.judge is not None:
-        await refs.resolve_prompt(spec.judge.prompt_version, "spec.judge.prompt_version")
+        judge_prompt = await refs.resolve_prompt(spec.judge.prompt_version, "spec.judge.prompt_version")
+        check_template(template_from_wire(judge_prompt.template), spec.judge.prompt_version)
 
 
 async def start_run(uow: UnitOfWorkFactory, refs: References | None, cmd: StartRun, *, actor: Principal,

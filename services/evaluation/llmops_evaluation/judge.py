@@ -32,9 +32,9 @@ BATCH = 64
 #: characters of an error kept in a failure's reason
 REASON_CHARS = 300
 
-# The last line that reads "Score: <rest>" (any case; markdown emphasis, quoting or a heading before
-# it is allowed), then the first number in <rest>. Linear: no nested quantifiers.
-_SCORE_LINE = re.compile(r"^[ \t>#*_-]*score[ \t*_]*[:=](?P<rest>[^\n]*)$", re.IGNORECASE | re.MULTILINE)
+# The last line holding "Score: <rest>" (any case; words or markdown before it, "=" for ":"), then the
+# first number in <rest>. Tried at line starts only, with no nested quantifiers: linear in the answer.
+_SCORE_LINE = re.compile(r"^[^\n]*?\bscore\b[ \t*_]*[:=](?P<rest>[^\n]*)$", re.IGNORECASE | re.MULTILINE)
 _NUMBER = re.compile(r"[ \t*_]*(?P<n>[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?)")
 
 

@@ -44,6 +44,8 @@ TEMPLATE = Template(text="Q: {{ input }}\nA: answer={{ output }}\nRef: {{ refere
     ("  score = 2.5 out of 5", 2.5),
     ("> SCORE: 1.", 1.0),
     ("### Score: +4", 4.0),
+    ("Final score: 4 (solid)", 4.0),
+    ("Overall Score = 3", 3.0),
 ])
 def test_parse_score_reads_the_last_score_line(answer: str, score: float) -> None:
     assert parse_score(answer, 1, 5) == score
@@ -58,6 +60,7 @@ def test_parse_score_reads_the_last_score_line(answer: str, score: float) -> Non
     ("Score: 7", "score 7 is outside 1..5"),
     ("Score: 4\nScore: 0", "score 0 is outside 1..5"),
     ("The score is 4", "no 'Score: N' line"),
+    ("Subscore: 4", "no 'Score: N' line"),
 ])
 def test_parse_score_refuses_unusable_answers(answer: str, reason: str) -> None:
     with pytest.raises(JudgeParseError, match=re.escape(reason)):
@@ -79,6 +82,13 @@ def test_parse_score_never_raises_anything_else_and_respects_the_range(answer: s
        st.sampled_from(["Score: {}", "**Score**: {}", "score:{} / 5"]))
 def test_parse_score_finds_a_score_after_any_preamble(preamble: str, score: float, line: str) -> None:
     assert parse_score(f"{preamble}\n{line.format(repr(score))}", 1, 5) == score
+
+
+def test_parse_score_refuses_long_hostile_answers() -> None:
+    # quadratic backtracking on these would run past the test timeout
+    for answer in ("score " * 20_000, "a" * 200_000 + "Score", ("x score" + " " * 50) * 5_000):
+        with pytest.raises(JudgeParseError):
+            parse_score(answer, 1, 5)
 
 
 def test_parse_score_refuses_non_text() -> None:

@@ -17,7 +17,7 @@ from llmops_evaluation.report.build import build_report, outputs_jsonl, read_out
 
 def _three_roles():
     return make_outcome(
-        {"candidate": ["a", "b", "c", "d", "e"], "base": ["a", "x", "y", "z", "w"], "champion": ["a", "b", "q", "r", "s"]},
+        {"candidate": list("abcde"), "base": list("axyzw"), "champion": list("abqrs")},
         {"candidate": [0.5, 0.2, 0.9, 0.1, math.nan], "base": [0.0, 0.0, 0.0, 0.0, 0.0],
          "champion": [0.5, 0.6, 0.3, 0.8, 0.7]},
         errors={"champion": {4: "prompt longer than the context"}, "candidate": {4: "timeout"}})
@@ -35,7 +35,8 @@ def test_the_report_is_plain_json_with_the_run_metrics_signatures_and_comparison
     candidate = report["models"]["candidate"]
     assert candidate["metrics"]["bleu"] == {"value": 30.0, "interval": {"low": 25.0, "high": 35.0, "confidence": 0.95},
                                             "count": 5, "greater_is_better": True, "signature": BLEU_SIGNATURE}
-    assert candidate["metrics"]["judge_score"]["value"] is None and candidate["metrics"]["judge_score"]["interval"] is None
+    judge = candidate["metrics"]["judge_score"]
+    assert judge["value"] is None and judge["interval"] is None
     assert candidate["generation_failures"] == 1 and candidate["judge_failures"] == 1
     assert [(c["metric"], c["baseline_role"], c["verdict"]) for c in report["comparisons"]] == [
         ("rougeL", "base", "no change"), ("rougeL", "champion", "no change")]
@@ -43,8 +44,9 @@ def test_the_report_is_plain_json_with_the_run_metrics_signatures_and_comparison
 
 def test_failures_are_listed_with_their_reasons() -> None:
     failures = build_report(make_run(("base", "champion")), _three_roles())["failures"]
-    assert failures["generation"] == [{"role": "candidate", "record_id": "r4", "error": "timeout"},
-                                      {"role": "champion", "record_id": "r4", "error": "prompt longer than the context"}]
+    assert failures["generation"] == [
+        {"role": "candidate", "record_id": "r4", "error": "timeout"},
+        {"role": "champion", "record_id": "r4", "error": "prompt longer than the context"}]
     assert failures["judge"] == [{"role": "candidate", "record_id": "r0", "reason": "no 'Score: N' line"}]
 
 
@@ -102,6 +104,13 @@ def test_outputs_round_trip_with_nan_scores_as_null() -> None:
                                                "scores": {"rougeL": pytest.approx(math.nan, nan_ok=True),
                                                           "judge_score": pytest.approx(math.nan, nan_ok=True)}}
     assert rows[1]["outputs"]["champion"]["output"] == "b" and rows[1]["reference"] == "answer 1"
+
+
+def test_line_separators_inside_outputs_do_not_split_rows() -> None:
+    texts = ["one\u2028two", "three\x85four\rfive\nsix", "\x0c\x1c\u2029"]
+    outcome = make_outcome({"candidate": texts}, {"candidate": [0.0] * 3})
+    rows = read_outputs(outputs_jsonl(outcome))
+    assert [r["outputs"]["candidate"]["output"] for r in rows] == texts
 
 
 @settings(max_examples=50)

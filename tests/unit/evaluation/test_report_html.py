@@ -33,7 +33,8 @@ def _hostile_report() -> dict:
 
 
 def _images(html: str) -> list[str]:
-    return [base64.b64decode(m).decode() for m in re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)]
+    found = re.findall(r'src="data:image/svg\+xml;base64,([A-Za-z0-9+/=]+)"', html)
+    return [base64.b64decode(m).decode() for m in found]
 
 
 def test_hostile_strings_from_the_data_are_escaped() -> None:
@@ -65,6 +66,7 @@ def test_the_worst_losses_sit_side_by_side_with_the_reference() -> None:
 
 def test_nan_shows_as_na_and_the_plots_are_svg_images() -> None:
     html = render_html(_hostile_report())
+    assert "<tr><th>stop</th><td>[&#34;\\n\\n&#34;]</td></tr>" in html  # parameters as JSON
     judge_row = re.search(r"<tr><th>judge_score</th>(.*?)</tr>", html, re.DOTALL)
     assert judge_row and judge_row[1].count("n/a") == 2
     images = _images(html)
@@ -101,3 +103,20 @@ def test_a_damaged_report_renders_what_it_can() -> None:
     report["comparisons"].append(None)
     html = render_html(report)
     assert len(_images(html)) == 1  # the histogram is refused, the bars still drawn
+
+
+def test_long_cells_and_long_failure_lists_are_cut_with_a_note() -> None:
+    outcome = make_outcome({"candidate": ["x" * 5000] + [""] * 249, "champion": ["y"] * 250},
+                           {"candidate": [0.0] * 250, "champion": [1.0] * 250},
+                           errors={"candidate": {i: f"error {i}" for i in range(1, 250)}})
+    html = render_html(build_report(make_run(), outcome))
+    assert "x" * 2000 + "… (5,000 characters)" in html and "x" * 2001 not in html
+    assert "<h3>Generation (249)</h3>" in html and "… and 49 more in the JSON report." in html
+    assert "error 200<" in html and "error 201<" not in html
+
+
+def test_plot_labels_from_data_cannot_start_mathtext_or_markup() -> None:
+    report = _hostile_report()
+    report["models"]["<x>$\\frac{"] = {"metrics": {"$\\sqrt{": {"value": 1.0, "interval": {"low": 0, "high": 2}}}}
+    svg = _images(render_html(report))[0]
+    assert ET.fromstring(svg) is not None and "<x>" not in svg

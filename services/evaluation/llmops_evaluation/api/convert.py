@@ -98,16 +98,37 @@ def run(value: EvaluationRun) -> pb.EvaluationRun:
 
 
 def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and value is not None else math.nan
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
 
 
-def metric_result(role: str, entry: dict[str, Any]) -> pb.MetricResult:
-    """One metric of the JSON report's table."""
+def metric_result(role: str, name: str, entry: dict[str, Any]) -> pb.MetricResult:
+    """One metric of the JSON report's table (a null value or bound is NaN)."""
     interval = entry.get("interval") or {}
-    return pb.MetricResult(name=entry["name"], value=_number(entry.get("value")), ci_low=_number(interval.get("low")),
+    return pb.MetricResult(name=name, value=_number(entry.get("value")), ci_low=_number(interval.get("low")),
                            ci_high=_number(interval.get("high")), count=int(entry.get("count") or 0), model_role=role,
                            greater_is_better=bool(entry.get("greater_is_better", True)),
                            signature=entry.get("signature") or "", confidence=_number(interval.get("confidence")))
+
+
+def report(run_message: pb.EvaluationRun, body: dict[str, Any], sample_limit: int) -> pb.EvaluationReport:
+    """GetReport's answer from the stored JSON report: every role's metrics, the comparisons, and up to
+    ``sample_limit`` examples with each role's output."""
+    message = pb.EvaluationReport(run=run_message)
+    for role, model in body.get("models", {}).items():
+        message.metrics.extend(metric_result(role, name, entry) for name, entry in model.get("metrics", {}).items())
+    for c in body.get("comparisons", []):
+        interval = c.get("interval") or {}
+        message.comparisons.append(pb.MetricComparisonResult(
+            name=c["metric"], baseline_role=c["baseline_role"], delta=_number(c.get("delta")),
+            ci_low=_number(interval.get("low")), ci_high=_number(interval.get("high")),
+            p_value=_number(c.get("p_value")), test=c.get("test") or "", verdict=c.get("verdict") or ""))
+    for row in body.get("samples", [])[:sample_limit]:
+        for role, out in row.get("outputs", {}).items():
+            scores = {k: float(v) for k, v in (out.get("scores") or {}).items() if isinstance(v, int | float)}
+            message.samples.append(pb.SampleResult(
+                record_id=row["record_id"], input=row.get("prompt", ""), reference=row.get("reference", ""),
+                prediction=out.get("output", ""), scores=scores, model_role=role, error=out.get("error", "")))
+    return message
 
 
 def metric_value(value: MetricValue) -> pb.MetricResult:

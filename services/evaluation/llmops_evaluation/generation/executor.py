@@ -125,6 +125,8 @@ class RayExecutor(Executor):
                      logging_level=logging.WARNING, configure_logging=False)
 
     async def run(self, plans: list[ShardPlan], on_shard_done: OnShardDone) -> list[dict]:
+        if not plans:
+            return []
         import ray
         from ray.exceptions import RayError, RayTaskError
 

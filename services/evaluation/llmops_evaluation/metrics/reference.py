@@ -64,11 +64,27 @@ class _CachedStemTokenizer(tokenizers.Tokenizer):
 def rouge_f1(hypotheses: Sequence[str], references: Sequence[str],
              rouge_types: Sequence[str] = ROUGE_TYPES) -> dict[str, np.ndarray]:
     """Per-example ROUGE F1 for each type, one ``RougeScorer.score(reference, hypothesis)`` call per
-    example computing every type at once (stemming on; Lsum splits sentences on newlines)."""
-    scorer = rouge_scorer.RougeScorer(list(rouge_types), tokenizer=_CachedStemTokenizer())
+    example computing every type at once (stemming on; Lsum splits sentences on newlines).
+
+    When neither text has a newline, rougeLsum is rougeL's score: rouge-score's summary-level LCS of one
+    sentence against one sentence counts exactly the LCS's tokens over the same token lists (and both
+    are 0 for an empty side), so that pair is scored with rougeL in place of rougeLsum, sparing the
+    second LCS table. The golden tests hold both paths to the unmodified scorer."""
+    tokenizer = _CachedStemTokenizer()
+    scorer = rouge_scorer.RougeScorer(list(rouge_types), tokenizer=tokenizer)
+    summary = "rougeLsum" in rouge_types
+    single_line = [t for t in rouge_types if t != "rougeLsum"]
+    if summary and "rougeL" not in single_line:
+        single_line.append("rougeL")
+    one_line_scorer = rouge_scorer.RougeScorer(single_line, tokenizer=tokenizer)
     out = {name: np.empty(len(hypotheses)) for name in rouge_types}
     for index, (hypothesis, reference) in enumerate(zip(hypotheses, references, strict=True)):
-        scores = scorer.score(reference, hypothesis)
+        if "\n" in hypothesis or "\n" in reference:
+            scores = scorer.score(reference, hypothesis)
+        else:
+            scores = one_line_scorer.score(reference, hypothesis)
+            if summary:
+                scores["rougeLsum"] = scores["rougeL"]
         for name in rouge_types:
             out[name][index] = scores[name].fmeasure
     return out

@@ -74,12 +74,15 @@ def percentile_interval(values: np.ndarray, confidence: float) -> tuple[float, f
 
 
 def paired_bootstrap_p_value(deltas: np.ndarray, observed: float) -> float:
-    """sacrebleu's paired bootstrap p-value (``_paired_bs_test``, after Koehn 2004 and Moses): how often
-    a resample's |difference|, shifted to mean zero, exceeds the observed |difference|, +1 smoothed."""
-    magnitudes = np.abs(deltas[~np.isnan(deltas)])
-    if not len(magnitudes):
+    """Two-sided paired bootstrap p-value by the shift method (Efron & Tibshirani 16.4): how often a
+    resampled difference, centred on zero, is at least as far from zero as the observed one, +1
+    smoothed. (sacrebleu's ``_paired_bs_test`` centres |difference| instead and counts strictly, so
+    two identical systems get its smallest p-value; here they get 1.)"""
+    deltas = deltas[~np.isnan(deltas)]
+    if not len(deltas):
         return 1.0
-    return float(_compute_p_value(magnitudes - magnitudes.mean(), abs(observed)))
+    extreme = np.count_nonzero(np.abs(deltas - deltas.mean()) >= abs(observed))
+    return float((extreme + 1) / (len(deltas) + 1))
 
 
 @dataclass(frozen=True)
@@ -99,7 +102,7 @@ def approximate_randomization(pairs: Sequence[RandomizationPair], trials: int, s
     sizes are multiples of 32 booleans so the stream is identical), the same observed |difference|
     from sacrebleu's scores, and its ``_compute_p_value``. Trial scores are vectorized; a trial whose
     |difference| lies within 1e-9 of the observed one is rescored with sacrebleu's own function, so
-    the strict comparison decides exactly as sacrebleu's would."""
+    the strict comparison decides exactly as sacrebleu's would (equal sides score 0 either way)."""
     n = len(pairs[0].candidate)
     rng = np.random.default_rng(seed)
     unit = 32 // np.gcd(n, 32)
@@ -117,7 +120,8 @@ def approximate_randomization(pairs: Sequence[RandomizationPair], trials: int, s
             side_a = pair.candidate.sum(axis=0) + shift
             side_b = pair.baseline.sum(axis=0) - shift
             gaps = np.abs(pair.score(side_a) - pair.score(side_b))
-            for row in np.flatnonzero(np.abs(gaps - observed[index]) <= 1e-9):
+            near = (np.abs(gaps - observed[index]) <= 1e-9) & (side_a != side_b).any(axis=1)  # equal sides: 0
+            for row in np.flatnonzero(near):
                 gaps[row] = abs(pair.exact(side_a[row]) - pair.exact(side_b[row]))
             statistics[index][start:start + len(swap)] = gaps
     return [float(_compute_p_value(stats, diff)) for stats, diff in zip(statistics, observed, strict=True)]

@@ -57,13 +57,13 @@ def _metric(value: MetricValue) -> dict[str, Any]:
 
 
 def _run(run: EvaluationRun) -> dict[str, Any]:
+    # the report is written while the run is still RUNNING: its status and completion time are the run's own
     return jsonable({
-        "run_id": run.run_id, "status": run.status.value, "created_by": run.created_by,
+        "run_id": run.run_id, "created_by": run.created_by,
         "model_version": run.spec.model_version, "dataset_version": run.spec.dataset_version,
         "split": run.spec.split, "prompt_version": run.spec.prompt_version,
         "training_run_id": run.spec.training_run_id, "resolved_models": dict(run.resolved_models),
         "spec": run.spec, "created_at": run.created_at, "started_at": run.started_at,
-        "completed_at": run.completed_at,
     })
 
 

@@ -125,11 +125,10 @@ def render_html(report: Mapping[str, Any]) -> str:
     judge_failures, judge_more = _failures(_dict(report.get("failures")).get("judge"), "reason")
     return _PAGE.render(
         run_id=_text(run.get("run_id"), 200),
-        status=_text(run.get("status"), 50),
         facts=[(label, _text(run.get(key), 500)) for label, key in (
             ("Model", "model_version"), ("Dataset", "dataset_version"), ("Split", "split"),
             ("Prompt", "prompt_version"), ("Training run", "training_run_id"), ("Created by", "created_by"),
-            ("Completed", "completed_at"))],
+            ("Created", "created_at"), ("Started", "started_at"))],
         examples=fmt(report.get("examples")),
         resolved=[(_text(role, 100), _text(uri, 500)) for role, uri in _dict(run.get("resolved_models")).items()],
         models=[{"role": _text(role, 100), "uri": _text(_dict(m).get("model_uri"), 500),
