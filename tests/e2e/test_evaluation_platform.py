@@ -79,7 +79,7 @@ async def assets(platform, tmp_path_factory):
     (folder / "boxes.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
     ingested = cli.json("datasets", "ingest", f"boxes-{uid}", str(folder / "boxes.jsonl"))
     dataset = f"boxes-{uid}@{ingested['version']['version']}"
-    assert ingested["version"]["split_counts"]["test"] > 0
+    assert int(ingested["version"]["split_counts"]["test"]) > 0
     cli.ok("prompts", "create", f"boxes-{uid}")
     (folder / "prompt.txt").write_text("Question: {{ instruction }}\nAnswer:")
     cli.ok("prompts", "version", f"boxes-{uid}", "--file", str(folder / "prompt.txt"), "--var", "instruction:string")

@@ -138,6 +138,15 @@ def test_identical_systems_are_no_change_everywhere() -> None:
             assert comparison.p_value == 1.0
 
 
+def test_no_examples_give_values_without_intervals_and_no_comparisons() -> None:
+    suite = MetricSuite(["bleu", "chrf", "rougeLsum", "exact_match", "perplexity", "generation_failures"])
+    scores = suite.score([], ModelOutputs("candidate", "models:/m/1", ()))
+    summary = suite.summarize(scores)
+    assert all(value.interval is None for value in summary.values())
+    assert summary["bleu"].value == 0.0 and math.isnan(summary["exact_match"].value)
+    assert suite.compare(scores, scores, "champion") == [] and scores.sample_scores() == []
+
+
 def test_metrics_without_values_on_either_side_are_not_compared() -> None:
     suite = MetricSuite(["rouge1", "judge_score"])
     candidate, baseline = suite.score(EXAMPLES, outputs(GOOD)), suite.score(EXAMPLES, outputs(BAD))
@@ -167,7 +176,8 @@ def test_property_paired_delta_interval_is_the_difference_of_means_on_shared_res
     examples = [Example(str(i), "", "") for i in range(len(pairs))]
     scored = []
     for side in (0, 1):
-        scores = suite.score(examples, ModelOutputs("r", "models:/m/1", tuple(Generation(e.record_id) for e in examples)))
+        generations = tuple(Generation(e.record_id) for e in examples)
+        scores = suite.score(examples, ModelOutputs("r", "models:/m/1", generations))
         suite.add_per_sample(scores, "judge_score", np.array([p[side] for p in pairs]))
         scored.append(scores)
     (comparison,) = suite.compare(scored[0], scored[1], "champion")

@@ -35,6 +35,7 @@ def segment_statistics(metric: Metric, hypotheses: Sequence[str], references: Se
     ``metric._compute_score_from_stats`` gives ``corpus_score`` exactly, from one extraction."""
     width = BLEU_WIDTH if isinstance(metric, BLEU) else CHRF_WIDTH
     if not hypotheses:
+        metric.num_refs = 1  # what sacrebleu records when it caches one reference per example (signature)
         return np.zeros((0, width), dtype=np.int64)
     rows = metric._extract_corpus_statistics(list(hypotheses), [list(references)])
     return np.asarray(rows, dtype=np.int64).reshape(len(hypotheses), width)
