@@ -228,7 +228,7 @@ async def test_a_blind_review_becomes_a_win_rate_on_the_version(platform, assets
 
 @pytest.mark.parametrize(("field", "change"), [
     ("spec.model_version", {"model_version": "models:/no-such-model/1"}),
-    ("spec.dataset_version", {"dataset_version": "no-such-dataset@abc"}),
+    ("spec.dataset_version", {"dataset_version": "no-such-dataset@" + "0" * 32}),
     ("spec.prompt_version", {"prompt_version": "no-such-prompt/1"}),
     ("spec.split", {"split": "holdout"}),
 ])

@@ -145,7 +145,7 @@ class Evaluator:
                         models: dict[str, ResolvedModel], progress: ProgressSink) -> dict[str, ModelOutputs]:
         size = self.settings.shard_size
         rows = [(e.record_id, e.prompt, e.reference) for e in examples]
-        storage = _storage_access(self.settings)
+        storage = StorageAccess.from_settings(self.settings)
         plans = [ShardPlan(shard=i // size, examples=tuple(rows[i:i + size]),
                            models=tuple(_artifacts(role, m) for role, m in models.items()),
                            params=spec.sampling.as_dict(), perplexity="perplexity" in (spec.metrics or ("perplexity",)),
@@ -176,12 +176,6 @@ class Evaluator:
                                  content_type="application/json")
         return Finished(dict(run.resolved_models), flat_metrics(outcome), f"{folder}/report.json",
                         f"{folder}/report.html", f"{folder}/outputs.jsonl")
-
-
-def _storage_access(settings: EvaluationSettings) -> StorageAccess:
-    return StorageAccess(endpoint=settings.s3_endpoint, access_key=settings.s3_access_key,
-                         secret_key=settings.s3_secret_key.get_secret_value(), region=settings.s3_region,
-                         secure=settings.s3_secure)
 
 
 async def _tell(sink: ProgressSink, progress: Progress) -> None:

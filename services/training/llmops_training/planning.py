@@ -21,12 +21,6 @@ from llmops_training.jobs.protocol import (
 from llmops_training.settings import TrainingSettings
 
 
-def storage_access(settings: TrainingSettings) -> StorageAccess:
-    return StorageAccess(endpoint=settings.s3_endpoint, access_key=settings.s3_access_key,
-                         secret_key=settings.s3_secret_key.get_secret_value(), region=settings.s3_region,
-                         secure=settings.s3_secure)
-
-
 def train_plan(run_id: str, spec: RunSpec, resolved: Resolution, settings: TrainingSettings) -> TrainPlan:
     hp, dist = spec.hyperparameters, spec.distributed
     prefix = settings.output_prefix.strip("/")
@@ -49,7 +43,7 @@ def train_plan(run_id: str, spec: RunSpec, resolved: Resolution, settings: Train
                                 zero_stage=dist.zero_stage, cpu_offload=dist.cpu_offload, precision=dist.precision),
         output_uri=f"s3://{settings.s3_bucket_models}/{prefix}/{run_id}",
         checkpoint_uri=f"s3://{settings.s3_bucket_artifacts}/{prefix}/checkpoints/{run_id}",
-        storage=storage_access(settings),
+        storage=StorageAccess.from_settings(settings),
         max_failures=settings.max_failures, loss_limit=settings.loss_limit,
         progress_every_seconds=settings.job_progress_interval_seconds,
     )
@@ -76,7 +70,7 @@ def stored_plan(plan: TrainPlan | SweepPlan) -> dict[str, Any]:
 
 def submittable(stored: dict[str, Any], settings: TrainingSettings) -> TrainPlan | SweepPlan:
     """A stored plan with today's storage credentials, ready for ``JobLauncher.submit``."""
-    storage = storage_access(settings).model_dump()
+    storage = StorageAccess.from_settings(settings).model_dump()
     if "base" in stored:
         return SweepPlan.model_validate({**stored, "base": {**stored["base"], "storage": storage}})
     return TrainPlan.model_validate({**stored, "storage": storage})

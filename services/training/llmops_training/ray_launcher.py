@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import socket
-import threading
 from typing import Any
 
 from llmops_common.errors import Unavailable
+from llmops_common.ray_client import RayConnection
 from llmops_training.jobs.protocol import NAMESPACE, JobEvent, SweepPlan, TrainPlan
 from llmops_training.launcher import JobLauncher, JobLost
 
@@ -22,45 +21,14 @@ _CALL_SECONDS = 30.0
 _INIT_SECONDS = 90.0  # the first connection: ray.init starts this process's core worker (slow on a busy machine)
 
 
-def _host_port(address: str) -> tuple[str, int]:
-    bare = address.removeprefix("ray://").rsplit("/", 1)[0]
-    host, _, port = bare.rpartition(":")
-    return host or "127.0.0.1", int(port or 6379)
-
-
-def _reload_auth_settings() -> None:
-    """Ray reads ``RAY_AUTH_MODE`` and its token once, when it is imported; a process that imported
-    Ray before its environment named the cluster's token (tests, a service that set it late) would
-    connect without it and be refused. Re-read both (Ray's own ``_enable_token_auth`` does the same)."""
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
-
-
 class RayLauncher(JobLauncher):
     def __init__(self, address: str, *, connect_timeout: float = 5.0) -> None:
         self.address, self.connect_timeout = address, connect_timeout
-        self._lock = threading.Lock()
-
-    def _connect(self) -> None:
-        import ray
-
-        try:
-            with socket.create_connection(_host_port(self.address), timeout=self.connect_timeout):
-                pass
-        except OSError as exc:
-            raise Unavailable(f"the Ray cluster at {self.address} does not answer: {exc}") from None
-        with self._lock:
-            if ray.is_initialized():
-                return
-            _reload_auth_settings()
-            ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=False)
+        self._ray = RayConnection(address, NAMESPACE, connect_timeout=connect_timeout)
 
     async def _call(self, work: Any, *args: Any) -> Any:
         def run() -> Any:
-            self._connect()
+            self._ray.connect()
             return work(*args)
 
         import ray

@@ -4,7 +4,7 @@ Both return the shards' results in plan order and call ``on_shard_done(done, tot
 finishes. Plans go to Ray as JSON and results come back as plain dicts; a failed shard's domain
 error travels as (code, message, field) and is raised here again as the same kind of error. Ray is
 imported only by ``RayExecutor``: the service connects as a Ray driver only after a plain TCP probe
-of the address answers (as ``llmops_training.ray_launcher`` does).
+of the address answers.
 """
 
 from __future__ import annotations
@@ -13,8 +13,6 @@ import abc
 import asyncio
 import inspect
 import logging
-import socket
-import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -27,6 +25,7 @@ from llmops_common.errors import (
     ResourceExhausted,
     Unavailable,
 )
+from llmops_common.ray_client import RayConnection
 from llmops_evaluation.generation.plan import ShardPlan
 from llmops_evaluation.generation.task import generate_shard
 
@@ -85,44 +84,13 @@ def _first_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
 
 
-def _host_port(address: str) -> tuple[str, int]:
-    bare = address.removeprefix("ray://").rsplit("/", 1)[0]
-    host, _, port = bare.rpartition(":")
-    return host or "127.0.0.1", int(port or 6379)
-
-
-def _reload_auth_settings() -> None:
-    """Ray reads ``RAY_AUTH_MODE`` and its token once, when imported; a process whose environment named
-    the cluster's token only later would connect without it. Re-read both (as Ray's own
-    ``_enable_token_auth`` does; the training service does the same)."""
-    from ray._raylet import AuthenticationTokenLoader, Config
-
-    Config.initialize("")
-    AuthenticationTokenLoader.instance().reset_cache()
-
-
 class RayExecutor(Executor):
     """One Ray task per shard, each reserving ``num_cpus_per_task`` CPUs (Ray sets the task's
     ``OMP_NUM_THREADS`` to that). Unavailable when the cluster does not answer."""
 
     def __init__(self, address: str, *, num_cpus_per_task: float = 1, connect_timeout: float = 5.0) -> None:
         self.address, self.num_cpus_per_task, self.connect_timeout = address, num_cpus_per_task, connect_timeout
-        self._lock = threading.Lock()
-
-    def _connect(self) -> None:
-        import ray
-
-        try:
-            with socket.create_connection(_host_port(self.address), timeout=self.connect_timeout):
-                pass
-        except OSError as exc:
-            raise Unavailable(f"the Ray cluster at {self.address} does not answer: {exc}") from None
-        with self._lock:
-            if ray.is_initialized():
-                return
-            _reload_auth_settings()
-            ray.init(address=self.address, namespace=NAMESPACE, log_to_driver=False,
-                     logging_level=logging.WARNING, configure_logging=False)
+        self._ray = RayConnection(address, NAMESPACE, connect_timeout=connect_timeout)
 
     async def run(self, plans: list[ShardPlan], on_shard_done: OnShardDone) -> list[dict]:
         if not plans:
@@ -132,7 +100,7 @@ class RayExecutor(Executor):
 
         budget = self.connect_timeout + (0.0 if ray.is_initialized() else _INIT_SECONDS)
         try:
-            await asyncio.wait_for(asyncio.to_thread(self._connect), budget)
+            await asyncio.wait_for(asyncio.to_thread(self._ray.connect), budget)
         except TimeoutError:
             raise Unavailable(f"the Ray cluster at {self.address} did not accept this process "
                               f"in {budget:g} s") from None

@@ -7,19 +7,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from llmops_common.storage_access import StorageAccess
+
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-
-class StorageAccess(_Frozen):
-    """How a shard reaches the S3 endpoint (the one the services use)."""
-
-    endpoint: str
-    access_key: str
-    secret_key: str
-    region: str = "us-east-1"
-    secure: bool = False
 
 
 class ModelArtifacts(_Frozen):

@@ -11,6 +11,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from llmops_common.storage_access import StorageAccess
+
 EventKind = Literal["started", "progress", "checkpoint", "resumed", "succeeded", "failed", "cancelled", "trial"]
 TERMINAL_KINDS = frozenset({"succeeded", "failed", "cancelled"})
 NAMESPACE = "llmops-training"  # the Ray namespace of every job's driver actor
@@ -18,16 +20,6 @@ NAMESPACE = "llmops-training"  # the Ray namespace of every job's driver actor
 
 class _Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
-
-
-class StorageAccess(_Frozen):
-    """How a job reaches the S3 endpoint (the same one the services use)."""
-
-    endpoint: str
-    access_key: str
-    secret_key: str
-    region: str = "us-east-1"
-    secure: bool = False
 
 
 class DataPlan(_Frozen):
