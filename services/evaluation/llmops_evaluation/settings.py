@@ -35,10 +35,11 @@ class EvaluationSettings(CallerSettings):
     max_examples: int = Field(default=100_000, ge=1)
     max_shard_bytes: int = Field(default=512 * 1024 * 1024, ge=1024)
     # Runs: how many at once per replica, the lease a worker renews while running one, attempts
-    # before a run whose worker keeps dying fails.
+    # before a run whose worker keeps dying (or whose dependencies stay unreachable) fails.
     concurrent_runs: int = Field(default=1, ge=1, le=64)
     lease_seconds: float = Field(default=120.0, ge=5, le=3600)
     max_attempts: int = Field(default=3, ge=1, le=20)
+    retry_backoff_seconds: float = Field(default=30.0, ge=0, le=86_400)  # after an outage; doubles each attempt
     poll_interval_seconds: float = Field(default=2.0, gt=0, le=600)
     # Statistics: resamples per interval, and the seed that makes intervals reproducible.
     bootstrap_samples: int = Field(default=1000, ge=100, le=100_000)

@@ -1,8 +1,9 @@
 """Runs evaluations: claims a PENDING run (or one whose worker's lease lapsed), holds it under a lease
 it renews with the run's progress, and finishes it in one transaction with its event
 (``evaluation.run.completed`` or ``.failed``, through the outbox). A run that fails for a reason a retry
-cannot change fails at once; one that meets an unreachable dependency is retried, up to
-``max_attempts``; a run whose worker died is taken again when its lease lapses."""
+cannot change fails at once; one that meets an unreachable dependency is retried after a backoff that
+doubles each attempt, up to ``max_attempts``; a run whose worker died is taken again when its lease
+lapses."""
 
 from __future__ import annotations
 
@@ -137,9 +138,10 @@ class RunWorker:
                 self._fail(tx, run, RunError(exc.code.value, exc.message[:2000], exc.field or ""))
             elif run.attempts >= self.settings.max_attempts:
                 self._fail(tx, run, RunError("unavailable", f"gave up after {run.attempts} attempts: {exc}"[:2000]))
-            else:  # try again on a later pass
-                run.status, run.lease_owner, run.lease_expires_at = RunStatus.PENDING, "", None
-                run.progress = Progress()
+            else:  # held by no one until the backoff ends, then claimed again like a lapsed lease
+                backoff = self.settings.retry_backoff_seconds * 2 ** (run.attempts - 1)
+                run.lease_owner, run.lease_expires_at = "", _now() + timedelta(seconds=backoff)
+                run.progress = Progress("waiting to retry")
             await tx.save_run(run)
             await tx.commit()
 

@@ -40,7 +40,7 @@ class ScriptedEvaluator(Evaluator):
 
 def settings(**overrides) -> EvaluationSettings:
     return EvaluationSettings.model_validate({"poll_interval_seconds": 0.05, "lease_seconds": 5.0,
-                                              "max_attempts": 2, **overrides})
+                                              "max_attempts": 2, "retry_backoff_seconds": 0.0, **overrides})
 
 
 async def add_run(state: InMemoryEvaluation, **fields) -> EvaluationRun:
@@ -115,6 +115,23 @@ async def test_an_outage_then_success_completes_on_the_second_attempt():
     worker = RunWorker(state.unit_of_work, evaluator, settings())
     await pass_once(worker, state, run.run_id, until=(RunStatus.COMPLETED,))
     assert (await get(state, run.run_id)).status is RunStatus.COMPLETED and evaluator.calls == 2
+
+
+async def test_an_outage_holds_the_run_until_its_backoff_ends():
+    state = InMemoryEvaluation()
+    run = await add_run(state)
+    evaluator = ScriptedEvaluator(Unavailable("ray is down"), FINISHED)
+    worker = RunWorker(state.unit_of_work, evaluator, settings(max_attempts=3, retry_backoff_seconds=60.0))
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    await asyncio.sleep(0.6)  # a dozen passes: none takes the run again before the backoff ends
+    stop.set()
+    await task
+    waiting = await get(state, run.run_id)
+    assert evaluator.calls == 1 and waiting.status is RunStatus.RUNNING and waiting.lease_owner == ""
+    assert waiting.progress.stage == "waiting to retry"
+    assert waiting.lease_expires_at > datetime.now(UTC) + timedelta(seconds=55)
+    assert not [e for e in state.outbox if e.type.startswith("llmops.evaluation.run.")]
 
 
 async def test_a_run_taken_over_by_another_worker_keeps_the_other_workers_state():
