@@ -54,6 +54,7 @@ bench: $(STAMP)
 	$(PY) bench/ingestion.py --quick
 	$(PY) bench/training.py --quick
 	$(PY) bench/serving.py --quick
+	$(PY) bench/evaluation.py --quick
 
 down: $(STAMP)
 	$(LLMOPS) down
