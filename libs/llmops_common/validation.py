@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import math
 import re
+import uuid
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from llmops_common.errors import InvalidArgument
+from llmops_common.errors import InvalidArgument, NotFound
 
 #: the default bound for one text field; a field that needs more declares it
 DEFAULT_MAX_TEXT = 64 * 1024
@@ -42,6 +43,14 @@ def check_text(value: str, field: str, *, max_len: int = DEFAULT_MAX_TEXT) -> st
     if "\x00" in value:
         raise InvalidArgument(f"must not contain NUL characters: {quote(value)}", field=field)
     return value
+
+
+def parse_uuid(value: str, field: str, what: str) -> str:
+    """The canonical form of an id that is a UUID; anything else cannot name one (NotFound)."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, AttributeError, TypeError):
+        raise NotFound(f"{what} {quote(value)} not found", field=field) from None
 
 
 def check_request_id(value: str, field: str = "request_id") -> str:

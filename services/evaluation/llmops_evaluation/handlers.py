@@ -20,7 +20,7 @@ from llmops_common.events.training import TrainingRunCompleted
 from llmops_common.pagination import Page
 from llmops_common.storage import ArtifactStore
 from llmops_common.templating.wire import template_from_wire
-from llmops_common.validation import check_request_id, quote
+from llmops_common.validation import check_request_id, check_text, parse_uuid, quote
 from llmops_evaluation.domain.results import CANDIDATE, MetricValue
 from llmops_evaluation.domain.review import Review, Verdict
 from llmops_evaluation.domain.run import EvaluationRun, RunStatus
@@ -46,10 +46,7 @@ class StartRun:
 
 
 def parse_id(value: str, field: str, what: str = "evaluation run") -> str:
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise NotFound(f"{what} {quote(value)} not found", field=field) from None
+    return parse_uuid(value, field, what)
 
 
 def check_spec(spec: EvaluationSpec) -> EvaluationSpec:
@@ -155,6 +152,8 @@ async def get_run(uow: UnitOfWorkFactory, run_id: str) -> EvaluationRun:
 
 
 async def list_runs(uow: UnitOfWorkFactory, query: RunQuery, page: Page) -> tuple[list[EvaluationRun], tuple | None]:
+    check_text(query.model_version, "model_version", max_len=1024)
+    check_text(query.dataset_version, "dataset_version", max_len=300)
     async with uow(readonly=True) as tx:
         runs = await tx.list_runs(query, page)
     return runs, page.next_key(runs, lambda r: (r.created_at, uuid.UUID(r.run_id)))

@@ -27,7 +27,7 @@ from llmops_common.events.training import (
     TrainingRunStarted,
 )
 from llmops_common.pagination import Page
-from llmops_common.validation import check_request_id, check_text, quote
+from llmops_common.validation import check_request_id, check_text, parse_uuid, quote
 from llmops_training.domain.registration import registration_for
 from llmops_training.domain.resolution import Resolution, check_against
 from llmops_training.domain.run import ProgressPoint, Run, RunError, RunStatus, apply_events
@@ -90,11 +90,7 @@ def _now() -> datetime:
 
 
 def parse_id(value: str, field: str, what: str = "run") -> str:
-    """A run or sweep id (a UUID); anything else cannot name one."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, AttributeError, TypeError):
-        raise NotFound(f"{what} {quote(value)} not found", field=field) from None
+    return parse_uuid(value, field, what)
 
 
 async def resolve(refs: References, spec: RunSpec) -> Resolution:
