@@ -18,6 +18,7 @@ from llmops_cli.datasets import datasets_app
 from llmops_cli.evaluation import eval_app
 from llmops_cli.local import load_stack, service_env
 from llmops_cli.models import models_app
+from llmops_cli.monitoring import alerts_app, feedback_app, inferences_app
 from llmops_cli.output import console, err_console
 from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES, rest_url
@@ -37,6 +38,9 @@ app.add_typer(datasets_app, name="datasets")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(train_app, name="train")
 app.add_typer(eval_app, name="eval")
+app.add_typer(alerts_app, name="alerts")
+app.add_typer(feedback_app, name="feedback")
+app.add_typer(inferences_app, name="inferences")
 app.command("chat")(chat)
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]

@@ -61,5 +61,7 @@ SERVICES: dict[str, ServiceSpec] = {
                     "llmops_serving.schema", http=True),
         ServiceSpec("evaluation", "llmops_evaluation.main", "llmops_evaluation.settings:EvaluationSettings",
                     "llmops_evaluation.schema"),
+        ServiceSpec("monitoring", "llmops_monitoring.main", "llmops_monitoring.settings:MonitoringSettings",
+                    "llmops_monitoring.schema", http=True),
     )
 }

@@ -19,6 +19,7 @@ from prometheus_client import generate_latest
 from llmops_common.prompt_client import PromptClient
 from llmops_common.runtime import Adapters, Service
 from llmops_serving.api import events, grpc
+from llmops_serving.blocklist import BlocklistClient
 from llmops_serving.hosting import EngineOptions, Host
 from llmops_serving.http.app import HttpLimits, create_app
 from llmops_serving.inference import Limits, ServingGateway
@@ -70,7 +71,11 @@ def bootstrap(settings: ServingSettings) -> Service:
     events.subscribe(adapters.bus, reloader, replica=replica)
     limits = HttpLimits(settings.max_body_bytes, settings.max_tokens_limit, settings.default_max_tokens,
                         settings.rate_limit_per_minute, settings.rate_limit_burst)
-    app = create_app(gateway, adapters.authenticator.authenticate, limits=limits, metrics=generate_latest)
+    blocklist = BlocklistClient(settings.monitoring_endpoint, api_key=settings.api_key(),
+                                refresh_seconds=settings.blocklist_refresh_seconds,
+                                timeout=settings.call_timeout_seconds)
+    app = create_app(gateway, adapters.authenticator.authenticate, limits=limits, metrics=generate_latest,
+                     blocklist=lambda: blocklist.current)
 
     async def run(stop: asyncio.Event) -> None:
         server = RestServer(uvicorn.Config(app, host=settings.http_host, port=settings.http_port,
@@ -95,4 +100,5 @@ def bootstrap(settings: ServingSettings) -> Service:
             await registry.close()
             await prompt_client.close()
 
-    return Service(adapters, [grpc.grpc_service(gateway, host, prompts.render)], background=[run, inference_log.run])
+    return Service(adapters, [grpc.grpc_service(gateway, host, prompts.render)],
+                   background=[run, inference_log.run, blocklist.run])

@@ -51,3 +51,7 @@ class ServingSettings(CallerSettings):
     # while NATS is unreachable.
     log_redact_text: bool = False
     log_buffer_events: int = Field(default=100_000, ge=100)
+    # The block list of the monitoring service at this gRPC endpoint ("" = none), polled this often:
+    # blocked API keys and users get 403.
+    monitoring_endpoint: str = ""
+    blocklist_refresh_seconds: float = Field(default=5.0, gt=0, le=3600)

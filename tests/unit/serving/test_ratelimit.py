@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from llmops_common.errors import InvalidArgument, ResourceExhausted
-from llmops_serving.domain.ratelimit import RateLimiter
+from llmops_common.ratelimit import RateLimiter
 
 
 class Clock:

@@ -1,7 +1,8 @@
 """Thin, exact wrappers over the reference implementations: BLEU and chrF from sacrebleu (corpus level,
 its defaults: tokenizer 13a, chrF 6/0/2, one reference per example), ROUGE-1/2/L/Lsum F1 from
-rouge-score (Porter stemming, Lsum on newline-split sentences), SQuAD's exact match, and refusal
-detection. Every score here is the library's own arithmetic on the library's own statistics."""
+rouge-score (Porter stemming, Lsum on newline-split sentences), SQuAD's exact match (refusal
+detection lives in llmops_common.refusals). Every score here is the library's own arithmetic on the
+library's own statistics."""
 
 from __future__ import annotations
 
@@ -14,6 +15,8 @@ import numpy as np
 from rouge_score import rouge_scorer, tokenize, tokenizers
 from sacrebleu.metrics import BLEU, CHRF
 from sacrebleu.metrics.base import Metric
+
+from llmops_common.refusals import is_refusal as is_refusal  # re-exported for the suite's refusal rate
 
 ROUGE_TYPES = ("rouge1", "rouge2", "rougeL", "rougeLsum")
 BLEU_WIDTH = 2 + 2 * 4  # hyp_len, ref_len, correct[1..4], total[1..4]
@@ -104,22 +107,3 @@ def normalize_answer(text: str) -> str:
 def exact_match(hypotheses: Sequence[str], references: Sequence[str]) -> np.ndarray:
     return np.array([float(normalize_answer(h) == normalize_answer(r))
                      for h, r in zip(hypotheses, references, strict=True)])
-
-
-_APOSTROPHE = "['\u2019]"
-#: An output counts as a refusal when it matches any of these (case-insensitive): a first-person
-#: "can't/cannot/won't/unable to" followed by help/assist/provide/comply/answer/fulfil..., "I must
-#: decline/refuse", or the "as an AI / as a language model" disclaimer. Bare "I can't" is not enough
-#: ("I can't wait to...").
-REFUSAL_PATTERNS: tuple[str, ...] = (
-    rf"\bI(?:{_APOSTROPHE}m| am)? ?(?:can{_APOSTROPHE}?t|cannot|can not|won{_APOSTROPHE}t|will not|unable to|"
-    rf"not able to)\s+(?:help|assist|provide|comply|answer|fulfil+|do that|support|share|create|generate|"
-    rf"write|engage)\b",
-    r"\bI must (?:decline|refuse)\b",
-    r"\bas an? (?:AI|artificial intelligence|language model|large language model|AI (?:language )?model)\b",
-)
-_REFUSAL = re.compile("|".join(REFUSAL_PATTERNS), re.IGNORECASE)
-
-
-def is_refusal(text: str) -> bool:
-    return _REFUSAL.search(text) is not None

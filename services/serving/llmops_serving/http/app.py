@@ -2,8 +2,10 @@
 the model list, health and metrics.
 
 Translation only: authenticate, rate-limit, read a bounded body, parse it into an ``InferenceCall``,
-call ``Gateway.start``, format the deltas. Starlette rather than FastAPI because FastAPI's validation
-errors are 422s in its own shape; every error here has OpenAI's body (``responses.OpenAIError``).
+call ``Gateway.start``, format the deltas. A key or user on the monitoring service's block list is
+refused with 403 (code ``blocked``) before anything is generated. Starlette rather than FastAPI
+because FastAPI's validation errors are 422s in its own shape; every error here has OpenAI's body
+(``responses.OpenAIError``).
 """
 
 from __future__ import annotations
@@ -27,8 +29,9 @@ from starlette.types import Receive, Scope, Send
 
 from llmops_common.auth import Principal
 from llmops_common.errors import DomainError
+from llmops_common.ratelimit import RateLimiter
 from llmops_inference.outputs import Delta
-from llmops_serving.domain.ratelimit import RateLimiter
+from llmops_serving.blocklist import Blocklist
 from llmops_serving.gateway import Gateway, Generation, InferenceCall
 from llmops_serving.http.responses import (
     DONE,
@@ -60,8 +63,10 @@ class HttpLimits:
 
 
 def create_app(gateway: Gateway, authenticate: Authenticate, *, limits: HttpLimits,
-               metrics: Callable[[], bytes] | None = None) -> Starlette:
-    api = _OpenAIApi(gateway, authenticate, limits)
+               metrics: Callable[[], bytes] | None = None,
+               blocklist: Callable[[], Blocklist] = Blocklist) -> Starlette:
+    """``blocklist`` returns the block list in force (read on every request, so it must not wait)."""
+    api = _OpenAIApi(gateway, authenticate, limits, blocklist)
 
     async def health(request: Request) -> Response:
         try:
@@ -95,10 +100,12 @@ async def _http_exception(request: Request, exc: HTTPException) -> Response:
 
 
 class _OpenAIApi:
-    def __init__(self, gateway: Gateway, authenticate: Authenticate, limits: HttpLimits) -> None:
+    def __init__(self, gateway: Gateway, authenticate: Authenticate, limits: HttpLimits,
+                 blocklist: Callable[[], Blocklist]) -> None:
         self.gateway = gateway
         self.authenticate = authenticate
         self.limits = limits
+        self.blocklist = blocklist
         self.limiter = (RateLimiter(per_minute=limits.rate_limit_per_minute, burst=limits.rate_limit_burst)
                         if limits.rate_limit_per_minute > 0 else None)
 
@@ -111,6 +118,7 @@ class _OpenAIApi:
             headers = {"X-Request-Id": request_id}
             try:
                 principal = await self.authenticate(_api_key(request))
+                self._refuse_blocked(principal.key_id)
                 if self.limiter is not None:
                     self.limiter.admit(principal.key_id)
                 response = await handler(request, principal, request_id)
@@ -136,14 +144,24 @@ class _OpenAIApi:
     async def chat_completions(self, request: Request, principal: Principal, request_id: str) -> Response:
         body = parse(ChatCompletionRequest, decode_json(await self._body(request)))
         call = body.to_call(**self._caller(request, principal, request_id))
+        self._refuse_blocked(call.key_id, call.user)
         return await self._complete(request, call, bool(body.stream), body.include_usage,
                                     lambda envelope: ChatFormat(envelope, logprobs=bool(body.logprobs)))
 
     async def completions(self, request: Request, principal: Principal, request_id: str) -> Response:
         body = parse(CompletionRequest, decode_json(await self._body(request)))
         call = body.to_call(**self._caller(request, principal, request_id))
+        self._refuse_blocked(call.key_id, call.user)
         return await self._complete(request, call, bool(body.stream), body.include_usage,
                                     lambda envelope: CompletionFormat(envelope, logprobs=body.logprobs is not None))
+
+    def _refuse_blocked(self, key_id: str, user: str = "") -> None:
+        """403 for a blocked API key (every endpoint) or end user (the body's ``user`` or ``X-User-Id``)."""
+        subject = self.blocklist().refuses(key_id, user)
+        if subject is not None:
+            who = "API key" if subject == "key" else "user"
+            raise OpenAIError(403, "permission_error", f"this {who} is blocked for abuse; contact the operator",
+                              code="blocked")
 
     def _caller(self, request: Request, principal: Principal, request_id: str) -> dict[str, Any]:
         return {"request_id": request_id, "key_id": principal.key_id, "max_tokens_limit": self.limits.max_tokens_limit,

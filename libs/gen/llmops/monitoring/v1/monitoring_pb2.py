@@ -27,13 +27,15 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from llmops.common.v1 import common_pb2 as llmops_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%llmops/monitoring/v1/monitoring.proto\x12\x14llmops.monitoring.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dllmops/common/v1/common.proto\"\xdd\x02\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x01 \x01(\t\x12\x14\n\x0cinference_id\x18\x02 \x01(\t\x12,\n\x06rating\x18\x03 \x01(\x0e\x32\x1c.llmops.monitoring.v1.Rating\x12\x12\n\x05score\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\x12\x12\n\ncorrection\x18\x06 \x01(\t\x12\x12\n\ncategories\x18\x07 \x03(\t\x12\x0c\n\x04user\x18\x08 \x01(\t\x12\x36\n\x04tags\x18\t \x03(\x0b\x32(.llmops.monitoring.v1.Feedback.TagsEntry\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_score\"\xe1\x04\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65tector\x18\x02 \x01(\t\x12-\n\x04kind\x18\x03 \x01(\x0e\x32\x1f.llmops.monitoring.v1.AlertKind\x12\x30\n\x08severity\x18\x04 \x01(\x0e\x32\x1e.llmops.monitoring.v1.Severity\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.llmops.monitoring.v1.AlertStatus\x12\x12\n\ndeployment\x18\x06 \x01(\t\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x37\n\x06values\x18\t \x03(\x0b\x32\'.llmops.monitoring.v1.Alert.ValuesEntry\x12?\n\nthresholds\x18\n \x03(\x0b\x32+.llmops.monitoring.v1.Alert.ThresholdsEntry\x12(\n\x07\x64\x65tails\x18\x0b \x01(\x0b\x32\x17.google.protobuf.Struct\x12-\n\traised_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bresolved_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x31\n\x0fThresholdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xb4\x02\n\x13SendFeedbackRequest\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12,\n\x06rating\x18\x02 \x01(\x0e\x32\x1c.llmops.monitoring.v1.Rating\x12\x12\n\x05score\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07\x63omment\x18\x04 \x01(\t\x12\x12\n\ncorrection\x18\x05 \x01(\t\x12\x12\n\ncategories\x18\x06 \x03(\t\x12\x41\n\x04tags\x18\x07 \x03(\x0b\x32\x33.llmops.monitoring.v1.SendFeedbackRequest.TagsEntry\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_score\"\x99\x02\n\x11ListAlertsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32!.llmops.monitoring.v1.AlertStatus\x12\x34\n\x0cmin_severity\x18\x03 \x01(\x0e\x32\x1e.llmops.monitoring.v1.Severity\x12-\n\x04kind\x18\x04 \x01(\x0e\x32\x1f.llmops.monitoring.v1.AlertKind\x12\x12\n\ndeployment\x18\x05 \x01(\t\x12+\n\x06raised\x18\x06 \x01(\x0b\x32\x1b.llmops.common.v1.TimeRange\"o\n\x12ListAlertsResponse\x12+\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1b.llmops.monitoring.v1.Alert\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"\xbe\x02\n\x1c\x45xportFeedbackDatasetRequest\x12\x14\n\x0c\x64\x61taset_name\x18\x01 \x01(\t\x12+\n\x06window\x18\x02 \x01(\x0b\x32\x1b.llmops.common.v1.TimeRange\x12\x12\n\ndeployment\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12,\n\x06rating\x18\x05 \x01(\x0e\x32\x1c.llmops.monitoring.v1.Rating\x12\x16\n\tmin_score\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10\x63orrections_only\x18\x07 \x01(\x08\x12\x13\n\x0bmax_records\x18\x08 \x01(\x03\x12\x19\n\x11request_ingestion\x18\t \x01(\x08\x12\x12\n\nrequest_id\x18\n \x01(\tB\x0c\n\n_min_score\"q\n\x1d\x45xportFeedbackDatasetResponse\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x14\n\x0crecord_count\x18\x03 \x01(\x03\x12\x1a\n\x12ingestion_event_id\x18\x04 \x01(\t*J\n\x06Rating\x12\x16\n\x12RATING_UNSPECIFIED\x10\x00\x12\x13\n\x0fRATING_POSITIVE\x10\x01\x12\x13\n\x0fRATING_NEGATIVE\x10\x02*\x9e\x01\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41LERT_KIND_DRIFT\x10\x01\x12\x14\n\x10\x41LERT_KIND_ABUSE\x10\x02\x12\x16\n\x12\x41LERT_KIND_QUALITY\x10\x03\x12\x16\n\x12\x41LERT_KIND_LATENCY\x10\x04\x12\x19\n\x15\x41LERT_KIND_ERROR_RATE\x10\x05*d\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n\rSEVERITY_INFO\x10\x01\x12\x14\n\x10SEVERITY_WARNING\x10\x02\x12\x15\n\x11SEVERITY_CRITICAL\x10\x03*|\n\x0b\x41lertStatus\x12\x1c\n\x18\x41LERT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41LERT_STATUS_OPEN\x10\x01\x12\x1d\n\x19\x41LERT_STATUS_ACKNOWLEDGED\x10\x02\x12\x19\n\x15\x41LERT_STATUS_RESOLVED\x10\x03\x32\xd2\x02\n\x11MonitoringService\x12Y\n\x0cSendFeedback\x12).llmops.monitoring.v1.SendFeedbackRequest\x1a\x1e.llmops.monitoring.v1.Feedback\x12_\n\nListAlerts\x12\'.llmops.monitoring.v1.ListAlertsRequest\x1a(.llmops.monitoring.v1.ListAlertsResponse\x12\x80\x01\n\x15\x45xportFeedbackDataset\x12\x32.llmops.monitoring.v1.ExportFeedbackDatasetRequest\x1a\x33.llmops.monitoring.v1.ExportFeedbackDatasetResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n%llmops/monitoring/v1/monitoring.proto\x12\x14llmops.monitoring.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dllmops/common/v1/common.proto\"\xae\x03\n\x0fInferenceRecord\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0f\n\x07release\x18\x03 \x01(\t\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\x12\x0f\n\x07session\x18\x06 \x01(\t\x12\x0e\n\x06prompt\x18\x07 \x01(\t\x12\x0e\n\x06output\x18\x08 \x01(\t\x12\x15\n\rprompt_tokens\x18\t \x01(\x03\x12\x19\n\x11\x63ompletion_tokens\x18\n \x01(\x03\x12\x12\n\nlatency_ms\x18\x0b \x01(\x01\x12\x0f\n\x07ttft_ms\x18\x0c \x01(\x01\x12\x15\n\rfinish_reason\x18\r \x01(\t\x12\x41\n\x06scores\x18\x0e \x03(\x0b\x32\x31.llmops.monitoring.v1.InferenceRecord.ScoresEntry\x12.\n\ncreated_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bScoresEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xe6\x01\n\x15ListInferencesRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\x12\x15\n\rmodel_version\x18\x02 \x01(\t\x12\x0f\n\x07release\x18\x03 \x01(\t\x12\x0e\n\x06key_id\x18\x04 \x01(\t\x12\x0c\n\x04user\x18\x05 \x01(\t\x12\x0f\n\x07session\x18\x06 \x01(\t\x12,\n\x07\x63reated\x18\x07 \x01(\x0b\x32\x1b.llmops.common.v1.TimeRange\x12\x1b\n\x13min_injection_score\x18\x08 \x01(\x01\"\x81\x01\n\x16ListInferencesResponse\x12\x39\n\ninferences\x18\x01 \x03(\x0b\x32%.llmops.monitoring.v1.InferenceRecord\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"4\n\x12\x41lertActionRequest\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x0c\n\x04note\x18\x02 \x01(\t\"\x15\n\x13GetBlocklistRequest\"\x85\x01\n\nBlockEntry\x12\x14\n\x0csubject_kind\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\x10\n\x08\x61lert_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12.\n\ncreated_at\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"P\n\tBlocklist\x12\x31\n\x07\x65ntries\x18\x01 \x03(\x0b\x32 .llmops.monitoring.v1.BlockEntry\x12\x10\n\x08\x65nforced\x18\x02 \x01(\x08\"<\n\x15GetModelReportRequest\x12\x15\n\rmodel_version\x18\x01 \x01(\t\x12\x0c\n\x04\x64\x61ys\x18\x02 \x01(\x05\"I\n\x0bModelReport\x12\x10\n\x08html_uri\x18\x01 \x01(\t\x12(\n\x07summary\x18\x02 \x01(\x0b\x32\x17.google.protobuf.Struct\"\xdd\x02\n\x08\x46\x65\x65\x64\x62\x61\x63k\x12\x13\n\x0b\x66\x65\x65\x64\x62\x61\x63k_id\x18\x01 \x01(\t\x12\x14\n\x0cinference_id\x18\x02 \x01(\t\x12,\n\x06rating\x18\x03 \x01(\x0e\x32\x1c.llmops.monitoring.v1.Rating\x12\x12\n\x05score\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07\x63omment\x18\x05 \x01(\t\x12\x12\n\ncorrection\x18\x06 \x01(\t\x12\x12\n\ncategories\x18\x07 \x03(\t\x12\x0c\n\x04user\x18\x08 \x01(\t\x12\x36\n\x04tags\x18\t \x03(\x0b\x32(.llmops.monitoring.v1.Feedback.TagsEntry\x12.\n\ncreated_at\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_score\"\xdf\x06\n\x05\x41lert\x12\x10\n\x08\x61lert_id\x18\x01 \x01(\t\x12\x10\n\x08\x64\x65tector\x18\x02 \x01(\t\x12-\n\x04kind\x18\x03 \x01(\x0e\x32\x1f.llmops.monitoring.v1.AlertKind\x12\x30\n\x08severity\x18\x04 \x01(\x0e\x32\x1e.llmops.monitoring.v1.Severity\x12\x31\n\x06status\x18\x05 \x01(\x0e\x32!.llmops.monitoring.v1.AlertStatus\x12\x12\n\ndeployment\x18\x06 \x01(\t\x12\x15\n\rmodel_version\x18\x07 \x01(\t\x12\x0f\n\x07message\x18\x08 \x01(\t\x12\x37\n\x06values\x18\t \x03(\x0b\x32\'.llmops.monitoring.v1.Alert.ValuesEntry\x12?\n\nthresholds\x18\n \x03(\x0b\x32+.llmops.monitoring.v1.Alert.ThresholdsEntry\x12(\n\x07\x64\x65tails\x18\x0b \x01(\x0b\x32\x17.google.protobuf.Struct\x12-\n\traised_at\x18\x0c \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0bresolved_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0csubject_kind\x18\x0e \x01(\t\x12\x0f\n\x07subject\x18\x0f \x01(\t\x12\x30\n\x0cwindow_start\x18\x10 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nwindow_end\x18\x11 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x65xamples\x18\x12 \x03(\t\x12\x33\n\x0f\x61\x63knowledged_at\x18\x13 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x61\x63knowledged_by\x18\x14 \x01(\t\x12\x13\n\x0boccurrences\x18\x15 \x01(\x03\x1a-\n\x0bValuesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x1a\x31\n\x0fThresholdsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\xc2\x02\n\x13SendFeedbackRequest\x12\x14\n\x0cinference_id\x18\x01 \x01(\t\x12,\n\x06rating\x18\x02 \x01(\x0e\x32\x1c.llmops.monitoring.v1.Rating\x12\x12\n\x05score\x18\x03 \x01(\x01H\x00\x88\x01\x01\x12\x0f\n\x07\x63omment\x18\x04 \x01(\t\x12\x12\n\ncorrection\x18\x05 \x01(\t\x12\x12\n\ncategories\x18\x06 \x03(\t\x12\x41\n\x04tags\x18\x07 \x03(\x0b\x32\x33.llmops.monitoring.v1.SendFeedbackRequest.TagsEntry\x12\x12\n\nrequest_id\x18\x08 \x01(\t\x12\x0c\n\x04user\x18\t \x01(\t\x1a+\n\tTagsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x08\n\x06_score\"\xb0\x02\n\x11ListAlertsRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\x12\x31\n\x06status\x18\x02 \x01(\x0e\x32!.llmops.monitoring.v1.AlertStatus\x12\x34\n\x0cmin_severity\x18\x03 \x01(\x0e\x32\x1e.llmops.monitoring.v1.Severity\x12-\n\x04kind\x18\x04 \x01(\x0e\x32\x1f.llmops.monitoring.v1.AlertKind\x12\x12\n\ndeployment\x18\x05 \x01(\t\x12+\n\x06raised\x18\x06 \x01(\x0b\x32\x1b.llmops.common.v1.TimeRange\x12\x15\n\rmodel_version\x18\x07 \x01(\t\"o\n\x12ListAlertsResponse\x12+\n\x06\x61lerts\x18\x01 \x03(\x0b\x32\x1b.llmops.monitoring.v1.Alert\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"\xbe\x02\n\x1c\x45xportFeedbackDatasetRequest\x12\x14\n\x0c\x64\x61taset_name\x18\x01 \x01(\t\x12+\n\x06window\x18\x02 \x01(\x0b\x32\x1b.llmops.common.v1.TimeRange\x12\x12\n\ndeployment\x18\x03 \x01(\t\x12\x15\n\rmodel_version\x18\x04 \x01(\t\x12,\n\x06rating\x18\x05 \x01(\x0e\x32\x1c.llmops.monitoring.v1.Rating\x12\x16\n\tmin_score\x18\x06 \x01(\x01H\x00\x88\x01\x01\x12\x18\n\x10\x63orrections_only\x18\x07 \x01(\x08\x12\x13\n\x0bmax_records\x18\x08 \x01(\x03\x12\x19\n\x11request_ingestion\x18\t \x01(\x08\x12\x12\n\nrequest_id\x18\n \x01(\tB\x0c\n\n_min_score\"q\n\x1d\x45xportFeedbackDatasetResponse\x12\x11\n\texport_id\x18\x01 \x01(\t\x12\x0b\n\x03uri\x18\x02 \x01(\t\x12\x14\n\x0crecord_count\x18\x03 \x01(\x03\x12\x1a\n\x12ingestion_event_id\x18\x04 \x01(\t*J\n\x06Rating\x12\x16\n\x12RATING_UNSPECIFIED\x10\x00\x12\x13\n\x0fRATING_POSITIVE\x10\x01\x12\x13\n\x0fRATING_NEGATIVE\x10\x02*\x9e\x01\n\tAlertKind\x12\x1a\n\x16\x41LERT_KIND_UNSPECIFIED\x10\x00\x12\x14\n\x10\x41LERT_KIND_DRIFT\x10\x01\x12\x14\n\x10\x41LERT_KIND_ABUSE\x10\x02\x12\x16\n\x12\x41LERT_KIND_QUALITY\x10\x03\x12\x16\n\x12\x41LERT_KIND_LATENCY\x10\x04\x12\x19\n\x15\x41LERT_KIND_ERROR_RATE\x10\x05*d\n\x08Severity\x12\x18\n\x14SEVERITY_UNSPECIFIED\x10\x00\x12\x11\n\rSEVERITY_INFO\x10\x01\x12\x14\n\x10SEVERITY_WARNING\x10\x02\x12\x15\n\x11SEVERITY_CRITICAL\x10\x03*|\n\x0b\x41lertStatus\x12\x1c\n\x18\x41LERT_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11\x41LERT_STATUS_OPEN\x10\x01\x12\x1d\n\x19\x41LERT_STATUS_ACKNOWLEDGED\x10\x02\x12\x19\n\x15\x41LERT_STATUS_RESOLVED\x10\x03\x32\xa7\x06\n\x11MonitoringService\x12Y\n\x0cSendFeedback\x12).llmops.monitoring.v1.SendFeedbackRequest\x1a\x1e.llmops.monitoring.v1.Feedback\x12_\n\nListAlerts\x12\'.llmops.monitoring.v1.ListAlertsRequest\x1a(.llmops.monitoring.v1.ListAlertsResponse\x12\x80\x01\n\x15\x45xportFeedbackDataset\x12\x32.llmops.monitoring.v1.ExportFeedbackDatasetRequest\x1a\x33.llmops.monitoring.v1.ExportFeedbackDatasetResponse\x12Q\n\x08\x41\x63kAlert\x12(.llmops.monitoring.v1.AlertActionRequest\x1a\x1b.llmops.monitoring.v1.Alert\x12U\n\x0cResolveAlert\x12(.llmops.monitoring.v1.AlertActionRequest\x1a\x1b.llmops.monitoring.v1.Alert\x12k\n\x0eListInferences\x12+.llmops.monitoring.v1.ListInferencesRequest\x1a,.llmops.monitoring.v1.ListInferencesResponse\x12Z\n\x0cGetBlocklist\x12).llmops.monitoring.v1.GetBlocklistRequest\x1a\x1f.llmops.monitoring.v1.Blocklist\x12`\n\x0eGetModelReport\x12+.llmops.monitoring.v1.GetModelReportRequest\x1a!.llmops.monitoring.v1.ModelReportb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'llmops.monitoring.v1.monitoring_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
+  _globals['_INFERENCERECORD_SCORESENTRY']._loaded_options = None
+  _globals['_INFERENCERECORD_SCORESENTRY']._serialized_options = b'8\001'
   _globals['_FEEDBACK_TAGSENTRY']._loaded_options = None
   _globals['_FEEDBACK_TAGSENTRY']._serialized_options = b'8\001'
   _globals['_ALERT_VALUESENTRY']._loaded_options = None
@@ -42,36 +44,56 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_ALERT_THRESHOLDSENTRY']._serialized_options = b'8\001'
   _globals['_SENDFEEDBACKREQUEST_TAGSENTRY']._loaded_options = None
   _globals['_SENDFEEDBACKREQUEST_TAGSENTRY']._serialized_options = b'8\001'
-  _globals['_RATING']._serialized_start=2265
-  _globals['_RATING']._serialized_end=2339
-  _globals['_ALERTKIND']._serialized_start=2342
-  _globals['_ALERTKIND']._serialized_end=2500
-  _globals['_SEVERITY']._serialized_start=2502
-  _globals['_SEVERITY']._serialized_end=2602
-  _globals['_ALERTSTATUS']._serialized_start=2604
-  _globals['_ALERTSTATUS']._serialized_end=2728
-  _globals['_FEEDBACK']._serialized_start=158
-  _globals['_FEEDBACK']._serialized_end=507
-  _globals['_FEEDBACK_TAGSENTRY']._serialized_start=454
-  _globals['_FEEDBACK_TAGSENTRY']._serialized_end=497
-  _globals['_ALERT']._serialized_start=510
-  _globals['_ALERT']._serialized_end=1119
-  _globals['_ALERT_VALUESENTRY']._serialized_start=1023
-  _globals['_ALERT_VALUESENTRY']._serialized_end=1068
-  _globals['_ALERT_THRESHOLDSENTRY']._serialized_start=1070
-  _globals['_ALERT_THRESHOLDSENTRY']._serialized_end=1119
-  _globals['_SENDFEEDBACKREQUEST']._serialized_start=1122
-  _globals['_SENDFEEDBACKREQUEST']._serialized_end=1430
-  _globals['_SENDFEEDBACKREQUEST_TAGSENTRY']._serialized_start=454
-  _globals['_SENDFEEDBACKREQUEST_TAGSENTRY']._serialized_end=497
-  _globals['_LISTALERTSREQUEST']._serialized_start=1433
-  _globals['_LISTALERTSREQUEST']._serialized_end=1714
-  _globals['_LISTALERTSRESPONSE']._serialized_start=1716
-  _globals['_LISTALERTSRESPONSE']._serialized_end=1827
-  _globals['_EXPORTFEEDBACKDATASETREQUEST']._serialized_start=1830
-  _globals['_EXPORTFEEDBACKDATASETREQUEST']._serialized_end=2148
-  _globals['_EXPORTFEEDBACKDATASETRESPONSE']._serialized_start=2150
-  _globals['_EXPORTFEEDBACKDATASETRESPONSE']._serialized_end=2263
-  _globals['_MONITORINGSERVICE']._serialized_start=2731
-  _globals['_MONITORINGSERVICE']._serialized_end=3069
+  _globals['_RATING']._serialized_start=3786
+  _globals['_RATING']._serialized_end=3860
+  _globals['_ALERTKIND']._serialized_start=3863
+  _globals['_ALERTKIND']._serialized_end=4021
+  _globals['_SEVERITY']._serialized_start=4023
+  _globals['_SEVERITY']._serialized_end=4123
+  _globals['_ALERTSTATUS']._serialized_start=4125
+  _globals['_ALERTSTATUS']._serialized_end=4249
+  _globals['_INFERENCERECORD']._serialized_start=158
+  _globals['_INFERENCERECORD']._serialized_end=588
+  _globals['_INFERENCERECORD_SCORESENTRY']._serialized_start=543
+  _globals['_INFERENCERECORD_SCORESENTRY']._serialized_end=588
+  _globals['_LISTINFERENCESREQUEST']._serialized_start=591
+  _globals['_LISTINFERENCESREQUEST']._serialized_end=821
+  _globals['_LISTINFERENCESRESPONSE']._serialized_start=824
+  _globals['_LISTINFERENCESRESPONSE']._serialized_end=953
+  _globals['_ALERTACTIONREQUEST']._serialized_start=955
+  _globals['_ALERTACTIONREQUEST']._serialized_end=1007
+  _globals['_GETBLOCKLISTREQUEST']._serialized_start=1009
+  _globals['_GETBLOCKLISTREQUEST']._serialized_end=1030
+  _globals['_BLOCKENTRY']._serialized_start=1033
+  _globals['_BLOCKENTRY']._serialized_end=1166
+  _globals['_BLOCKLIST']._serialized_start=1168
+  _globals['_BLOCKLIST']._serialized_end=1248
+  _globals['_GETMODELREPORTREQUEST']._serialized_start=1250
+  _globals['_GETMODELREPORTREQUEST']._serialized_end=1310
+  _globals['_MODELREPORT']._serialized_start=1312
+  _globals['_MODELREPORT']._serialized_end=1385
+  _globals['_FEEDBACK']._serialized_start=1388
+  _globals['_FEEDBACK']._serialized_end=1737
+  _globals['_FEEDBACK_TAGSENTRY']._serialized_start=1684
+  _globals['_FEEDBACK_TAGSENTRY']._serialized_end=1727
+  _globals['_ALERT']._serialized_start=1740
+  _globals['_ALERT']._serialized_end=2603
+  _globals['_ALERT_VALUESENTRY']._serialized_start=2507
+  _globals['_ALERT_VALUESENTRY']._serialized_end=2552
+  _globals['_ALERT_THRESHOLDSENTRY']._serialized_start=2554
+  _globals['_ALERT_THRESHOLDSENTRY']._serialized_end=2603
+  _globals['_SENDFEEDBACKREQUEST']._serialized_start=2606
+  _globals['_SENDFEEDBACKREQUEST']._serialized_end=2928
+  _globals['_SENDFEEDBACKREQUEST_TAGSENTRY']._serialized_start=1684
+  _globals['_SENDFEEDBACKREQUEST_TAGSENTRY']._serialized_end=1727
+  _globals['_LISTALERTSREQUEST']._serialized_start=2931
+  _globals['_LISTALERTSREQUEST']._serialized_end=3235
+  _globals['_LISTALERTSRESPONSE']._serialized_start=3237
+  _globals['_LISTALERTSRESPONSE']._serialized_end=3348
+  _globals['_EXPORTFEEDBACKDATASETREQUEST']._serialized_start=3351
+  _globals['_EXPORTFEEDBACKDATASETREQUEST']._serialized_end=3669
+  _globals['_EXPORTFEEDBACKDATASETRESPONSE']._serialized_start=3671
+  _globals['_EXPORTFEEDBACKDATASETRESPONSE']._serialized_end=3784
+  _globals['_MONITORINGSERVICE']._serialized_start=4252
+  _globals['_MONITORINGSERVICE']._serialized_end=5059
 # @@protoc_insertion_point(module_scope)

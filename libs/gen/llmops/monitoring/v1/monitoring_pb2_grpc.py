@@ -50,6 +50,31 @@ class MonitoringServiceStub:
                 request_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ExportFeedbackDatasetRequest.SerializeToString,
                 response_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ExportFeedbackDatasetResponse.FromString,
                 _registered_method=True)
+        self.AckAlert = channel.unary_unary(
+                '/llmops.monitoring.v1.MonitoringService/AckAlert',
+                request_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.AlertActionRequest.SerializeToString,
+                response_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Alert.FromString,
+                _registered_method=True)
+        self.ResolveAlert = channel.unary_unary(
+                '/llmops.monitoring.v1.MonitoringService/ResolveAlert',
+                request_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.AlertActionRequest.SerializeToString,
+                response_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Alert.FromString,
+                _registered_method=True)
+        self.ListInferences = channel.unary_unary(
+                '/llmops.monitoring.v1.MonitoringService/ListInferences',
+                request_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ListInferencesRequest.SerializeToString,
+                response_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ListInferencesResponse.FromString,
+                _registered_method=True)
+        self.GetBlocklist = channel.unary_unary(
+                '/llmops.monitoring.v1.MonitoringService/GetBlocklist',
+                request_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.GetBlocklistRequest.SerializeToString,
+                response_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Blocklist.FromString,
+                _registered_method=True)
+        self.GetModelReport = channel.unary_unary(
+                '/llmops.monitoring.v1.MonitoringService/GetModelReport',
+                request_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.GetModelReportRequest.SerializeToString,
+                response_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ModelReport.FromString,
+                _registered_method=True)
 
 
 class MonitoringServiceServicer:
@@ -77,6 +102,41 @@ class MonitoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def AckAlert(self, request, context):
+        """Acknowledges an open alert (it stays open for deduplication until resolved).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ResolveAlert(self, request, context):
+        """Resolves an alert; a malicious-user alert's block ends with it.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListInferences(self, request, context):
+        """Queries the inference log by model version, release, key, user, session and time.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetBlocklist(self, request, context):
+        """The API keys and users serving refuses (403), with the alert behind each.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetModelReport(self, request, context):
+        """Writes the HTML report of one model version (traffic, latency, drift, alerts, feedback) to S3.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_MonitoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -94,6 +154,31 @@ def add_MonitoringServiceServicer_to_server(servicer, server):
                     servicer.ExportFeedbackDataset,
                     request_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ExportFeedbackDatasetRequest.FromString,
                     response_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ExportFeedbackDatasetResponse.SerializeToString,
+            ),
+            'AckAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.AckAlert,
+                    request_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.AlertActionRequest.FromString,
+                    response_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Alert.SerializeToString,
+            ),
+            'ResolveAlert': grpc.unary_unary_rpc_method_handler(
+                    servicer.ResolveAlert,
+                    request_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.AlertActionRequest.FromString,
+                    response_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Alert.SerializeToString,
+            ),
+            'ListInferences': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListInferences,
+                    request_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ListInferencesRequest.FromString,
+                    response_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ListInferencesResponse.SerializeToString,
+            ),
+            'GetBlocklist': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetBlocklist,
+                    request_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.GetBlocklistRequest.FromString,
+                    response_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Blocklist.SerializeToString,
+            ),
+            'GetModelReport': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetModelReport,
+                    request_deserializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.GetModelReportRequest.FromString,
+                    response_serializer=llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ModelReport.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -178,6 +263,141 @@ class MonitoringService:
             '/llmops.monitoring.v1.MonitoringService/ExportFeedbackDataset',
             llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ExportFeedbackDatasetRequest.SerializeToString,
             llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ExportFeedbackDatasetResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def AckAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.monitoring.v1.MonitoringService/AckAlert',
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.AlertActionRequest.SerializeToString,
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ResolveAlert(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.monitoring.v1.MonitoringService/ResolveAlert',
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.AlertActionRequest.SerializeToString,
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Alert.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListInferences(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.monitoring.v1.MonitoringService/ListInferences',
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ListInferencesRequest.SerializeToString,
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ListInferencesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetBlocklist(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.monitoring.v1.MonitoringService/GetBlocklist',
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.GetBlocklistRequest.SerializeToString,
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.Blocklist.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetModelReport(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/llmops.monitoring.v1.MonitoringService/GetModelReport',
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.GetModelReportRequest.SerializeToString,
+            llmops_dot_monitoring_dot_v1_dot_monitoring__pb2.ModelReport.FromString,
             options,
             channel_credentials,
             insecure,
