@@ -10,6 +10,7 @@ import math
 import uuid
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -86,7 +87,7 @@ async def test_an_inference_round_trips_and_a_logged_id_is_skipped(uow):
     full = inference(1, release="m@production", deployment="m", api="chat", key_id="k1", user="u", session="s",
                      prompt="user: hi\n", output="hello", prompt_tokens=3, completion_tokens=2, latency_ms=12.5,
                      ttft_ms=3.25, finish_reason="stop",
-                     scores={"injection": 0.25, "nan": math.inf, "tiny": 5e-324})
+                     scores={"injection": 0.25, "inf": math.inf, "tiny": 5e-324})
     assert await log(uow, full, inference(2), replace(inference(2), output="second copy")) == 2
     # the same id again, at the same time or on another day, is skipped
     assert await log(uow, replace(full, output="x"), inference(1, T0 + timedelta(days=3)), inference(3)) == 1
@@ -164,10 +165,11 @@ async def test_retention_drops_only_the_days_before(uow):
 
 
 async def test_each_utc_day_gets_one_partition_bounded_by_utc_midnight(pg_uow, pg_pool):
-    east = datetime(2026, 3, 2, 1, 0, tzinfo=UTC).astimezone(__import__("zoneinfo").ZoneInfo("Asia/Tokyo"))
+    east = datetime(2026, 3, 2, 1, 0, tzinfo=UTC).astimezone(ZoneInfo("Asia/Tokyo"))  # 10:00 there
     await log(pg_uow, inference(1, T0), inference(2, T0 + timedelta(microseconds=1)), inference(3, east))
     assert await log(pg_uow, inference(4, T0 - timedelta(hours=23))) == 1  # an existing partition is reused
-    async with pg_pool.connection() as conn:
+    async with pg_pool.connection() as conn, conn.transaction():
+        await conn.execute("SET LOCAL TimeZone = 'UTC'")
         rows = await (await conn.execute(
             "SELECT c.relname, pg_get_expr(c.relpartbound, c.oid) FROM pg_inherits i JOIN pg_class c"
             " ON c.oid = i.inhrelid WHERE i.inhparent = 'inferences'::regclass ORDER BY 1")).fetchall()
@@ -247,24 +249,24 @@ async def test_feedback_rows_join_their_live_inference_oldest_first_and_filter(u
         feedback(2, "inf-0002", rating="negative", correction="fixed", model_version="models:/m/2"),
         feedback(3, "inf-0002", score=3.0, model_version="models:/m/2"),
         feedback(4, "inf-gone", rating="positive", model_version="models:/m/2"))
-    async with uow(readonly=True) as tx:
-        async def ids(limit: int = 10, **query) -> list[str]:
-            return [r.feedback.feedback_id for r in await tx.feedback_rows(FeedbackQuery(**query), limit)]
+    async def ids(tx, limit: int = 10, **query) -> list[str]:
+        return [r.feedback.feedback_id for r in await tx.feedback_rows(FeedbackQuery(**query), limit)]
 
+    async with uow(readonly=True) as tx:
         rows = await tx.feedback_rows(FeedbackQuery(), 10)
         assert [(r.feedback, r.inference.inference_id) for r in rows] == [
             (items[0], "inf-0001"), (items[1], "inf-0002"), (items[2], "inf-0002")]  # fb-4's inference is gone
-        assert await ids(limit=2) == ["fb-1", "fb-2"]
-        assert await ids(model_version="models:/m/2") == ["fb-2", "fb-3"]
-        assert await ids(rating="positive") == ["fb-1"]
-        assert await ids(min_score=3.0) == ["fb-1", "fb-3"]
-        assert await ids(corrections_only=True) == ["fb-2"]
-        assert await ids(created_after=items[1].created_at, created_before=items[2].created_at) == ["fb-2"]
+        assert await ids(tx, limit=2) == ["fb-1", "fb-2"]
+        assert await ids(tx, model_version="models:/m/2") == ["fb-2", "fb-3"]
+        assert await ids(tx, rating="positive") == ["fb-1"]
+        assert await ids(tx, min_score=3.0) == ["fb-1", "fb-3"]
+        assert await ids(tx, corrections_only=True) == ["fb-2"]
+        assert await ids(tx, created_after=items[1].created_at, created_before=items[2].created_at) == ["fb-2"]
     async with uow() as tx:
         await tx.drop_days_before(date(2026, 3, 1))
         await tx.commit()
     async with uow(readonly=True) as tx:
-        assert await ids() == ["fb-2", "fb-3"]  # the feedback stays, its dropped inference unlinks it
+        assert await ids(tx) == ["fb-2", "fb-3"]  # the feedback stays, its dropped inference unlinks it
         assert await tx.find_feedback_by_request("") is None
 
 

@@ -45,8 +45,6 @@ def test_corrections_always_and_well_rated_outputs_become_records_with_lineage()
 def test_negative_low_unrated_and_unlogged_rows_are_skipped_by_reason() -> None:
     rows = [_row(1, rating="negative"), _row(2, score=2), _row(3, score=3.5), _row(4),
             _row(5, rating="positive", prompt="  "), _row(6, rating="positive", output=" \n")]
-    rows[5] = FeedbackRow(rows[5].feedback, Inference(inference_id="i6", model_version="m", created_at=T0,
-                                                      prompt="user: q", output=" \n"))
     curated = curate(rows, known_hashes=set())
     assert curated.records == []
     assert curated.skipped == {"negative": 1, "low_score": 2, "unrated": 1, "no_prompt": 1, "no_output": 1}

@@ -98,7 +98,8 @@ class InMemoryUnitOfWork(InMemoryTransaction, MonitoringUnitOfWork):
         return copy.deepcopy(self.feedback[feedback.feedback_id])
 
     async def find_feedback_by_request(self, request_id: str) -> Feedback | None:
-        return next((copy.deepcopy(f) for f in self.feedback.values() if f.request_id == request_id), None)
+        return next((copy.deepcopy(f) for f in self.feedback.values() if request_id and f.request_id == request_id),
+                    None)
 
     async def feedback_since(self, given_by: str, since: datetime) -> int:
         return sum(1 for f in self.feedback.values() if f.given_by == given_by and f.created_at >= since)
@@ -136,7 +137,7 @@ class InMemoryUnitOfWork(InMemoryTransaction, MonitoringUnitOfWork):
         stored = self.alerts.get(alert.alert_id)
         if stored is None:
             return  # like an UPDATE that matches no row
-        if alert.status is not AlertStatus.RESOLVED and any(
+        if AlertStatus(alert.status) is not AlertStatus.RESOLVED and any(
                 a.alert_id != alert.alert_id and a.status is not AlertStatus.RESOLVED
                 and a.candidate.dedup_key == stored.candidate.dedup_key for a in self.alerts.values()):
             raise FailedPrecondition("another alert with this dedup key is unresolved", field="status")
