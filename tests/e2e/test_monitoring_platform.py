@@ -215,9 +215,13 @@ async def test_an_injection_campaign_from_one_key_raises_one_alert_and_the_key_i
         assert await wait_for(refused, 30, what="serving to refuse the blocked key", interval=1)
         assert await ask(platform, "alice", ["Is it fine to freeze bread?"], user="alice")  # others still served
 
-        resolved = await stub.ResolveAlert(mpb.AlertActionRequest(alert_id=by_key[0].alert_id, note="e2e"),
-                                           metadata=ADMIN)
-        assert resolved.status == mpb.ALERT_STATUS_RESOLVED
+        blocked = (await stub.GetBlocklist(mpb.GetBlocklistRequest(), metadata=ADMIN)).entries
+        assert ("key", mallory) in {(e.subject_kind, e.subject) for e in blocked}
+        assert "alice" not in {e.subject for e in blocked}
+        for alert in await alerts(stub, mpb.ALERT_KIND_ABUSE):  # the key's and the user's
+            resolved = await stub.ResolveAlert(mpb.AlertActionRequest(alert_id=alert.alert_id, note="e2e"),
+                                               metadata=ADMIN)
+            assert resolved.status == mpb.ALERT_STATUS_RESOLVED
         assert not (await stub.GetBlocklist(mpb.GetBlocklistRequest(), metadata=ADMIN)).entries
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import math
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from importlib.resources import files
 from typing import Any
 
@@ -61,9 +61,10 @@ def _text(value: Any, limit: int = CELL_CHARS) -> str:
 
 def _time(value: Any) -> datetime | None:
     try:
-        return datetime.fromisoformat(value) if isinstance(value, str) else None
+        at = datetime.fromisoformat(value) if isinstance(value, str) else None
     except ValueError:
         return None
+    return at if at is None or at.tzinfo is not None else at.replace(tzinfo=UTC)  # plots cannot mix the two
 
 
 def _series(rows: list[Any], x: str, y: str) -> list[tuple[datetime, float]]:
