@@ -1,5 +1,5 @@
 """``llmops status`` on a stack home where nothing runs: every service of ``SERVICES`` is listed, and
-one with a REST API (serving) with its HTTP port in the JSON and its base URL in the text. And the
+one with a REST API (serving, monitoring) with its HTTP port in the JSON and its base URL in the text. And the
 readiness ``llmops up`` waits for: a REST service answers only once its ``/health`` says 200."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from llmops_common.embedded import EmbeddedStack
 
 
 def _clean_env(monkeypatch, tmp_path) -> None:
-    for var in ("LLMOPS_SERVING_HTTP_PORT", "LLMOPS_HTTP_PORT"):
+    for var in ("LLMOPS_SERVING_HTTP_PORT", "LLMOPS_MONITORING_HTTP_PORT", "LLMOPS_HTTP_PORT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("LLMOPS_HOME", str(tmp_path))
 
@@ -37,7 +37,8 @@ def test_status_json_lists_the_serving_http_port(monkeypatch, tmp_path):
     assert list(services) == list(SERVICES)
     assert services["serving"]["http_port"] == 8123
     assert services["serving"]["endpoint"] == f"127.0.0.1:{SERVICES['serving'].grpc_port()}"
-    assert all(s["http_port"] is None for name, s in services.items() if name != "serving")
+    assert services["monitoring"]["http_port"] == SERVICES["monitoring"].default_http_port()
+    assert all(s["http_port"] is None for name, s in services.items() if name not in ("serving", "monitoring"))
     assert not services["serving"]["running"] and not services["serving"]["serving"]
 
 
@@ -47,7 +48,8 @@ def test_status_text_prints_the_rest_base_url(monkeypatch, tmp_path):
     assert result.exit_code == 0, result.output
     default = SERVICES["serving"].default_http_port()
     assert f"serving REST API: http://127.0.0.1:{default}/v1" in result.stdout
-    assert result.stdout.count("REST API:") == 1
+    assert f"monitoring REST API: http://127.0.0.1:{SERVICES['monitoring'].default_http_port()}/v1" in result.stdout
+    assert result.stdout.count("REST API:") == 2
 
 
 @pytest.fixture

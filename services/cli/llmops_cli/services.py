@@ -42,7 +42,8 @@ class ServiceSpec:
 
 
 def rest_url(port: int) -> str:
-    """The base URL of a local service's OpenAI-compatible REST API."""
+    """The base URL of a local service's REST API (serving's is OpenAI-compatible; monitoring's takes
+    ``POST /v1/feedback``)."""
     return f"http://127.0.0.1:{port}/v1"
 
 

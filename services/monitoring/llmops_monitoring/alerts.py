@@ -92,7 +92,7 @@ class WebhookSink(AlertSink):
         self._retries, self._backoff_s = retries, backoff_s
 
     async def send(self, alert: Alert) -> None:
-        body = json.dumps(alert_json(alert), ensure_ascii=False, sort_keys=True).encode("utf-8")
+        body = json.dumps(alert_json(alert), ensure_ascii=False, sort_keys=True, default=str).encode("utf-8")
         try:
             await self._post(alert.alert_id, body)
         except Exception:  # a sink must never stop alerting

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+import threading
+from collections.abc import Callable, Iterator
 from types import SimpleNamespace
 
 import uvicorn
@@ -38,6 +39,20 @@ class RestServer(uvicorn.Server):
         yield
 
 
+class Lazy:
+    """The injection detector, built on its first use (it embeds its corpora with MiniLM, seconds of
+    work that should not hold up the service's start)."""
+
+    def __init__(self, build: Callable[[], InjectionDetector]) -> None:
+        self._build, self._lock, self._detector = build, threading.Lock(), None
+
+    def score(self, prompts: list[str]) -> list:
+        with self._lock:
+            if self._detector is None:
+                self._detector = self._build()
+        return self._detector.score(prompts)
+
+
 def bootstrap(settings: MonitoringSettings) -> Service:
     adapters = Adapters.build(settings)
 
@@ -45,7 +60,7 @@ def bootstrap(settings: MonitoringSettings) -> Service:
         return PostgresUnitOfWork(adapters.pool, readonly=readonly)
 
     embedder = MiniLMEmbedder() if settings.embeddings else None
-    detector = InjectionDetector(embedder)
+    detector = Lazy(lambda: InjectionDetector(embedder)) if embedder is not None else None
     limiter = RateLimiter(per_minute=settings.feedback_per_minute, burst=settings.feedback_burst)
     sinks = [LogSink()] + ([WebhookSink(settings.webhook_url, settings.webhook_secret)] if settings.webhook_url else [])
     training_data = GrpcTrainingData(registry=settings.registry_endpoint, ingestion=settings.ingestion_endpoint,

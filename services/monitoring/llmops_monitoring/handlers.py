@@ -24,6 +24,7 @@ from llmops_common.ratelimit import RateLimiter
 from llmops_common.storage import ArtifactStore
 from llmops_common.validation import check_request_id, check_text, parse_uuid, quote
 from llmops_monitoring.curation import curate
+from llmops_monitoring.detectors.injection import match_pattern
 from llmops_monitoring.domain.records import Alert, AlertStatus, BlockEntry, Feedback
 from llmops_monitoring.inference_log import inference_from_event, injection_scores, user_text
 from llmops_monitoring.store import AlertQuery, FeedbackQuery, InferenceQuery, UnitOfWorkFactory
@@ -39,13 +40,17 @@ DATASET_NAME_FIELD = "dataset_name"
 
 # -- the inference log ---------------------------------------------------------------------------------
 
-async def record_inference(uow: UnitOfWorkFactory, detector: Any, envelope: Envelope[Any]) -> bool:
-    """Log one ``serving.inference.completed`` once (inbox), with its injection scores."""
+async def record_inference(uow: UnitOfWorkFactory, detector: Any | None, envelope: Envelope[Any]) -> bool:
+    """Log one ``serving.inference.completed`` once (inbox), with its injection scores (``detector``'s,
+    or the patterns' alone without one)."""
     payload = envelope.payload
-    scores = {}
+    text = user_text(payload.prompt)
     if detector is not None:
-        [score] = await asyncio.to_thread(detector.score, [user_text(payload.prompt)])
+        [score] = await asyncio.to_thread(detector.score, [text])
         scores = injection_scores(score)
+    else:  # embeddings off: the patterns alone
+        matched = 1.0 if match_pattern(text) else 0.0
+        scores = {"injection": matched, "injection_pattern": matched}
     inference = inference_from_event(payload, scores)
     async with uow() as tx:
         if not await tx.claim_event(INFERENCE_CONSUMER, envelope.event_id):

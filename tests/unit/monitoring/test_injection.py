@@ -84,9 +84,13 @@ def held_out_benign() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def minilm_scores() -> tuple[list, list]:
-    detector = InjectionDetector(MiniLMEmbedder())
-    return detector.score(held_out_attacks()), detector.score(held_out_benign())
+def minilm_detector() -> InjectionDetector:
+    return InjectionDetector(MiniLMEmbedder())
+
+
+@pytest.fixture(scope="module")
+def minilm_scores(minilm_detector) -> tuple[list, list]:
+    return minilm_detector.score(held_out_attacks()), minilm_detector.score(held_out_benign())
 
 
 def tpr_at_fpr(attack: np.ndarray, benign: np.ndarray, fpr_limit: float) -> float:
@@ -103,6 +107,7 @@ def test_held_out_set_is_disjoint_from_the_corpora():
 
 def test_minilm_detects_held_out_attacks_at_one_percent_fpr(minilm_scores):
     attacks, benign = minilm_scores
+    assert np.mean([s.pattern for s in attacks]) < 0.5  # most escape the regexes: the embeddings are measured
     combined = tpr_at_fpr(np.array([s.score for s in attacks]), np.array([s.score for s in benign]), 0.01)
     print(f"injection TPR at 1% FPR: {combined:.3f}")
     assert combined >= 0.9
@@ -172,11 +177,6 @@ HOSTILE = [
 def test_hostile_inputs_never_raise(minilm_detector, text):
     [result] = minilm_detector.score([text])
     assert 0.0 <= result.score <= 1.0 and np.isfinite(result.similarity)
-
-
-@pytest.fixture(scope="module")
-def minilm_detector() -> InjectionDetector:
-    return InjectionDetector(MiniLMEmbedder())
 
 
 def test_a_long_prompt_with_an_attack_at_the_end_is_caught(minilm_detector):

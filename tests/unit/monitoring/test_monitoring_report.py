@@ -66,6 +66,14 @@ def test_the_summary_has_traffic_and_latency_per_hour_feedback_rates_drift_and_a
     json.dumps(summary)  # JSON-ready
 
 
+def test_drift_alerts_stand_in_for_drift_points() -> None:
+    (alert,) = _alerts()
+    alert.candidate.details["p_value"] = 0.002
+    summary = build_summary([], [], [alert], [alert])
+    assert summary["drift"] == [{"at": (T0 + timedelta(hours=1)).isoformat(), "method": "embedding_drift.mmd",
+                                 "statistic": 0.12, "threshold": 0.05, "p_value": 0.002, "drifted": True}]
+
+
 def test_the_page_escapes_comments_and_messages_and_runs_no_script() -> None:
     page = render_model_report(build_summary(_inferences(), _feedback(), _alerts(), _drift()))
     assert "<script" not in page and "onerror=\"" not in page

@@ -30,12 +30,13 @@ from sklearn.linear_model import LogisticRegression
 from llmops_monitoring.detectors.embeddings import Embedder
 
 THRESHOLD = 0.5
-"""Score at or above which a request is an attack. With MiniLM, rescaled similarity reaches 0.5 at a
-cosine of ``SIM_LOW + (SIM_HIGH - SIM_LOW) / 2`` (0.55); the held-out test measures the resulting rates."""
+"""Score at or above which a request is an attack. On the held-out set of the unit tests (MiniLM, no
+pattern matching any of its attacks) it flags about 97% of attacks and none of 240 ordinary questions;
+the test asserts >= 90% and <= 2%."""
 
 SIM_LOW, SIM_HIGH = 0.35, 0.75
-"""Cosines mapped linearly onto 0..1 (clipped): ordinary questions sit below ``SIM_LOW`` against the
-corpus, paraphrases of an attack above ``SIM_HIGH``."""
+"""Cosines mapped linearly onto 0..1 (clipped). With MiniLM, ordinary questions average about 0.3 against
+the corpus and unseen attacks about 0.55; a close paraphrase of a corpus line exceeds 0.75."""
 
 MAX_PATTERN_CHARS = 100_000
 """Patterns read at most this many characters from each end of a prompt, so cost stays bounded."""
@@ -106,7 +107,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         ),
         "developer_mode": (
             r"\b(?:developer|debug|god|admin|sudo|maintenance|unrestricted|opposite) mode\W{0,3}"
-            r"(?:enabled|on|engaged|activated)\b|\b(?:enable|activate|enter|switch to)\b"
+            r"(?:enabled|engaged|activated|on(?!\s*\w))|\b(?:enable|activate|enter|switch to)\b"
             r".{0,20}\b(?:developer|god|sudo|admin|jailbreak|debug|unrestricted|maintenance) mode\b|\badmin override\b|override code"
         ),
         "delimiter_injection": (

@@ -28,6 +28,14 @@ class DriftPoint:
     p_value: float | None = None
     drifted: bool = False
 
+    @classmethod
+    def from_alert(cls, alert: Alert) -> DriftPoint:
+        """A drift alert as the point that raised it (at its window's end; it drifted)."""
+        c = alert.candidate
+        p_value = c.details.get("p_value")
+        return cls(at=c.window_end, method=c.detector, statistic=c.value, threshold=c.threshold,
+                   p_value=float(p_value) if isinstance(p_value, int | float) else None, drifted=True)
+
 
 def _percentiles(values: Sequence[float]) -> tuple[float | None, float | None]:
     if not values:
@@ -80,8 +88,10 @@ def _alert(alert: Alert) -> dict[str, Any]:
 
 
 def build_summary(inferences: Sequence[Inference], feedback: Sequence[Feedback], alerts: Sequence[Alert],
-                  drift_points: Sequence[DriftPoint], *, model_version: str = "") -> dict[str, Any]:
-    """The report's data for ``model_version`` (default: the inferences' most common version)."""
+                  drift_points: Sequence[DriftPoint | Alert], *, model_version: str = "") -> dict[str, Any]:
+    """The report's data for ``model_version`` (default: the inferences' most common version). Drift
+    points are detector results, or drift alerts when only those were kept (``DriftPoint.from_alert``)."""
+    points = [DriftPoint.from_alert(p) if isinstance(p, Alert) else p for p in drift_points]
     if not model_version and inferences:
         model_version = Counter(i.model_version for i in inferences).most_common(1)[0][0]
     latency_p50, latency_p95 = _percentiles([i.latency_ms for i in inferences])
@@ -96,7 +106,7 @@ def build_summary(inferences: Sequence[Inference], feedback: Sequence[Feedback],
                    "latency_p50_ms": latency_p50, "latency_p95_ms": latency_p95, "ttft_p50_ms": ttft_p50},
         "traffic": _traffic(inferences),
         "drift": [{"at": p.at.isoformat(), "method": p.method, "statistic": p.statistic, "threshold": p.threshold,
-                   "p_value": p.p_value, "drifted": p.drifted} for p in sorted(drift_points, key=lambda p: p.at)],
+                   "p_value": p.p_value, "drifted": p.drifted} for p in sorted(points, key=lambda p: p.at)],
         "alerts": [_alert(a) for a in sorted(alerts, key=lambda a: a.candidate.window_end, reverse=True)],
         "feedback": _feedback(feedback),
     }

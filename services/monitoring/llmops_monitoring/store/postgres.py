@@ -42,7 +42,8 @@ from llmops_monitoring.store.codec import (
 
 PARTITION_PREFIX = "inferences_p"
 _PARTITION = re.compile(rf"{PARTITION_PREFIX}(\d{{8}})")
-_PARTITION_LOCK = "llmops-monitoring:inference-partitions"
+_CREATE_LOCK = ":create-partition"  # per schema
+_DROP_LOCK = ":drop-partitions"  # its own: a dropper waits for writers, never they for it
 _INFERENCE_COLUMNS = ("inference_id, model_version, created_at, release, deployment, api, key_id, end_user, session,"
                       " prompt, output, prompt_tokens, completion_tokens, latency_ms, ttft_ms, finish_reason, scores")
 _INFERENCE_SELECT = f"SELECT {_INFERENCE_COLUMNS} FROM inferences"
@@ -89,19 +90,29 @@ class PostgresUnitOfWork(PostgresTransaction, MonitoringUnitOfWork):
     # the inference log
 
     async def _ensure_partitions(self, days: set[date]) -> None:
-        missing = []
-        for day in sorted(days):
-            row = await self._one("SELECT to_regclass(%s)", (partition_name(day),))
-            if row[0] is None:
-                missing.append(day)
+        """Make the missing days' partitions. CREATE TABLE ... PARTITION OF would lock the parent exclusively
+        (deadlocking with writers that read it and wait here), so each day is made as a plain table and
+        attached, which takes a lock readers and writers do not conflict with; the advisory lock makes
+        racing writers create a day once (the second one finds it made once the first commits)."""
+        missing = [day for day in sorted(days) if not await self._exists(partition_name(day))]
         if not missing:
             return
-        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_PARTITION_LOCK,))
-        for day in missing:  # IF NOT EXISTS: another writer may have made it while this one waited
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || %s))", (_CREATE_LOCK,))
+        for day in missing:
+            name = sql.Identifier(partition_name(day))
+            if await self._exists(partition_name(day)):
+                continue
             start = datetime.combine(day, time(), UTC)
-            await self.conn.execute(sql.SQL(
-                "CREATE TABLE IF NOT EXISTS {} PARTITION OF inferences FOR VALUES FROM ({}) TO ({})").format(
-                sql.Identifier(partition_name(day)), sql.Literal(start), sql.Literal(start + timedelta(days=1))))
+            await self.conn.execute(sql.SQL("CREATE TABLE {} (LIKE inferences INCLUDING DEFAULTS)").format(name))
+            await self.conn.execute(sql.SQL("ALTER TABLE inferences ATTACH PARTITION {} FOR VALUES FROM ({}) TO ({})")
+                                    .format(name, sql.Literal(start), sql.Literal(start + timedelta(days=1))))
+
+    async def _exists(self, table: str) -> bool:
+        # pg_class read with the statement's snapshot: to_regclass's cached catalog may miss a table another
+        # writer committed while this one waited for the lock
+        row = await self._one("SELECT EXISTS (SELECT FROM pg_class WHERE relname = %s"
+                              " AND relnamespace = current_schema()::regnamespace)", (table,))
+        return row[0]
 
     async def add_inferences(self, inferences: list[Inference]) -> int:
         batch = {i.inference_id: i for i in reversed(inferences)}  # the first of a repeated id wins
@@ -166,12 +177,12 @@ class PostgresUnitOfWork(PostgresTransaction, MonitoringUnitOfWork):
         return [_inference(r) for r in rows]
 
     async def model_versions_since(self, since: datetime) -> list[str]:
-        rows = await self._all("SELECT DISTINCT model_version FROM inferences WHERE created_at >= %s"
-                               " ORDER BY model_version COLLATE \"C\"", (since,))
+        rows = await self._all("SELECT DISTINCT model_version COLLATE \"C\" FROM inferences WHERE created_at >= %s"
+                               " ORDER BY 1", (since,))
         return [r[0] for r in rows]
 
     async def drop_days_before(self, day: date) -> int:
-        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (_PARTITION_LOCK,))
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext(current_schema() || %s))", (_DROP_LOCK,))
         rows = await self._all("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
                                " WHERE i.inhparent = 'inferences'::regclass", ())
         old = [name for (name,) in rows
