@@ -17,6 +17,9 @@ from llmops_evaluation.store import postgres as evaluation_postgres
 from llmops_ingestion import store as ingestion_store
 from llmops_ingestion.store import memory as ingestion_memory
 from llmops_ingestion.store import postgres as ingestion_postgres
+from llmops_monitoring import store as monitoring_store
+from llmops_monitoring.store import memory as monitoring_memory
+from llmops_monitoring.store import postgres as monitoring_postgres
 from llmops_prompts import store as prompts_store
 from llmops_prompts.store import memory as prompts_memory
 from llmops_prompts.store import postgres as prompts_postgres
@@ -28,7 +31,7 @@ from llmops_training.store import memory as training_memory
 from llmops_training.store import postgres as training_postgres
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("registry", "prompts", "ingestion", "training", "evaluation")
+SERVICES = ("registry", "prompts", "ingestion", "training", "evaluation", "monitoring")
 
 
 def imported_modules(path: Path) -> set[str]:
@@ -65,6 +68,8 @@ def test_production_code_never_imports_the_fake(service):
     (training_store.TrainingUnitOfWork, (training_postgres.PostgresUnitOfWork, training_memory.InMemoryUnitOfWork)),
     (evaluation_store.EvaluationUnitOfWork, (evaluation_postgres.PostgresUnitOfWork,
                                              evaluation_memory.InMemoryUnitOfWork)),
+    (monitoring_store.MonitoringUnitOfWork, (monitoring_postgres.PostgresUnitOfWork,
+                                             monitoring_memory.InMemoryUnitOfWork)),
 ])
 def test_the_adapter_and_the_fake_implement_the_whole_contract(contract, adapters):
     assert inspect.isabstract(contract)

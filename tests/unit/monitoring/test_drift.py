@@ -15,6 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
+
 from llmops_common.errors import InvalidArgument
 from llmops_monitoring.detectors.drift import (
     MIN_EMBEDDING_WINDOW,

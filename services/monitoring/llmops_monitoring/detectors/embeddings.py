@@ -64,7 +64,10 @@ class MiniLMEmbedder(Embedder):
         model = _shared_model()
         with _encode_lock:  # the shared fast tokenizer raises "Already borrowed" under concurrent use
             rows = model.encode(
-                clipped, batch_size=self.batch_size, convert_to_numpy=True, normalize_embeddings=True,
+                clipped,
+                batch_size=self.batch_size,
+                convert_to_numpy=True,
+                normalize_embeddings=True,
                 show_progress_bar=False,
             )
         return _normalise(np.asarray(rows, dtype=np.float32))

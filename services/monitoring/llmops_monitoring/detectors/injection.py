@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -54,14 +55,8 @@ class InjectionScore:
     matched: str  # the pattern's name, else the nearest attack line
 
 
-_CONFUSABLES = str.maketrans(
-    {
-        # Cyrillic and Greek letters that look Latin (the subset attackers use; NFKC leaves them alone).
-        "а": "a", "в": "b", "е": "e", "ё": "e", "к": "k", "м": "m", "н": "h", "о": "o", "р": "p", "с": "c",
-        "т": "t", "у": "y", "х": "x", "і": "i", "ј": "j", "ѕ": "s", "ԁ": "d", "ɡ": "g", "α": "a", "β": "b",
-        "ε": "e", "ι": "i", "κ": "k", "ν": "v", "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x",
-    }
-)
+# Cyrillic and Greek letters that look Latin (the subset attackers use; NFKC leaves them alone).
+_CONFUSABLES = str.maketrans("авеёкмнорстухіјѕԁɡαβεικνορτυχ", "abeekmhopctyxijsdgabeikvoptux")
 _LEET = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
 _SPACED = re.compile(r"\b(?:\w[ .\-_*]){3,}\w\b")
 _SPACE = re.compile(r"\s+")
@@ -100,7 +95,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
             r"\b(?:above|before|preceding|precede|prior)\b"
         ),
         "dan_jailbreak": (
-            r"\b(?:do anything now|jailbreak(?: mode| flag|:| successful)|jailbroken|dan mode|evilbot|aim\b.{0,40}\bmachiavell|"
+            r"\b(?:do anything now|jailbreak(?: mode| flag|:| successful)|jailbroken|dan mode|evilbot|"
+            r"aim\b.{0,40}\bmachiavell|"
             r"(?:no|without|free from|freed from)\b.{0,30}\b(?:restrictions|filters|rules|limits|"
             r"limitations|censorship|content polic\w*|ethical guidelines)|stay in character|unfiltered|"
             r"uncensored|unrestricted)"
@@ -108,7 +104,8 @@ PATTERNS: dict[str, re.Pattern[str]] = {
         "developer_mode": (
             r"\b(?:developer|debug|god|admin|sudo|maintenance|unrestricted|opposite) mode\W{0,3}"
             r"(?:enabled|engaged|activated|on(?!\s*\w))|\b(?:enable|activate|enter|switch to)\b"
-            r".{0,20}\b(?:developer|god|sudo|admin|jailbreak|debug|unrestricted|maintenance) mode\b|\badmin override\b|override code"
+            r".{0,20}\b(?:developer|god|sudo|admin|jailbreak|debug|unrestricted|maintenance) mode\b|"
+            r"\badmin override\b|override code"
         ),
         "delimiter_injection": (
             r"<\|im_(?:start|end)\|>|\[/?inst\]|</?(?:system|user|assistant)>|#{2,}\s*system\b|"
@@ -119,7 +116,9 @@ PATTERNS: dict[str, re.Pattern[str]] = {
             r"\b(?:never|do not|don't|must not|forbidden from)\b.{0,20}\b(?:refuse|apologi[sz]e|say (?:you|i) "
             r"can(?:no|')t|add (?:any )?(?:warnings|disclaimers))"
         ),
-        "encoded_payload": r"\b(?:decode|translate from|read)\b.{0,40}\b(?:and|then)\b.{0,10}\b(?:follow|obey|do|execute)",
+        "encoded_payload": (
+            r"\b(?:decode|translate from|read)\b.{0,40}\b(?:and|then)\b.{0,10}\b(?:follow|obey|do|execute)"
+        ),
     }.items()
 }
 
@@ -131,15 +130,11 @@ def _decoded_blobs(text: str) -> list[str]:
     """Text hidden in base64 or hex runs (at most 20 of each), so patterns see what they say."""
     out = []
     for m in _B64.findall(text)[:20]:
-        try:
+        with contextlib.suppress(binascii.Error, ValueError):  # UnicodeDecodeError is a ValueError
             out.append(base64.b64decode(m + "=" * (-len(m) % 4), validate=True).decode("utf-8"))
-        except (binascii.Error, UnicodeDecodeError, ValueError):
-            pass
     for m in _HEX.findall(text)[:20]:
-        try:
+        with contextlib.suppress(ValueError):
             out.append(bytes.fromhex(m).decode("utf-8"))
-        except (ValueError, UnicodeDecodeError):
-            pass
     return out
 
 
