@@ -11,13 +11,18 @@ from llmops_monitoring.domain.records import Inference
 MAX_TEXT = 100_000  # characters of a prompt or output kept in the log
 
 
+def clean(text: str, limit: int = MAX_TEXT) -> str:
+    """Text as PostgreSQL can store it: NUL (which it refuses) as U+FFFD, cut at ``limit``."""
+    return text[:limit].replace("\x00", "\ufffd")
+
+
 def prompt_text(prompt: str | list[dict[str, str]] | None) -> str:
     """A chat prompt as ``role: content`` lines (what the model saw); None (redacted) as ""."""
     if prompt is None:
         return ""
     if isinstance(prompt, str):
-        return prompt[:MAX_TEXT]
-    return "".join(f"{m.get('role', '')}: {m.get('content', '')}\n" for m in prompt)[:MAX_TEXT]
+        return clean(prompt)
+    return clean("".join(f"{m.get('role', '')}: {m.get('content', '')}\n" for m in prompt))
 
 
 def user_text(prompt: str | list[dict[str, str]] | None) -> str:
@@ -25,18 +30,20 @@ def user_text(prompt: str | list[dict[str, str]] | None) -> str:
     if prompt is None:
         return ""
     if isinstance(prompt, str):
-        return prompt[:MAX_TEXT]
-    return "\n".join(m.get("content", "") for m in prompt if m.get("role") == "user")[:MAX_TEXT]
+        return clean(prompt)
+    return clean("\n".join(m.get("content", "") for m in prompt if m.get("role") == "user"))
 
 
 def inference_from_event(payload: InferenceCompleted, scores: dict[str, float]) -> Inference:
     return Inference(
-        inference_id=payload.request_id, model_version=f"models:/{payload.model_name}/{payload.version}",
-        created_at=payload.created_at, release=payload.release, deployment=payload.deployment, api=payload.api,
-        key_id=payload.key_id, user=payload.user, session=payload.session, prompt=prompt_text(payload.prompt),
-        output=(payload.output or "")[:MAX_TEXT], prompt_tokens=payload.prompt_tokens,
-        completion_tokens=payload.completion_tokens, latency_ms=payload.latency_ms, ttft_ms=payload.ttft_ms,
-        finish_reason=payload.finish_reason, scores=scores)
+        inference_id=clean(payload.request_id, 200),
+        model_version=clean(f"models:/{payload.model_name}/{payload.version}", 400),
+        created_at=payload.created_at, release=clean(payload.release, 300), deployment=clean(payload.deployment, 400),
+        api=payload.api, key_id=clean(payload.key_id, 200), user=clean(payload.user, 200),
+        session=clean(payload.session, 200), prompt=prompt_text(payload.prompt), output=clean(payload.output or ""),
+        prompt_tokens=payload.prompt_tokens, completion_tokens=payload.completion_tokens,
+        latency_ms=payload.latency_ms, ttft_ms=payload.ttft_ms, finish_reason=clean(payload.finish_reason, 64),
+        scores=scores)
 
 
 def injection_scores(score: Any) -> dict[str, float]:

@@ -141,3 +141,11 @@ async def test_without_the_block_list_an_attack_alerts_but_blocks_nobody():
     await Detection(state.unit_of_work, settings(enforce_blocklist=False), None).detect_once(NOW)
     assert any(a.candidate.kind == "abuse" for a in state.alerts.values()) and not state.block_list
 
+
+
+async def test_nul_bytes_in_a_logged_inference_are_replaced_not_refused():
+    state = InMemoryMonitoring()
+    envelope = completed("r\x00x", "a\x00b")
+    assert await handlers.record_inference(state.unit_of_work, None, envelope)
+    [row] = state.inferences.values()
+    assert "\x00" not in row.prompt + row.inference_id and "a\ufffdb" in row.prompt

@@ -100,10 +100,6 @@ class MonitoringUnitOfWork(UnitOfWork):
     async def find_feedback_by_request(self, request_id: str) -> Feedback | None: ...
 
     @abc.abstractmethod
-    async def feedback_since(self, given_by: str, since: datetime) -> int:
-        """How much feedback ``given_by`` sent since ``since`` (rate limiting)."""
-
-    @abc.abstractmethod
     async def feedback_rows(self, query: FeedbackQuery, limit: int) -> list[FeedbackRow]:
         """Feedback with its inference (whose log row still exists), oldest first."""
 

@@ -101,9 +101,6 @@ class InMemoryUnitOfWork(InMemoryTransaction, MonitoringUnitOfWork):
         return next((copy.deepcopy(f) for f in self.feedback.values() if request_id and f.request_id == request_id),
                     None)
 
-    async def feedback_since(self, given_by: str, since: datetime) -> int:
-        return sum(1 for f in self.feedback.values() if f.given_by == given_by and f.created_at >= since)
-
     async def feedback_rows(self, query: FeedbackQuery, limit: int) -> list[FeedbackRow]:
         def matches(f: Feedback) -> bool:
             return ((not query.model_version or f.model_version == query.model_version)

@@ -213,11 +213,6 @@ class PostgresUnitOfWork(PostgresTransaction, MonitoringUnitOfWork):
         row = await self._one(f"SELECT {_FEEDBACK_COLUMNS} FROM feedback WHERE request_id = %s", (request_id,))
         return _feedback(row) if row else None
 
-    async def feedback_since(self, given_by: str, since: datetime) -> int:
-        row = await self._one("SELECT count(*) FROM feedback WHERE given_by = %s AND created_at >= %s",
-                              (given_by, since))
-        return row[0]
-
     async def feedback_rows(self, query: FeedbackQuery, limit: int) -> list[FeedbackRow]:
         where, params = ["TRUE"], []
         if query.model_version:
