@@ -7,7 +7,6 @@ are disjoint draws from the reference pool, so every detection among them is a f
 
 from __future__ import annotations
 
-import itertools
 from datetime import UTC, datetime
 
 import numpy as np
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.testing.monitoring_data import TOPICS, new_topic_prompts, reference_prompts, topic_prompts
 from llmops_monitoring.detectors.drift import (
     MIN_EMBEDDING_WINDOW,
     MIN_SIMPLE_WINDOW,
@@ -27,47 +27,14 @@ from llmops_monitoring.detectors.drift import (
 from llmops_monitoring.detectors.embeddings import MiniLMEmbedder
 from llmops_monitoring.domain.records import Inference
 
-TEMPLATES = (
-    "How do I {}{}?",
-    "Can you explain how to {}{}?",
-    "What is the best way to {}{}?",
-    "Give me step-by-step instructions to {}{}.",
-    "I'm struggling to {}{}. Any tips?",
-    "What mistakes should I avoid when I {}{}?",
-)
-MODIFIERS = ("", " as a beginner", " on a tight budget", " in under an hour")
-TOPICS = {
-    "cooking": ("bake sourdough bread", "make a creamy risotto", "sear a steak", "fold dumplings",
-                "cook rice without a rice cooker", "make fresh pasta dough", "roast a whole chicken"),
-    "programming": ("write a Python decorator", "debug a segfault in C", "set up a React project",
-                    "write a SQL join across three tables", "profile a slow Java service",
-                    "use git rebase interactively", "write unit tests with pytest"),
-    "travel": ("plan a two-week trip to Japan", "find cheap flights to Lisbon", "pack a carry-on for a month",
-               "get a visa for Brazil", "travel through Europe by train", "avoid jet lag on long flights",
-               "book hostels in Southeast Asia"),
-    "fitness": ("train for a marathon", "build muscle with bodyweight exercises", "improve my deadlift form",
-                "stretch after running", "start swimming laps", "increase my pull-up count",
-                "recover from a sore back after lifting"),
-    "gardening": ("grow tomatoes on a balcony", "prune rose bushes", "start a compost pile",
-                  "get rid of aphids naturally", "plant tulip bulbs", "repot a root-bound houseplant",
-                  "keep a lawn green in summer"),
-}
-NEW_TOPIC = ("file a small-claims lawsuit", "contest a parking ticket in court", "write a rental lease agreement",
-             "register a trademark", "dispute a will in probate", "respond to a subpoena",
-             "draft a non-disclosure agreement")
 WINDOW = 200
 SHIFT = 0.3
-
-
-def _prompts(fillers: tuple[str, ...]) -> list[str]:
-    return [t.format(f, m) for t, f, m in itertools.product(TEMPLATES, fillers, MODIFIERS)]
 
 
 @pytest.fixture(scope="module")
 def pools() -> tuple[np.ndarray, np.ndarray]:
     """MiniLM embeddings of the reference pool (840 prompts) and the new topic (168), computed once."""
-    reference = [p for fillers in TOPICS.values() for p in _prompts(fillers)]
-    new = _prompts(NEW_TOPIC)
+    reference, new = reference_prompts(), new_topic_prompts()
     rows = MiniLMEmbedder().encode(reference + new)
     return rows[: len(reference)], rows[len(reference) :]
 
@@ -171,14 +138,19 @@ def test_arbitrary_finite_windows_give_valid_results(reference: np.ndarray, curr
 
 def _inference(i: int, prompt: str, output: str = "Sure, here it is.", latency: float = 100.0) -> Inference:
     return Inference(
-        inference_id=f"inf-{i}", model_version="models:/m/1", created_at=datetime(2026, 1, 1, tzinfo=UTC),
-        prompt=prompt, output=output, prompt_tokens=len(prompt.split()), completion_tokens=len(output.split()),
+        inference_id=f"inf-{i}",
+        model_version="models:/m/1",
+        created_at=datetime(2026, 1, 1, tzinfo=UTC),
+        prompt=prompt,
+        output=output,
+        prompt_tokens=len(prompt.split()),
+        completion_tokens=len(output.split()),
         latency_ms=latency,
     )
 
 
 def _window(rng: np.random.Generator, size: int, **overrides: object) -> list[Inference]:
-    prompts = _prompts(TOPICS["cooking"]) + _prompts(TOPICS["travel"])
+    prompts = topic_prompts(TOPICS["cooking"]) + topic_prompts(TOPICS["travel"])
     rows = []
     for i in range(size):
         fields = {"prompt": prompts[rng.integers(len(prompts))], "latency": float(rng.normal(100, 10))}

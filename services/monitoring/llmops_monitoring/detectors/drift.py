@@ -2,14 +2,16 @@
 
 ``embedding_drift`` compares prompt embeddings two ways:
 
-- ``domain_classifier``: a scikit-learn logistic regression learns to tell the windows apart; the
-  statistic is the ROC AUC of its out-of-fold (stratified 5-fold) scores. Under no drift the held-out
-  scores are independent of the held-out labels, so the one-sided Mann-Whitney U test (scipy) on
-  them gives the p-value without refitting; the threshold is the AUC's critical value at ``ALPHA``
-  from the normal approximation of that null, ``0.5 + z(1-ALPHA) * sqrt((n+m+1) / (12 n m))``.
+- ``domain_classifier``: a scikit-learn logistic regression learns to tell the windows apart on a
+  stratified half of the rows; the statistic is the ROC AUC of its scores on the other half. Under no
+  drift those held-out scores are independent of the held-out labels, so the one-sided Mann-Whitney
+  U test (scipy) on them is a valid p-value without refitting. (Pooling out-of-fold scores of a k-fold
+  cross-validation breaks that independence: on pure noise it alarmed 12-13% of the time at a nominal
+  5%.) The threshold is the AUC's critical value at ``alpha`` from the normal approximation of that
+  null, ``0.5 + z(1-alpha) * sqrt((n+m+1) / (12 n m))`` over the held-out sizes.
 - ``mmd``: unbiased MMD^2 with an RBF kernel whose bandwidth is the median pairwise squared distance
   (median heuristic); the p-value is a permutation test, all permutations evaluated in one matrix
-  product against the kernel matrix, and the threshold is the null's ``1-ALPHA`` quantile.
+  product against the kernel matrix, and the threshold is the null's ``1-alpha`` quantile.
 
 Windows larger than ``max_samples`` rows are subsampled (seeded, without replacement) so that 10k
 against 10k rows takes seconds; the tests stay valid on the subsample, only their power drops.
@@ -18,7 +20,7 @@ stack) bring far more than these two tests need, which scikit-learn and scipy co
 
 ``simple_drift`` tests logged inferences feature by feature: lengths, token counts and latency with
 the two-sample Kolmogorov-Smirnov test, the prompts' script mix with a chi-square test, the refusal
-rate with a two-proportion test; the family is Bonferroni-corrected to ``ALPHA`` in all.
+rate with a two-proportion test; the family is Bonferroni-corrected to ``alpha`` in all (each at ``alpha / 7``).
 
 Every result carries its statistic, the statistic's critical value (``threshold``) and the p-value;
 ``drifted`` is ``p_value < alpha``. Windows under the minimum size produce no result.
@@ -35,7 +37,7 @@ import numpy as np
 from scipy import stats
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import roc_auc_score
-from sklearn.model_selection import StratifiedKFold, cross_val_predict
+from sklearn.model_selection import train_test_split
 
 from llmops_common.errors import InvalidArgument
 from llmops_monitoring.domain.records import Inference
@@ -74,15 +76,15 @@ def _subsample(rows: np.ndarray, limit: int, rng: np.random.Generator) -> np.nda
 def _domain_classifier(reference: np.ndarray, current: np.ndarray, seed: int, alpha: float) -> DriftResult:
     x = np.vstack([reference, current])
     y = np.r_[np.zeros(len(reference)), np.ones(len(current))]
-    n, m = len(reference), len(current)
-    threshold = 0.5 + stats.norm.ppf(1 - alpha) * math.sqrt((n + m + 1) / (12 * n * m))
-    folds = StratifiedKFold(n_splits=5, shuffle=True, random_state=seed)
-    scores = cross_val_predict(LogisticRegression(max_iter=1000), x, y, cv=folds, method="decision_function")
+    x_fit, x_test, y_fit, y_test = train_test_split(x, y, test_size=0.5, stratify=y, random_state=seed)
+    n, m = int(np.sum(y_test == 0)), int(np.sum(y_test == 1))
+    threshold = float(0.5 + stats.norm.ppf(1 - alpha) * math.sqrt((n + m + 1) / (12 * n * m)))
+    scores = LogisticRegression(max_iter=1000).fit(x_fit, y_fit).decision_function(x_test)
     if np.ptp(scores) == 0:  # the model saw nothing to separate (e.g. identical rows)
-        return DriftResult("domain_classifier", 0.5, 1.0, float(threshold), False)
-    auc = float(roc_auc_score(y, scores))
-    p_value = float(stats.mannwhitneyu(scores[y == 1], scores[y == 0], alternative="greater").pvalue)
-    return DriftResult("domain_classifier", auc, p_value, float(threshold), p_value < alpha)
+        return DriftResult("domain_classifier", 0.5, 1.0, threshold, False)
+    auc = float(roc_auc_score(y_test, scores))
+    p_value = float(stats.mannwhitneyu(scores[y_test == 1], scores[y_test == 0], alternative="greater").pvalue)
+    return DriftResult("domain_classifier", auc, p_value, threshold, bool(p_value < alpha))
 
 
 def _mmd(reference: np.ndarray, current: np.ndarray, seed: int, permutations: int, alpha: float) -> DriftResult:
@@ -171,7 +173,8 @@ def two_proportion_test(
 
 _REFUSAL = re.compile(
     r"^\W*(?:i'?m sorry|sorry|i apologi[sz]e|as an ai\b)"
-    r"|\bi(?:'m| am)? (?:can(?:no|')t|won'?t|(?:not able|unable) to) (?:help|assist|comply|provide|do that|share|answer)",
+    r"|\bi(?:'m| am)? (?:can(?:no|')t|won'?t|(?:not able|unable) to)"
+    r" (?:help|assist|comply|provide|do that|share|answer)",
     re.IGNORECASE,
 )
 
@@ -242,7 +245,8 @@ def simple_drift(
         return []
     each = alpha / (len(_NUMERIC) + 2)
     results = [
-        _ks(method, [feature(i) for i in reference], [feature(i) for i in current], each) for method, feature in _NUMERIC
+        _ks(method, [feature(i) for i in reference], [feature(i) for i in current], each)
+        for method, feature in _NUMERIC
     ]
     results.append(_script_mix(reference, current, each))
     refusals = [(sum(looks_like_refusal(i.output) for i in window), len(window)) for window in (reference, current)]

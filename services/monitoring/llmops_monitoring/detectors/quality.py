@@ -15,9 +15,7 @@ def _counts(name: str, window: tuple[int, int]) -> tuple[int, int]:
     return positives, total
 
 
-def feedback_drift(
-    reference: tuple[int, int], current: tuple[int, int], *, alpha: float = ALPHA
-) -> DriftResult | None:
+def feedback_drift(reference: tuple[int, int], current: tuple[int, int], *, alpha: float = ALPHA) -> DriftResult | None:
     """One-sided test that the negative-feedback rate (``1 - positives / total``) of ``current`` is higher
     than ``reference``'s; the statistic is the two-proportion z (Fisher's exact p-value for small counts,
     see ``two_proportion_test``). Improvement is not drift. ``None`` under ``MIN_FEEDBACK`` ratings."""
