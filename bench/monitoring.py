@@ -6,7 +6,9 @@ injection_tpr_at_1pct_fpr
   (``llmops_common.testing.monitoring_data``: templates x fillers, disjoint from the packaged corpora);
   the true-positive rate at the highest threshold whose false-positive rate is <= 1% (ROC curve).
   ``detector_p50_ms`` / ``detector_p99_ms``: one ``score([prompt])`` call per request, as the service's
-  consumer makes it, on the CPU after a warm-up (torch's thread count is reported).
+  consumer makes it, on the CPU after a warm-up, at torch's default thread count (what the service
+  runs with; reported) and again at one thread (``detector_p99_ms_1_thread``): on a shared 2-core
+  machine the default's tail is dominated by its threads waiting for each other.
 drift_power_at_5pct_fpr, false_alarm_rate
   MiniLM embeddings of the drift tests' populations: the reference mixes five topics evenly; a shifted
   current window is 70% reference topics and 30% a sixth topic; null pairs are disjoint draws from the
@@ -24,7 +26,9 @@ ingest_events_per_s vs raw_bus_events_per_s
   first publish until the service's inference log (its Postgres table, polled) holds all N. A warm-up
   batch loads MiniLM in the service first. Baseline: raw nats-py ``publish_async`` of the same
   serialized envelopes with the same headers to a stream of the same settings, and a push consumer
-  whose callback acks without parsing. Rounds interleaved; medians; ratio = project / raw.
+  whose callback acks without parsing. Rounds interleaved; medians; ratio = project / raw. One more
+  round with the service restarted with embeddings off (patterns alone) says what the scoring costs
+  (``ingest_events_per_s_embeddings_off``).
 
     python bench/monitoring.py [--quick]
 
@@ -49,6 +53,7 @@ from pathlib import Path
 import nats
 import numpy as np
 import psycopg
+import torch
 from grpc_health.v1 import health_pb2
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy, StorageType, StreamConfig
 from processes import spawn, stop, wait_ready
@@ -86,18 +91,22 @@ def measure_injection(detector, latency_requests: int) -> dict:
     a = np.array([s.score for s in detector.score(attacks)])
     b = np.array([s.score for s in detector.score(benign)])
     prompts = (attacks + benign) * (latency_requests // (len(attacks) + len(benign)) + 1)
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(prompts))[:latency_requests]
-    for prompt in prompts[:10]:  # warm-up
-        detector.score([prompt])
-    millis = []
-    for i in order:
-        started = time.perf_counter()
-        detector.score([prompts[i]])
-        millis.append((time.perf_counter() - started) * 1000)
-    return {"tpr": tpr_at_fpr(a, b, 0.01), "attacks": len(attacks), "benign": len(benign),
-            "p50_ms": float(np.percentile(millis, 50)), "p99_ms": float(np.percentile(millis, 99)),
-            "latency_requests": len(millis)}
+    order = np.random.default_rng(0).permutation(len(prompts))[:latency_requests]
+    latency = {}
+    default_threads = torch.get_num_threads()
+    for threads in sorted({default_threads, 1}, reverse=True):  # the service's default first, then one
+        torch.set_num_threads(threads)
+        for prompt in prompts[:10]:  # warm-up
+            detector.score([prompt])
+        millis = []
+        for i in order:
+            started = time.perf_counter()
+            detector.score([prompts[i]])
+            millis.append((time.perf_counter() - started) * 1000)
+        latency[threads] = (float(np.percentile(millis, 50)), float(np.percentile(millis, 99)))
+    torch.set_num_threads(default_threads)
+    return {"tpr": tpr_at_fpr(a, b, 0.01), "attacks": len(attacks), "benign": len(benign), "latency": latency,
+            "threads": default_threads, "latency_requests": len(order)}
 
 
 def shifted_pair(reference: np.ndarray, new: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
@@ -223,6 +232,22 @@ async def run_service(bus: Bus, conn: psycopg.AsyncConnection, envelopes: list[E
     return len(envelopes) / (time.perf_counter() - started)
 
 
+async def start_service(env: dict[str, str], tmp: Path, procs: list, *, embeddings: bool):
+    """``python -m llmops_monitoring.main`` on the stack, its detectors idle (ingestion alone), once SERVING."""
+    port, log = free_port(), tmp / f"monitoring-{'minilm' if embeddings else 'patterns'}.log"
+    proc = spawn([sys.executable, "-m", "llmops_monitoring.main"],
+                 {**env, "LLMOPS_MONITORING_GRPC_PORT": str(port), "LLMOPS_MONITORING_METRICS_PORT": "0",
+                  "LLMOPS_MONITORING_HTTP_PORT": str(free_port()), "LLMOPS_MONITORING_EMBEDDINGS": str(embeddings),
+                  "LLMOPS_MONITORING_DETECT_INTERVAL_SECONDS": "86400",
+                  "LLMOPS_BOOTSTRAP_ADMIN_KEY": TEST_ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, log, procs)
+
+    async def serving() -> bool:
+        return await health(port) == health_pb2.HealthCheckResponse.SERVING
+
+    await wait_ready(proc, log, serving, timeout=180)
+    return proc, log
+
+
 async def measure_ingest(events: int, rounds: int, tmp: Path) -> dict:
     prompts = held_out_benign() + reference_prompts() + held_out_attacks()
     procs: list = []
@@ -231,19 +256,8 @@ async def measure_ingest(events: int, rounds: int, tmp: Path) -> dict:
     try:
         env = stack.env()
         await migrate(["monitoring"], env)
-        port, log = free_port(), tmp / "monitoring.log"
-        proc = spawn([sys.executable, "-m", "llmops_monitoring.main"],
-                     {**env, "LLMOPS_MONITORING_GRPC_PORT": str(port), "LLMOPS_MONITORING_METRICS_PORT": "0",
-                      "LLMOPS_MONITORING_HTTP_PORT": str(free_port()), "LLMOPS_MONITORING_EMBEDDINGS": "true",
-                      "LLMOPS_MONITORING_DETECT_INTERVAL_SECONDS": "86400",  # detectors idle: ingestion alone
-                      "LLMOPS_BOOTSTRAP_ADMIN_KEY": TEST_ADMIN_KEY, "LLMOPS_LOG_FORMAT": "text"}, log, procs)
-
-        async def serving() -> bool:
-            return await health(port) == health_pb2.HealthCheckResponse.SERVING
-
-        await wait_ready(proc, log, serving, timeout=180)
-        settings = CommonSettings.from_variables(env)
-        bus = Bus(settings, producer="bench")
+        proc, log = await start_service(env, tmp, procs, embeddings=True)
+        bus = Bus(CommonSettings.from_variables(env), producer="bench")
         await bus.start()
         async with await psycopg.AsyncConnection.connect(stack.postgres_dsn, autocommit=True) as conn:
             started = time.perf_counter()
@@ -256,6 +270,12 @@ async def measure_ingest(events: int, rounds: int, tmp: Path) -> dict:
                 project.append(await run_service(bus, conn, envelopes, proc, log))
                 print(f"  ingest round {r + 1}: service {project[-1]:,.0f}/s  raw nats-py {raw[-1]:,.0f}/s",
                       flush=True)
+            # The same service with embeddings off (patterns alone): what the MiniLM scoring costs.
+            stop(proc)
+            proc, log = await start_service(env, tmp, procs, embeddings=False)
+            await run_service(bus, conn, make_envelopes(WARMUP_EVENTS, prompts), proc, log)
+            patterns_only = await run_service(bus, conn, make_envelopes(events, prompts), proc, log)
+            print(f"  ingest, embeddings off: service {patterns_only:,.0f}/s", flush=True)
             total = await logged(conn)
         await bus.stop()
     finally:
@@ -263,12 +283,10 @@ async def measure_ingest(events: int, rounds: int, tmp: Path) -> dict:
             stop(proc)
         stack.down()
     return {"project": statistics.median(project), "raw": statistics.median(raw), "warmup_seconds": warmup,
-            "logged": total, "expected": WARMUP_EVENTS + rounds * events}
+            "patterns_only": patterns_only, "logged": total, "expected": (rounds + 1) * events + 2 * WARMUP_EVENTS}
 
 
 async def main(args: argparse.Namespace) -> dict:
-    import torch
-
     from llmops_monitoring.detectors.embeddings import MiniLMEmbedder
     from llmops_monitoring.detectors.injection import InjectionDetector
 
@@ -279,9 +297,10 @@ async def main(args: argparse.Namespace) -> dict:
           f"logged {ingest['logged']}/{ingest['expected']}, warm-up {ingest['warmup_seconds']:.1f} s", flush=True)
 
     injection = measure_injection(InjectionDetector(MiniLMEmbedder()), args.latency_requests)
+    latency = injection["latency"]
     print(f"injection: TPR at 1% FPR {injection['tpr']:.3f} on {injection['attacks']} attacks / "
-          f"{injection['benign']} benign (target {TARGETS['injection_tpr_at_1pct_fpr']}); per request p50 "
-          f"{injection['p50_ms']:.1f} ms, p99 {injection['p99_ms']:.1f} ms ({torch.get_num_threads()} threads)",
+          f"{injection['benign']} benign (target {TARGETS['injection_tpr_at_1pct_fpr']}); per request "
+          + ", ".join(f"{t} torch threads p50 {p50:.1f} ms p99 {p99:.1f} ms" for t, (p50, p99) in latency.items()),
           flush=True)
 
     drift = measure_drift(args.pairs, args.null_pairs)
@@ -307,11 +326,13 @@ async def main(args: argparse.Namespace) -> dict:
         "ingest_events_per_s": round(ingest["project"], 1),
         "raw_bus_events_per_s": round(ingest["raw"], 1),
         "ingest_ratio": round(ingest["project"] / ingest["raw"], 5),
+        "ingest_events_per_s_embeddings_off": round(ingest["patterns_only"], 1),
         "ingest_events": args.events,
         "ingest_rounds": args.rounds,
-        "detector_p50_ms": round(injection["p50_ms"], 2),
-        "detector_p99_ms": round(injection["p99_ms"], 2),
-        "torch_threads": torch.get_num_threads(),
+        "detector_p50_ms": round(latency[injection["threads"]][0], 2),
+        "detector_p99_ms": round(latency[injection["threads"]][1], 2),
+        "torch_threads": injection["threads"],
+        "detector_p99_ms_1_thread": round(latency[1][1], 2),
         "drift_seconds_10k": round(drift_10k, 3),
         "drift_embedding_seconds_10k": round(drift["embedding_seconds_10k"], 3),
         "drift_simple_seconds_10k": round(drift["simple_seconds_10k"], 3),

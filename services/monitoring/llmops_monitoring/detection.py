@@ -97,11 +97,11 @@ class Detection:
             if self.embedder is not None:
                 results += await asyncio.to_thread(self._embedding_drift, reference, current)
             found += drift_candidates(results, "drift", version, start, now, examples)
-        if len(before) >= s.min_window and len(recent) >= s.min_window:
-            negative = (sum(_negative(r.feedback) for r in before), len(before))
-            result = feedback_drift(negative, (sum(_negative(r.feedback) for r in recent), len(recent)))
-            found += [replace_kind(c, "quality") for c in drift_candidates(
-                [result], "feedback", version, start, now, [r.inference.inference_id for r in recent])]
+        result = feedback_drift(_not_negative(before), _not_negative(recent))
+        if result is not None:
+            found += [replace(c, kind="quality") for c in drift_candidates(
+                [result], "feedback", version, start, now,
+                [r.inference.inference_id for r in recent if _negative(r.feedback)])]
         return found
 
     def _embedding_drift(self, reference: list[Inference], current: list[Inference]) -> list[DriftResult]:
@@ -146,5 +146,5 @@ def _negative(feedback: Any) -> bool:
     return feedback.rating == "negative" or (feedback.score is not None and feedback.score <= 2)
 
 
-def replace_kind(candidate: AlertCandidate, kind: str) -> AlertCandidate:
-    return replace(candidate, kind=kind)
+def _not_negative(rows: Sequence[Any]) -> tuple[int, int]:
+    return sum(not _negative(r.feedback) for r in rows), len(rows)

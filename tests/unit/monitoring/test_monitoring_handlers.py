@@ -6,6 +6,7 @@ malicious key when the block list is on."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -149,3 +150,22 @@ async def test_nul_bytes_in_a_logged_inference_are_replaced_not_refused():
     assert await handlers.record_inference(state.unit_of_work, None, envelope)
     [row] = state.inferences.values()
     assert "\x00" not in row.prompt + row.inference_id and "a\ufffdb" in row.prompt
+
+
+async def test_a_rise_in_negative_feedback_raises_a_quality_alert_and_a_steady_rate_does_not():
+    state = InMemoryMonitoring()
+    earlier, recent = NOW - timedelta(minutes=30), NOW - timedelta(minutes=2)
+    for i in range(80):
+        at = earlier if i < 40 else recent
+        await handlers.record_inference(state.unit_of_work, None, completed(f"q-{i}", f"bread question {i}", at=at))
+        negative = i % 10 == 0 if i < 40 else i % 2 == 0  # 10% before, 50% now
+        feedback = Feedback("", f"q-{i}", rating="negative" if negative else "positive")
+        await handlers.send_feedback(state.unit_of_work, limiter(200), feedback, actor=ANN)
+    for row in list(state.feedback.values()):  # stamped when sent; backdate to their inference's time
+        state.feedback[row.feedback_id] = replace(row, created_at=state.inferences[row.inference_id].created_at)
+    detection = Detection(state.unit_of_work, settings(window_minutes=10, reference_window_minutes=60,
+                                                       min_window=30), None)
+    raised = await detection.detect_once(NOW)
+    quality = [a for a in raised if a.candidate.kind == "quality"]
+    assert len(quality) == 1 and quality[0].candidate.model_version == "models:/bot/3"
+    assert quality[0].candidate.value > quality[0].candidate.threshold
