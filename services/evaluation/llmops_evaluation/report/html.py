@@ -9,15 +9,14 @@ defensively: a missing or mistyped field shows as "n/a", never as an error.
 
 from __future__ import annotations
 
-import base64
 import json
-import math
 from collections.abc import Mapping
-from importlib.resources import files
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, select_autoescape
-
+from llmops_common.html_pages import as_dict as _dict
+from llmops_common.html_pages import as_list as _list
+from llmops_common.html_pages import data_uri, fmt, page, text
+from llmops_common.html_pages import number as _number
 from llmops_evaluation.report import plots
 
 #: characters of one output, reference or prompt shown in a table cell
@@ -25,34 +24,15 @@ CELL_CHARS = 2000
 #: failures listed per kind (the JSON report lists them all)
 MAX_FAILURES_HTML = 200
 
-_ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True)
-_PAGE = _ENV.from_string(files(__package__).joinpath("report.html").read_text(encoding="utf-8"))
+_PAGE = page(__package__, "report.html")
 
 
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
-
-
-def fmt(value: Any) -> str:
-    """A number to four significant digits; "n/a" for null, NaN or anything else."""
-    number = _number(value)
-    if not math.isfinite(number):
-        return "n/a"
-    return f"{number:,.0f}" if number.is_integer() and abs(number) < 1e15 else f"{number:.4g}"
 
 
 def _text(value: Any, limit: int = CELL_CHARS) -> str:
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+    return text(value, limit)
 
 
 def _interval(value: Any) -> str:
@@ -62,9 +42,6 @@ def _interval(value: Any) -> str:
     confidence = fmt(100 * _number(interval.get("confidence")))
     return f"[{fmt(interval.get('low'))}, {fmt(interval.get('high'))}] at {confidence}%"
 
-
-def _data_uri(svg: str | None) -> str | None:
-    return None if svg is None else "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
 
 
 def _metric_table(models: Mapping[str, Any]) -> tuple[list[str], list[dict[str, Any]], list[Any]]:
@@ -140,12 +117,12 @@ def render_html(report: Mapping[str, Any]) -> str:
         roles=roles,
         metric_rows=metric_rows,
         comparisons=[_comparison(_dict(c)) for c in _list(report.get("comparisons"))],
-        bars_plot=_data_uri(plots.metric_bars(bars)),
+        bars_plot=data_uri(plots.metric_bars(bars)),
         worst=bool(worst),
         worst_metric=_text(worst.get("metric"), 100),
         worst_baseline=_text(worst.get("baseline_role"), 100),
         worst_summary={k: fmt(worst.get(k)) for k in ("compared", "wins", "losses", "ties")},
-        differences_plot=_data_uri(plots.difference_histogram(counts, edges, str(worst.get("metric", "")),
+        differences_plot=data_uri(plots.difference_histogram(counts, edges, str(worst.get("metric", "")),
                                                               str(worst.get("baseline_role", ""))))
         if worst else None,
         losses=[_loss(_dict(e)) for e in _list(worst.get("examples"))],

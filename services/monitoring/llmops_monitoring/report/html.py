@@ -10,43 +10,25 @@ defensively: a missing or mistyped field shows as "n/a", never as an error.
 
 from __future__ import annotations
 
-import base64
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from importlib.resources import files
 from typing import Any
 
-from jinja2 import Environment, StrictUndefined, select_autoescape
-
+from llmops_common.html_pages import as_dict as _dict
+from llmops_common.html_pages import as_list as _list
+from llmops_common.html_pages import data_uri, fmt, page, text
+from llmops_common.html_pages import number as _number
 from llmops_monitoring.report import plots
 
 #: characters of one comment, message or name shown in a table cell
 CELL_CHARS = 2000
 
-_ENV = Environment(autoescape=select_autoescape(default=True, default_for_string=True), undefined=StrictUndefined,
-                   trim_blocks=True, lstrip_blocks=True)
-_PAGE = _ENV.from_string(files(__package__).joinpath("report.html").read_text(encoding="utf-8"))
+_PAGE = page(__package__, "report.html")
 
 
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
-def _number(value: Any) -> float:
-    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else math.nan
-
-
-def fmt(value: Any) -> str:
-    """A number to four significant digits; "n/a" for null, NaN or anything else."""
-    number = _number(value)
-    if not math.isfinite(number):
-        return "n/a"
-    return f"{number:,.0f}" if number.is_integer() and abs(number) < 1e15 else f"{number:.4g}"
 
 
 def _percent(value: Any) -> str:
@@ -55,8 +37,7 @@ def _percent(value: Any) -> str:
 
 
 def _text(value: Any, limit: int = CELL_CHARS) -> str:
-    text = value if isinstance(value, str) else ("" if value is None else str(value))
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
+    return text(value, limit)
 
 
 def _time(value: Any) -> datetime | None:
@@ -72,15 +53,12 @@ def _series(rows: list[Any], x: str, y: str) -> list[tuple[datetime, float]]:
     return [(at, value) for at, value in points if at is not None]
 
 
-def _data_uri(svg: str | None) -> str | None:
-    return None if svg is None else "data:image/svg+xml;base64," + base64.b64encode(svg.encode("utf-8")).decode("ascii")
-
 
 def _drift_plot(points: list[Any]) -> str | None:
     methods: dict[str, list[Any]] = {}
     for point in points:
         methods.setdefault(_text(_dict(point).get("method"), 100), []).append(point)
-    return _data_uri(plots.drift([(name, _series(rows, "at", "statistic"), _series(rows, "at", "threshold"))
+    return data_uri(plots.drift([(name, _series(rows, "at", "statistic"), _series(rows, "at", "threshold"))
                                   for name, rows in methods.items()]))
 
 
@@ -97,8 +75,8 @@ def render_model_report(summary: Mapping[str, Any]) -> str:
             ("Requests", "requests"), ("Prompt tokens", "prompt_tokens"), ("Completion tokens", "completion_tokens"),
             ("Latency p50 (ms)", "latency_p50_ms"), ("Latency p95 (ms)", "latency_p95_ms"),
             ("Time to first token p50 (ms)", "ttft_p50_ms"))],
-        traffic_plot=_data_uri(plots.traffic(_series(traffic, "hour", "requests"))),
-        latency_plot=_data_uri(plots.latency(_series(traffic, "hour", "latency_p50_ms"),
+        traffic_plot=data_uri(plots.traffic(_series(traffic, "hour", "requests"))),
+        latency_plot=data_uri(plots.latency(_series(traffic, "hour", "latency_p50_ms"),
                                              _series(traffic, "hour", "latency_p95_ms"))),
         drift_plot=_drift_plot(drift),
         drift=[{"at": _text(_dict(p).get("at"), 100), "method": _text(_dict(p).get("method"), 100),
