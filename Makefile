@@ -55,6 +55,7 @@ bench: $(STAMP)
 	$(PY) bench/training.py --quick
 	$(PY) bench/serving.py --quick
 	$(PY) bench/evaluation.py --quick
+	$(PY) bench/monitoring.py --quick
 
 down: $(STAMP)
 	$(LLMOPS) down

@@ -16,12 +16,12 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.refusals import is_refusal
 from llmops_common.testing.monitoring_data import TOPICS, new_topic_prompts, reference_prompts, topic_prompts
 from llmops_monitoring.detectors.drift import (
     MIN_EMBEDDING_WINDOW,
     MIN_SIMPLE_WINDOW,
     embedding_drift,
-    looks_like_refusal,
     simple_drift,
 )
 from llmops_monitoring.detectors.embeddings import MiniLMEmbedder
@@ -200,4 +200,4 @@ def test_simple_drift_needs_a_minimum_window() -> None:
     ],
 )
 def test_refusals_are_recognised(output: str, refusal: bool) -> None:
-    assert looks_like_refusal(output) is refusal
+    assert is_refusal(output) is refusal

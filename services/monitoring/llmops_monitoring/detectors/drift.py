@@ -29,7 +29,6 @@ Every result carries its statistic, the statistic's critical value (``threshold`
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -40,6 +39,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import train_test_split
 
 from llmops_common.errors import InvalidArgument
+from llmops_common.refusals import is_refusal
 from llmops_monitoring.domain.records import Inference
 
 ALPHA = 0.05  # the false-alarm rate each test (or, for simple_drift, the family) is held to
@@ -171,17 +171,6 @@ def two_proportion_test(
     return DriftResult(method, float(z), p_value, float(critical), bool(p_value < alpha))
 
 
-_REFUSAL = re.compile(
-    r"^\W*(?:i'?m sorry|sorry|i apologi[sz]e|as an ai\b)"
-    r"|\bi(?:'m| am)? (?:can(?:no|')t|won'?t|(?:not able|unable) to)"
-    r" (?:help|assist|comply|provide|do that|share|answer)",
-    re.IGNORECASE,
-)
-
-
-def looks_like_refusal(output: str) -> bool:
-    """The output opens with an apology or says it cannot help (checked on its first 300 characters)."""
-    return bool(_REFUSAL.search(output[:300].replace("\u2019", "'")))
 
 
 def _script(text: str) -> str:
@@ -249,6 +238,6 @@ def simple_drift(
         for method, feature in _NUMERIC
     ]
     results.append(_script_mix(reference, current, each))
-    refusals = [(sum(looks_like_refusal(i.output) for i in window), len(window)) for window in (reference, current)]
+    refusals = [(sum(is_refusal(i.output) for i in window), len(window)) for window in (reference, current)]
     results.append(two_proportion_test("refusal_rate.z", refusals[0], refusals[1], alpha=each, alternative="two-sided"))
     return results
