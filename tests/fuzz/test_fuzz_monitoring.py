@@ -1,5 +1,6 @@
 """Every RPC of the monitoring service, fed generated hostile requests over the wire: never UNKNOWN or
-INTERNAL, never a hang, always healthy, and nothing half-written by a call that failed. The log holds
+INTERNAL, never a hang, always healthy, and nothing half-written by a call that failed. A registry runs
+beside it (curation asks it for training data). The log holds
 real inferences (published as serving publishes them) and feedback on them, so requests reach the
 checks that need them."""
 
@@ -48,8 +49,10 @@ async def _publish(env: dict[str, str], ids: list[str]) -> None:
 
 @pytest.fixture(scope="module")
 def monitoring(fuzz_service, stack_env) -> tuple[FuzzTarget, dict[str, list[Any]]]:
+    registry, _ = fuzz_service("registry", "llmops_registry.main")  # curation asks it for training data
     env = {"LLMOPS_MONITORING_HTTP_PORT": "0", "LLMOPS_MONITORING_EMBEDDINGS": "false",
-           "LLMOPS_MONITORING_DETECT_INTERVAL_SECONDS": "3600"}
+           "LLMOPS_MONITORING_DETECT_INTERVAL_SECONDS": "3600",
+           "LLMOPS_MONITORING_REGISTRY_ENDPOINT": registry.endpoint}
     target, service = fuzz_service("monitoring", "llmops_monitoring.main", env, **PROBE)
     stub, md = pb_grpc.MonitoringServiceStub(target.channel), target.metadata
     ids = [f"chatcmpl-{uuid.uuid4().hex}" for _ in range(3)]

@@ -15,7 +15,7 @@ from llmops.ingestion.v1 import ingestion_pb2 as ingestion_pb
 from llmops.ingestion.v1 import ingestion_pb2_grpc as ingestion_grpc
 from llmops.registry.v1 import registry_pb2 as registry_pb
 from llmops.registry.v1 import registry_pb2_grpc as registry_grpc
-from llmops_common.errors import DomainError
+from llmops_common.errors import DomainError, FailedPrecondition
 from llmops_common.service_calls import manifest_shards, rpc_error
 from llmops_common.storage import ArtifactStore
 from llmops_monitoring.curation import record_hash
@@ -28,7 +28,8 @@ class TrainingData(abc.ABC):
     @abc.abstractmethod
     async def hashes(self, model_version: str) -> set[str]:
         """``record_hash`` of every (instruction, output) the version was trained on; empty when its
-        lineage names no dataset."""
+        lineage names no dataset or the registry does not know it. UNAVAILABLE when the registry or
+        ingestion cannot be reached (curation does not go on without its deduplication)."""
 
     async def close(self) -> None:  # noqa: B027 - a fake has nothing to close
         """Close connections."""
@@ -58,9 +59,14 @@ class GrpcTrainingData(TrainingData):
         if model_version in self._cache:
             return self._cache[model_version]
         name, _, number = model_version.removeprefix("models:/").rpartition("/")
-        version = await self._call("registry", registry_grpc.RegistryServiceStub, "GetModelVersion",
-                                   registry_pb.GetModelVersionRequest(model_name=name, version=int(number)),
-                                   model_version)
+        try:
+            version = await self._call("registry", registry_grpc.RegistryServiceStub, "GetModelVersion",
+                                       registry_pb.GetModelVersionRequest(model_name=name, version=int(number)),
+                                       model_version)
+        except FailedPrecondition:  # a version the registry does not know has no known training data
+            log.warning("model version %s is not in the registry; nothing to deduplicate against", model_version)
+            self._cache[model_version] = set()
+            return set()
         found: set[str] = set()
         for ref in version.lineage.dataset_versions:
             dataset, _, dataset_version = ref.partition("@")
