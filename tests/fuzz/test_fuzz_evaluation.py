@@ -43,7 +43,10 @@ def evaluation(fuzz_service, seeded_references) -> tuple[FuzzTarget, dict[str, l
     env = {f"LLMOPS_EVALUATION_{name.upper()}_ENDPOINT": endpoint for name, endpoint in endpoints.items()} | {
         "LLMOPS_EVALUATION_RAY_ADDRESS": "127.0.0.1:1", "LLMOPS_EVALUATION_RAY_CONNECT_TIMEOUT_SECONDS": "0.5",
         "LLMOPS_EVALUATION_POLL_INTERVAL_SECONDS": "0.5", "LLMOPS_EVALUATION_MAX_ATTEMPTS": "5",
-        "LLMOPS_EVALUATION_RETRY_BACKOFF_SECONDS": "3600"}
+        "LLMOPS_EVALUATION_RETRY_BACKOFF_SECONDS": "3600",
+        # other tests' training completions stay on the shared stream: the trigger is off, so they
+        # start nothing in the background while the fuzzing runs
+        "LLMOPS_EVALUATION_CHAMPION_ALIAS": ""}
     target, _ = fuzz_service("evaluation", "llmops_evaluation.main", env, **PROBE)
     stub, md = pb_grpc.EvaluationServiceStub(target.channel), target.metadata
     runs = [stub.RunEvaluation(pb.RunEvaluationRequest(spec=good_spec(refs), request_id=f"seed-{i}"), metadata=md,

@@ -32,7 +32,7 @@ PROBE = {"count_only": frozenset({"outbox", "alerts", "audit_log", "blocks"}),
          "ignore": frozenset({"schema_migrations", "inbox"})}
 
 
-async def _publish(env: dict[str, str], ids: list[str]) -> None:
+async def _publish(env: dict[str, str], ids: list[str], key_id: str) -> None:
     bus = Bus(CommonSettings.from_variables(env), producer="tests")
     await bus.start()
     try:
@@ -41,7 +41,7 @@ async def _publish(env: dict[str, str], ids: list[str]) -> None:
                 request_id=inference_id, deployment="fz@production", model_name="fz", version=1,
                 release="production", api="chat", prompt=[{"role": "user", "content": f"question {i}"}],
                 output=f"answer {i}", prompt_tokens=3, completion_tokens=2, latency_ms=12.5, ttft_ms=3.0,
-                finish_reason="stop", key_id="k1", user="u1", session="s1", created_at=datetime.now(UTC)),
+                finish_reason="stop", key_id=key_id, user="u1", session="s1", created_at=datetime.now(UTC)),
                 producer="serving"))
     finally:
         await bus.stop()
@@ -55,15 +55,18 @@ def monitoring(fuzz_service, stack_env) -> tuple[FuzzTarget, dict[str, list[Any]
            "LLMOPS_MONITORING_REGISTRY_ENDPOINT": registry.endpoint}
     target, service = fuzz_service("monitoring", "llmops_monitoring.main", env, **PROBE)
     stub, md = pb_grpc.MonitoringServiceStub(target.channel), target.metadata
-    ids = [f"chatcmpl-{uuid.uuid4().hex}" for _ in range(3)]
-    asyncio.run(_publish(service.env, ids))
-    wait_for_sync(lambda: len(stub.ListInferences(pb.ListInferencesRequest(), metadata=md).inferences) >= 3, 60,
+    ids, key_id = [f"chatcmpl-{uuid.uuid4().hex}" for _ in range(3)], f"fz-{uuid.uuid4().hex[:8]}"
+    asyncio.run(_publish(service.env, ids, key_id))
+    # the consumer takes the stream in order: once these are logged, so is every inference other tests
+    # published before, and nothing arrives in the background while the fuzzing runs
+    wait_for_sync(lambda: len(stub.ListInferences(pb.ListInferencesRequest(key_id=key_id),
+                                                  metadata=md).inferences) >= 3, 120,
                   what="the seeded inferences in the log")
     feedback = stub.SendFeedback(pb.SendFeedbackRequest(inference_id=ids[0], rating=pb.RATING_POSITIVE,
                                                         correction="better", request_id="seed-0"), metadata=md)
     token = stub.ListInferences(pb.ListInferencesRequest(page=common_pb2.PageRequest(page_size=1)), metadata=md).page
     corpus: dict[str, list[Any]] = {
-        "inference_id": ids, "model_version": ["models:/fz/1"], "release": ["production"], "key_id": ["k1"],
+        "inference_id": ids, "model_version": ["models:/fz/1"], "release": ["production"], "key_id": [key_id],
         "user": ["u1"], "session": ["s1"], "request_id": ["seed-0"], "page_token": [token.next_page_token],
         "dataset_name": ["fz-feedback"], "feedback_id": [feedback.feedback_id], "categories": ["incorrect"],
     }

@@ -54,13 +54,17 @@ class Detection:
         self._dropped_before: date | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
+        """A pass every ``detect_interval_seconds``, the first one interval after the start (the log's
+        consumer catches up on what arrived while the service was down first)."""
         while not stop.is_set():
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.detect_interval_seconds)
+            if stop.is_set():
+                return
             try:
                 await self.detect_once(datetime.now(UTC))
             except Exception:
                 log.exception("monitoring detection pass failed")
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.detect_interval_seconds)
 
     async def detect_once(self, now: datetime) -> list[Alert]:
         s = self.settings
