@@ -7,22 +7,28 @@ checks that need them."""
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+import httpx2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from llmops.common.v1 import common_pb2
 from llmops.monitoring.v1 import monitoring_pb2 as pb
 from llmops.monitoring.v1 import monitoring_pb2_grpc as pb_grpc
 from llmops_common.bus import Bus
+from llmops_common.embedded import free_port
 from llmops_common.events import Envelope
 from llmops_common.events.serving import InferenceCompleted
 from llmops_common.settings import CommonSettings
 from llmops_common.testing.fuzz import LONG_TEXT, requests, rpcs
 from llmops_common.testing.fuzz_runner import FuzzTarget, fuzz_rpc
+from llmops_common.testing.processes import TEST_ADMIN_KEY
 from llmops_common.testing.waiting import wait_for_sync
 
 pytestmark = pytest.mark.e2e
@@ -50,7 +56,8 @@ async def _publish(env: dict[str, str], ids: list[str], key_id: str) -> None:
 @pytest.fixture(scope="module")
 def monitoring(fuzz_service, stack_env) -> tuple[FuzzTarget, dict[str, list[Any]]]:
     registry, _ = fuzz_service("registry", "llmops_registry.main")  # curation asks it for training data
-    env = {"LLMOPS_MONITORING_HTTP_PORT": "0", "LLMOPS_MONITORING_EMBEDDINGS": "false",
+    http_port = free_port()
+    env = {"LLMOPS_MONITORING_HTTP_PORT": str(http_port), "LLMOPS_MONITORING_EMBEDDINGS": "false",
            "LLMOPS_MONITORING_DETECT_INTERVAL_SECONDS": "3600",
            "LLMOPS_MONITORING_REGISTRY_ENDPOINT": registry.endpoint}
     target, service = fuzz_service("monitoring", "llmops_monitoring.main", env, **PROBE)
@@ -69,6 +76,7 @@ def monitoring(fuzz_service, stack_env) -> tuple[FuzzTarget, dict[str, list[Any]
         "inference_id": ids, "model_version": ["models:/fz/1"], "release": ["production"], "key_id": [key_id],
         "user": ["u1"], "session": ["s1"], "request_id": ["seed-0"], "page_token": [token.next_page_token],
         "dataset_name": ["fz-feedback"], "feedback_id": [feedback.feedback_id], "categories": ["incorrect"],
+        "http": [f"http://127.0.0.1:{http_port}"],
     }
     return target, corpus
 
@@ -103,3 +111,29 @@ def explicit(rpc: str, c: dict[str, list[Any]]) -> list[Any]:
 def test_monitoring_rpc_survives_hostile_requests(monitoring, rpc):
     target, corpus = monitoring
     fuzz_rpc(target, rpc, requests(rpc, corpus), explicit=explicit(rpc.name, corpus))
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-(2**70), 2**70), st.floats(allow_nan=True),
+                    st.text(max_size=40), st.sampled_from(["up", "down", "positive", "\x00", "<script>x</script>"]))
+FIELDS = st.sampled_from(["inference_id", "rating", "score", "comment", "correction", "categories", "user", "tags",
+                          "request_id", "evil"])
+VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                        st.dictionaries(st.text(max_size=8), inner, max_size=4)),
+                      max_leaves=12)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(body=st.one_of(st.dictionaries(FIELDS, VALUES, max_size=6), VALUES), real_id=st.booleans())
+def test_feedback_rest_answers_hostile_bodies_with_4xx(monitoring, body, real_id) -> None:
+    """Generated bodies against the real ``POST /v1/feedback``: 201 or a JSON 4xx naming what was wrong,
+    never a 5xx or a hang, and the service stays healthy."""
+    _, corpus = monitoring
+    if real_id and isinstance(body, dict):
+        body = {"inference_id": corpus["inference_id"][1], **body}
+    data = json.dumps(body, allow_nan=True).encode()
+    reply = httpx2.post(corpus["http"][0] + "/v1/feedback", content=data, timeout=30,
+                        headers={"authorization": f"Bearer {TEST_ADMIN_KEY}", "content-type": "application/json"})
+    assert reply.status_code in (201, 400, 404, 413, 429), (reply.status_code, reply.text[:300], data[:300])
+    if reply.status_code != 201:
+        assert reply.json()["error"]["message"], reply.text[:300]
+    assert httpx2.get(corpus["http"][0] + "/health", timeout=10).status_code == 200
