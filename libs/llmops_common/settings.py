@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from importlib import metadata
 from collections.abc import Mapping
 from typing import ClassVar, Self
 
@@ -106,6 +107,14 @@ class CommonSettings(BaseSettings):
 def service_settings_config(service: str) -> SettingsConfigDict:
     """The model_config for a service's settings class: prefix ``LLMOPS_<SERVICE>_``."""
     return SettingsConfigDict(env_prefix=f"{SHARED_PREFIX}{service.upper()}_", extra="ignore")
+
+
+def platform_version() -> str:
+    """The installed platform's version: the code version training records and pipelines pin."""
+    try:
+        return f"llmops-platform {metadata.version('llmops-platform')}"
+    except metadata.PackageNotFoundError:
+        return "llmops-platform (unpackaged)"
 
 
 def local_endpoint(service: str, port: int) -> str:

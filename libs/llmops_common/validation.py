@@ -53,6 +53,14 @@ def parse_uuid(value: str, field: str, what: str) -> str:
         raise NotFound(f"{what} {quote(value)} not found", field=field) from None
 
 
+def canonical_id(value: str) -> str | None:
+    """A UUID in its canonical form; None when ``value`` is not one (a lookup that finds nothing)."""
+    try:
+        return str(uuid.UUID(value))
+    except (ValueError, TypeError, AttributeError):
+        return None
+
+
 def check_request_id(value: str, field: str = "request_id") -> str:
     """A client's idempotency key: NUL-free and at most ``MAX_REQUEST_ID`` characters."""
     return check_text(value, field, max_len=MAX_REQUEST_ID)

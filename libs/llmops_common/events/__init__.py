@@ -3,7 +3,7 @@
 Importing this package registers every payload class, so ``parse_envelope`` knows them all.
 """
 
-from llmops_common.events import evaluation, ingestion, monitoring, prompts, registry, serving, training
+from llmops_common.events import evaluation, ingestion, monitoring, pipelines, prompts, registry, serving, training
 from llmops_common.events.envelope import EVENT_TYPES, Envelope, EventPayload, parse_envelope
 
 __all__ = [
@@ -14,6 +14,7 @@ __all__ = [
     "evaluation",
     "ingestion",
     "monitoring",
+    "pipelines",
     "prompts",
     "registry",
     "serving",

@@ -64,5 +64,7 @@ SERVICES: dict[str, ServiceSpec] = {
                     "llmops_evaluation.schema"),
         ServiceSpec("monitoring", "llmops_monitoring.main", "llmops_monitoring.settings:MonitoringSettings",
                     "llmops_monitoring.schema", http=True),
+        ServiceSpec("pipelines", "llmops_pipelines.main", "llmops_pipelines.settings:PipelinesSettings",
+                    "llmops_pipelines.schema"),
     )
 }

@@ -2,22 +2,14 @@
 
 from __future__ import annotations
 
-from importlib import metadata
 from typing import ClassVar
 
 from pydantic import Field
 
-from llmops_common.settings import CallerSettings, local_endpoint, service_settings_config
+from llmops_common.settings import CallerSettings, local_endpoint, platform_version, service_settings_config
 
 DEFAULT_GRPC_PORT = 50053
 DEFAULT_METRICS_PORT = 9103
-
-
-def platform_version() -> str:
-    try:
-        return f"llmops-platform {metadata.version('llmops-platform')}"
-    except metadata.PackageNotFoundError:
-        return "llmops-platform (unpackaged)"
 
 
 class TrainingSettings(CallerSettings):

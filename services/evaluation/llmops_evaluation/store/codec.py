@@ -5,7 +5,6 @@ kept as its name ("NaN", "Infinity", "-Infinity") and read back as the float."""
 from __future__ import annotations
 
 import math
-import uuid
 from dataclasses import asdict
 from typing import Any
 
@@ -13,14 +12,6 @@ from llmops_evaluation.domain.run import Progress, RunError
 from llmops_evaluation.domain.spec import Baseline, EvaluationSpec, GenerationParams, JudgeSpec
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def canonical_id(value: str) -> str | None:
-    """A uuid in its canonical form; None when ``value`` is not one (a lookup that finds nothing)."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def spec_to_dict(spec: EvaluationSpec) -> dict[str, Any]:

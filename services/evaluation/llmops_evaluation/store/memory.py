@@ -13,11 +13,11 @@ from llmops_common.errors import AlreadyExists, NotFound
 from llmops_common.events import Envelope
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
+from llmops_common.validation import canonical_id
 from llmops_evaluation.domain.results import CANDIDATE
 from llmops_evaluation.domain.review import Review, Verdict
 from llmops_evaluation.domain.run import EvaluationRun, RunStatus
 from llmops_evaluation.store import EvaluationUnitOfWork, RunQuery
-from llmops_evaluation.store.codec import canonical_id
 
 
 class InMemoryEvaluation:

@@ -12,12 +12,12 @@ from llmops_common.audit import AuditEntry
 from llmops_common.errors import AlreadyExists, NotFound
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.validation import canonical_id
 from llmops_evaluation.domain.results import CANDIDATE
 from llmops_evaluation.domain.review import Review, ReviewItem, Verdict
 from llmops_evaluation.domain.run import EvaluationRun, RunStatus
 from llmops_evaluation.store import EvaluationUnitOfWork, RunQuery
 from llmops_evaluation.store.codec import (
-    canonical_id,
     error_from_dict,
     error_to_dict,
     metrics_from_dict,

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import math
-import uuid
 from typing import Any
 
 from llmops_common.errors import InvalidArgument
@@ -15,14 +14,6 @@ from llmops_common.validation import quote
 from llmops_monitoring.domain.records import Severity
 
 _NON_FINITE = {"NaN": math.nan, "Infinity": math.inf, "-Infinity": -math.inf}
-
-
-def canonical_id(value: str) -> str | None:
-    """A uuid in its canonical form; None when ``value`` is not one (a lookup that finds nothing)."""
-    try:
-        return str(uuid.UUID(value))
-    except (ValueError, TypeError, AttributeError):
-        return None
 
 
 def _finite(value: float) -> float | str:

@@ -14,9 +14,10 @@ from llmops_common.errors import AlreadyExists, FailedPrecondition
 from llmops_common.events import Envelope
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import InMemoryUnitOfWork as InMemoryTransaction
+from llmops_common.validation import canonical_id
 from llmops_monitoring.domain.records import Alert, AlertCandidate, AlertStatus, BlockEntry, Feedback, Inference
 from llmops_monitoring.store import AlertQuery, FeedbackQuery, FeedbackRow, InferenceQuery, MonitoringUnitOfWork
-from llmops_monitoring.store.codec import canonical_id, details_stored, severities_at_least
+from llmops_monitoring.store.codec import details_stored, severities_at_least
 
 
 class InMemoryMonitoring:

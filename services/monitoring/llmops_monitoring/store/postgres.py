@@ -16,6 +16,7 @@ from llmops_common.audit import AuditEntry
 from llmops_common.errors import AlreadyExists, FailedPrecondition
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.validation import canonical_id
 from llmops_monitoring.domain.records import (
     Alert,
     AlertCandidate,
@@ -33,7 +34,6 @@ from llmops_monitoring.store import (
     MonitoringUnitOfWork,
 )
 from llmops_monitoring.store.codec import (
-    canonical_id,
     details_json,
     scores_from_dict,
     scores_to_dict,

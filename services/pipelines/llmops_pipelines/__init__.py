@@ -1,0 +1,1 @@
+"""The pipelines service: declarative lifecycle policies and their runs."""

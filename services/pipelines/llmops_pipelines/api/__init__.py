@@ -1,0 +1,1 @@
+"""Transports: the gRPC servicer and the event subscribers (translation only)."""
