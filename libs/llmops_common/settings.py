@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from importlib import metadata
 from collections.abc import Mapping
+from importlib import metadata
 from typing import ClassVar, Self
 
 from pydantic import Field, SecretStr

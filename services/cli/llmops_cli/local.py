@@ -30,4 +30,5 @@ def service_env(stack: EmbeddedStack) -> dict[str, str]:
     env = stack.env(with_ray=stack.pidfile("ray").exists())
     env["LLMOPS_BOOTSTRAP_ADMIN_KEY"] = admin_key(stack)
     env["LLMOPS_HOME"] = str(stack.home)
+    env["LLMOPS_EVALUATION_CHAMPION_ALIAS"] = ""  # pipelines request the evaluations (docs/pipelines.md)
     return {**env, **{k: v for k, v in os.environ.items() if k.startswith("LLMOPS_")}}

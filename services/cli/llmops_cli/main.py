@@ -16,10 +16,12 @@ from llmops_cli import base_models  # noqa: F401  (adds `models import` and `mod
 from llmops_cli.chat import chat
 from llmops_cli.datasets import datasets_app
 from llmops_cli.evaluation import eval_app
+from llmops_cli.events import events_app
 from llmops_cli.local import load_stack, service_env
 from llmops_cli.models import models_app
 from llmops_cli.monitoring import alerts_app, feedback_app, inferences_app
 from llmops_cli.output import console, err_console
+from llmops_cli.pipelines import pipelines_app
 from llmops_cli.prompts import prompts_app
 from llmops_cli.services import SERVICES, rest_url
 from llmops_cli.supervisor import Supervisor
@@ -41,6 +43,8 @@ app.add_typer(eval_app, name="eval")
 app.add_typer(alerts_app, name="alerts")
 app.add_typer(feedback_app, name="feedback")
 app.add_typer(inferences_app, name="inferences")
+app.add_typer(events_app, name="events")
+app.add_typer(pipelines_app, name="pipelines")
 app.command("chat")(chat)
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
@@ -226,6 +230,42 @@ def dev_protos(check: Annotated[bool, typer.Option(help="Only report stale gener
         console.print("generated code is up to date")
     else:
         console.print(f"generated into {generate()}")
+
+
+@dev_app.command("grpc-docs")
+def dev_grpc_docs(check: Annotated[bool, typer.Option(help="Only report a stale docs/grpc.md.")] = False) -> None:
+    """Render docs/grpc.md from the protos' comments (or, with --check, fail when it is stale or a
+    service, RPC, message, field or enum value has no comment)."""
+    from llmops_cli.grpcdoc import descriptor_set, doc_path, is_stale, reference, repo_root, uncommented
+
+    if check:
+        missing, stale = uncommented(descriptor_set(repo_root() / "protos")), is_stale()
+        if missing:
+            console.print(Text.assemble(("uncommented in protos/", "red"), f": {missing}"))
+        if stale:
+            console.print(Text.assemble(("stale docs/grpc.md", "red"), "; run `llmops dev grpc-docs`"))
+        if missing or stale:
+            raise typer.Exit(1)
+        console.print("docs/grpc.md is up to date")
+    else:
+        doc_path().write_text(reference())
+        console.print(f"wrote {doc_path()}")
+
+
+@dev_app.command("asyncapi")
+def dev_asyncapi(check: Annotated[bool, typer.Option(help="Only report stale generated docs.")] = False) -> None:
+    """Generate docs/asyncapi.yaml and docs/events.md from the event payload models (or, with --check,
+    fail when they are stale)."""
+    from llmops_cli.asyncapi import generate, stale_files
+
+    if check:
+        stale = stale_files()
+        if stale:
+            console.print(Text.assemble(("stale generated docs", "red"), f": {stale}; run `llmops dev asyncapi`"))
+            raise typer.Exit(1)
+        console.print("generated docs are up to date")
+    else:
+        console.print(f"generated {', '.join(str(p) for p in generate())}")
 
 
 def run() -> None:

@@ -15,19 +15,23 @@ def repo_root() -> Path:
     return Path(__file__).resolve().parents[3]
 
 
-def compile_protos(proto_root: Path, out: Path) -> None:
+def run_protoc(proto_root: Path, *options: str) -> None:
+    """Run grpcio-tools' protoc over every ``.proto`` under ``proto_root`` with the given output options."""
     import grpc_tools
     from grpc_tools import protoc
 
     protos = sorted(str(p.relative_to(proto_root)) for p in proto_root.rglob("*.proto"))
     if not protos:
         raise RuntimeError(f"no .proto files under {proto_root}")
-    out.mkdir(parents=True, exist_ok=True)
     include = Path(grpc_tools.__file__).parent / "_proto"
-    args = ["protoc", f"-I{proto_root}", f"-I{include}", f"--python_out={out}", f"--pyi_out={out}",
-            f"--grpc_python_out={out}", *protos]
+    args = ["protoc", f"-I{proto_root}", f"-I{include}", *options, *protos]
     if protoc.main(args) != 0:
         raise RuntimeError("protoc failed: " + " ".join(args))
+
+
+def compile_protos(proto_root: Path, out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    run_protoc(proto_root, f"--python_out={out}", f"--pyi_out={out}", f"--grpc_python_out={out}")
 
 
 def _generated(root: Path) -> dict[str, Path]:

@@ -121,7 +121,8 @@ async def test_a_transient_failure_is_retried_after_the_backoff_and_a_permanent_
     state, _, services = world
     run_id = await _started(world)
     uow = state.unit_of_work
-    await handlers.on_answer(uow, envelope(TrainingRunFailed(run_id="t", reason="worker died", code="internal"), run_id))
+    failed = TrainingRunFailed(run_id="t", reason="worker died", code="internal")
+    await handlers.on_answer(uow, envelope(failed, run_id))
     run = await _run(state)
     assert run.step("train").status is StepStatus.PENDING and run.due_at > handlers.now()
     assert await handlers.drive_due_runs(uow, services) == 0  # not due yet
@@ -301,7 +302,8 @@ async def test_schedules_fire_when_due_and_move_on(world, monkeypatch):
     await handlers.on_dataset_ingested(state.unit_of_work, services, ingested(version="v0"))  # before the pipeline
     await handlers.apply_pipeline(state.unit_of_work, governance, text, actor=ALICE)
     assert await handlers.fire_schedules(state.unit_of_work, services, handlers.now()) == []
-    [started] = await handlers.fire_schedules(state.unit_of_work, services, handlers.now() + timedelta(hours=1, seconds=1))
+    due = handlers.now() + timedelta(hours=1, seconds=1)
+    [started] = await handlers.fire_schedules(state.unit_of_work, services, due)
     assert (await handlers.get_run(state.unit_of_work, started)).trigger.value == "schedule"
     pipeline = await handlers.get_pipeline(state.unit_of_work, "qa")
     assert pipeline.next_scheduled_at > handlers.now() + timedelta(hours=1, seconds=30)
