@@ -4,10 +4,13 @@ and the driver's pass over due runs. Every change commits with its events (outbo
 
 from __future__ import annotations
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import psycopg
 
 from llmops_common.audit import AuditEntry
 from llmops_common.auth import Principal
@@ -30,6 +33,7 @@ DATASET_CONSUMER = "pipelines-datasets"
 ALERT_CONSUMER = "pipelines-alerts"
 ANSWER_CONSUMER = "pipelines-answers"  # suffixed with the answering context
 MAX_REASON = 1000
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -315,8 +319,9 @@ def _apply_answer(tx: PipelinesUnitOfWork, run: PipelineRun, step: Step, envelop
                                        "dataset_version": payload.dataset_version,
                                        "prompt_version": payload.prompt_version, "config_hash": payload.config_hash},
                        payload.metrics)
-        if not payload.model_version:
-            events = machine.fail(run, step, at, "training registered no model version", permanent=True)
+        if not _is_version_of(payload.model_version, run.definition.model_name):
+            events = machine.fail(run, step, at, f"training registered {quote(payload.model_version)}, not a version"
+                                  f" of {run.definition.model_name}", permanent=True)
         else:
             events = machine.succeed(run, step, at)
     elif step.kind == "train" and waiting and kind == "llmops.training.run.failed":
@@ -346,6 +351,12 @@ def _apply_answer(tx: PipelinesUnitOfWork, run: PipelineRun, step: Step, envelop
     return True
 
 
+def _is_version_of(model_version: str, model_name: str) -> bool:
+    name, _, version = model_version.removeprefix("models:/").rpartition("/")
+    return model_version.startswith("models:/") and name == model_name and version.isascii() \
+        and version.isdigit() and 0 < int(version) < 2**63
+
+
 def _evaluated(run: PipelineRun, step: Step, at: datetime) -> list[EventPayload]:
     """The evaluate step needs both answers: the results, and the registry's note that it attached
     them (the gates of the promotion that follows read them there)."""
@@ -366,7 +377,16 @@ async def drive_due_runs(uow: UnitOfWorkFactory, services: Services, *, limit: i
             run = await tx.due_run(now())
             if run is None:
                 return done
-            await _drive(tx, services, run)
+            try:
+                await _drive(tx, services, run)
+            except psycopg.Error:
+                raise  # an outage: the run stays due, the next pass tries again
+            except Exception as exc:  # a defect must not block the runs due after this one
+                log.exception("pipeline run %s failed in the driver", run.run_id)
+                step = run.current
+                tx.events.clear()
+                _emit(tx, run, machine.fail(run, step, now(), f"internal error: {type(exc).__name__}", permanent=True)
+                      if step else [])
             await tx.save_run(run)
             await tx.commit()
         done += 1

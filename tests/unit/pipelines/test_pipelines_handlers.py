@@ -345,3 +345,38 @@ async def test_a_registry_outage_while_requesting_a_promotion_is_retried(world, 
     await handlers.drive_due_runs(uow, services)
     await handlers.drive_due_runs(uow, services)
     assert (await _run(state)).status is RunStatus.SUCCEEDED
+
+
+@pytest.mark.parametrize("model_version", ["models:/other/2", "models:/qa-lora/x", "models:/qa-lora/٣", "", "qa-lora/2",
+                                           "models:/qa-lora/99999999999999999999"])
+async def test_a_training_answer_naming_a_foreign_or_malformed_version_fails_the_run(world, model_version):
+    state, _, _ = world
+    run_id = await _started(world)
+    assert await handlers.on_answer(state.unit_of_work, trained(run_id, model_version))
+    run = await _run(state)
+    assert run.status is RunStatus.FAILED and "not a version of qa-lora" in run.error
+
+
+async def test_a_defect_while_driving_one_run_fails_it_and_the_others_go_on(world):
+    state, governance, services = world
+    first = await _started(world)
+    [second] = await handlers.on_dataset_ingested(state.unit_of_work, services, ingested(version="v2"))
+    uow = state.unit_of_work
+    await handlers.drive_due_runs(uow, services)
+    for run_id in (first, second):
+        await handlers.on_answer(uow, trained(run_id))
+    await handlers.drive_due_runs(uow, services)
+    for run_id in (first, second):
+        await handlers.on_answer(uow, evaluated(run_id))
+        await handlers.on_answer(uow, attached(run_id))
+
+    async def broken(request):
+        if request.request_id.startswith(f"pipeline:{first}"):
+            raise RuntimeError("a defect")
+        return await FakeGovernance.request_promotion(governance, request)
+
+    governance.request_promotion = broken
+    await handlers.drive_due_runs(uow, services)
+    await handlers.drive_due_runs(uow, services)
+    assert (await handlers.get_run(uow, first)).error.endswith("internal error: RuntimeError")
+    assert (await handlers.get_run(uow, second)).status is RunStatus.SUCCEEDED
