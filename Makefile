@@ -18,10 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)
 
-## demo: start the embedded stack and every service, then print their status
+## demo: the whole loop on the embedded stack (about ten minutes): data, prompt, fine-tuning on Ray,
+## evaluation, governance, serving, traffic, feedback, alerts, the second round; the services stay up
 demo: $(STAMP)
-	$(LLMOPS) up
-	@echo "Stop everything with: $(LLMOPS) down"
+	$(LLMOPS) demo
 
 ## test: the linter first, then unit, integration (real NATS, PostgreSQL, S3, Ray started by the
 ## fixtures), end-to-end and fuzz tests

@@ -15,6 +15,7 @@ from rich.text import Text
 from llmops_cli import base_models  # noqa: F401  (adds `models import` and `models bootstrap-base`)
 from llmops_cli.chat import chat
 from llmops_cli.datasets import datasets_app
+from llmops_cli.demo import demo_command
 from llmops_cli.evaluation import eval_app
 from llmops_cli.events import events_app
 from llmops_cli.local import load_stack, service_env
@@ -46,6 +47,7 @@ app.add_typer(inferences_app, name="inferences")
 app.add_typer(events_app, name="events")
 app.add_typer(pipelines_app, name="pipelines")
 app.command("chat")(chat)
+app.command("demo")(demo_command)
 
 RayOpt = Annotated[bool, typer.Option("--ray", help="Also start a local Ray head.")]
 PlatformRayOpt = Annotated[bool, typer.Option("--ray/--no-ray",
@@ -120,9 +122,7 @@ def up(ray: PlatformRayOpt = True, as_json: JsonOpt = False) -> None:
     stack.up(with_ray=ray)
     env = service_env(stack)
     asyncio.run(migrate(list(SERVICES), env))
-    supervisor = Supervisor(stack)
-    for spec in SERVICES.values():
-        supervisor.start(spec, env)
+    Supervisor(stack).start_all(list(SERVICES.values()), env, timeout=180)
     status(as_json)
 
 
@@ -277,3 +277,7 @@ def run() -> None:
     except DomainError as exc:
         err_console.print(Text.assemble(("error", "red"), f" ({exc.code.value}): {exc}"), soft_wrap=True)
         raise SystemExit(1) from None
+
+
+if __name__ == "__main__":
+    run()

@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from llmops.pipelines.v1 import pipelines_pb2 as pb
 from llmops.pipelines.v1 import pipelines_pb2_grpc
@@ -73,15 +74,15 @@ def step_detail(step: pb.Step) -> str:
 
 def show_run(run: pb.PipelineRun) -> None:
     status = status_name(run.status)
-    console.print(f"run {run.run_id}  pipeline {run.pipeline} v{run.pipeline_version}  "
-                  f"trigger {run.trigger} {run.trigger_detail}  [{STYLES.get(status, '')}]{status}[/]")
+    console.print(Text.assemble(f"run {run.run_id}  pipeline {run.pipeline} v{run.pipeline_version}  "
+                                f"trigger {run.trigger} {run.trigger_detail}  ", (status, STYLES.get(status, ""))))
     inputs = Table("input", "value", title="inputs")
     for key, value in sorted(run.inputs.items()):
         inputs.add_row(key, value)
     console.print(inputs)
     steps = Table("step", "status", "attempt", "detail", title="steps")
     for step in run.steps:
-        steps.add_row(step.name, f"[{STYLES.get(step.status, '')}]{step.status}[/]", str(step.attempt),
+        steps.add_row(step.name, Text(step.status, STYLES.get(step.status, "")), str(step.attempt),
                       step_detail(step))
     console.print(steps)
     if run.comparison:
@@ -89,7 +90,7 @@ def show_run(run: pb.PipelineRun) -> None:
                       title=f"reproduction of {run.reproduces}")
         for row in run.comparison:
             table.add_row(row.metric, f"{row.original:.4g}", f"{row.reproduced:.4g}", f"{row.delta:+.4g}",
-                          "yes" if row.within_interval else "[red]no[/]")
+                          Text("yes") if row.within_interval else Text("no", "red"))
         console.print(table)
     if run.error:
         console.print(f"error: {run.error}")

@@ -36,23 +36,30 @@ class Supervisor:
     def _key(self, spec: ServiceSpec) -> str:
         return f"svc-{spec.name}"
 
-    def start(self, spec: ServiceSpec, env: dict[str, str], *, timeout: float = 60.0) -> ServiceStatus:
-        key = self._key(spec)
-        if not self.stack.is_alive(key):
-            log = self.stack.logfile(key).open("ab")
-            proc = subprocess.Popen(
-                [sys.executable, "-m", spec.module], env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL, start_new_session=True,
-            )
-            self.stack.pidfile(key).write_text(str(proc.pid))
+    def start_all(self, specs: list[ServiceSpec], env: dict[str, str], *, timeout: float = 60.0) -> list[ServiceStatus]:
+        """Start every service not running yet, all at once (their imports overlap), then wait until each
+        is SERVING; a service that exits or is still not serving at the deadline raises."""
+        for spec in specs:
+            key = self._key(spec)
+            if not self.stack.is_alive(key):
+                log = self.stack.logfile(key).open("ab")
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", spec.module], env={**os.environ, **env}, stdout=log,
+                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                )
+                self.stack.pidfile(key).write_text(str(proc.pid))
         deadline = time.monotonic() + timeout
-        while True:
-            status = self.status(spec, env)
-            if status.serving:
-                return status
-            if not status.running or time.monotonic() > deadline:
-                raise RuntimeError(f"{spec.name} did not become SERVING; see {status.log}")
+        waiting, done = list(specs), {}
+        while waiting:
+            for spec in list(waiting):
+                status = self.status(spec, env)
+                if status.serving:
+                    done[spec.name] = status
+                    waiting.remove(spec)
+                elif not status.running or time.monotonic() > deadline:
+                    raise RuntimeError(f"{spec.name} did not become SERVING; see {status.log}")
             time.sleep(0.2)
+        return [done[spec.name] for spec in specs]
 
     def stop(self, spec: ServiceSpec, *, timeout: float = 30.0) -> bool:
         key = self._key(spec)

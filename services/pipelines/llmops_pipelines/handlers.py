@@ -70,7 +70,7 @@ async def apply_pipeline(uow: UnitOfWorkFactory, governance: Governance, text: s
     async with uow() as tx:
         stored = await tx.add_pipeline(pipeline)
         tx.audits.append(AuditEntry(actor.name, "pipeline.applied", stored.name, version=stored.version,
-                                    detail={"digest": digest}))
+                                    detail={"digest": digest, "version": stored.version}))
         await tx.commit()
     return stored
 
@@ -206,7 +206,8 @@ async def _add(tx: PipelinesUnitOfWork, run: PipelineRun, actor: str, action: st
     events = machine.start(run, now())
     await tx.add_run(run)
     tx.audits.append(AuditEntry(actor, action, run.run_id, version=run.pipeline_version,
-                                detail={"pipeline": run.pipeline, "trigger_detail": run.trigger_detail},
+                                detail={"pipeline": run.pipeline, "pipeline_version": run.pipeline_version,
+                                        "trigger_detail": run.trigger_detail},
                                 correlation_id=run.correlation_id))
     _emit(tx, run, events)
 

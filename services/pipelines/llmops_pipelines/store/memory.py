@@ -26,7 +26,7 @@ class InMemoryPipelines:
         self.pipelines: dict[tuple[str, int], StoredPipeline] = {}
         self.heads: dict[str, tuple[int, datetime | None]] = {}  # name -> (latest version, next schedule)
         self.runs: dict[str, PipelineRun] = {}
-        self.datasets: dict[str, str] = {}
+        self.datasets: dict[str, tuple[str, datetime]] = {}  # name -> (newest version, when it was seen)
         self.inbox: set[tuple[str, uuid.UUID]] = set()
         self.audit: list[AuditEntry] = []
         self.outbox: list[Envelope[Any]] = []
@@ -42,6 +42,12 @@ class InMemoryUnitOfWork(InMemoryTransaction, PipelinesUnitOfWork):
         return [replace(self.pipelines[(name, version)], next_scheduled_at=at)
                 for name, (version, at) in sorted(self.heads.items())]
 
+    def _version(self, name: str, version: int) -> StoredPipeline | None:
+        """A version carries the head's schedule when it is the head, else none."""
+        stored = self.pipelines.get((name, version))
+        head, at = self.heads.get(name, (0, None))
+        return replace(stored, next_scheduled_at=at if version == head else None) if stored else None
+
     async def add_pipeline(self, pipeline: StoredPipeline) -> StoredPipeline:
         version = self.heads.get(pipeline.name, (0, None))[0] + 1
         stored = replace(pipeline, version=version, created_at=datetime.now(UTC))
@@ -50,9 +56,7 @@ class InMemoryUnitOfWork(InMemoryTransaction, PipelinesUnitOfWork):
         return stored
 
     async def get_pipeline(self, name: str, version: int = 0) -> StoredPipeline | None:
-        if version:
-            return self.pipelines.get((name, version))
-        return next((p for p in self._latest() if p.name == name), None)
+        return self._version(name, version or self.heads.get(name, (0, None))[0])
 
     async def list_pipelines(self, page: Page) -> list[StoredPipeline]:
         rows = [p for p in self._latest() if page.after is None or p.name > page.after[0]]
@@ -70,7 +74,8 @@ class InMemoryUnitOfWork(InMemoryTransaction, PipelinesUnitOfWork):
         return min(due, key=lambda p: p.next_scheduled_at) if due else None
 
     async def set_next_schedule(self, name: str, at: datetime | None) -> None:
-        self.heads[name] = (self.heads[name][0], at)
+        if name in self.heads:
+            self.heads[name] = (self.heads[name][0], at)
 
     async def add_run(self, run: PipelineRun) -> PipelineRun:
         if run.request_id and await self.find_run_by_request(run.request_id):
@@ -87,11 +92,16 @@ class InMemoryUnitOfWork(InMemoryTransaction, PipelinesUnitOfWork):
         return copy.deepcopy(run) if run else None
 
     async def run_awaiting(self, promotion_id: str) -> PipelineRun | None:
-        run = next((r for r in self.runs.values() if r.status.active and r.awaiting == promotion_id), None)
+        run = next((r for r in self.runs.values()
+                    if r.status.active and r.awaiting and r.awaiting == promotion_id), None)
         return copy.deepcopy(run) if run else None
 
     async def save_run(self, run: PipelineRun) -> None:
-        self.runs[run.run_id] = copy.deepcopy(run)
+        if (stored := self.runs.get(run.run_id)) is not None:
+            self.runs[run.run_id] = copy.deepcopy(replace(
+                stored, status=run.status, inputs=run.inputs, steps=run.steps, comparison=run.comparison,
+                error=run.error, updated_at=run.updated_at, finished_at=run.finished_at, due_at=run.due_at,
+                awaiting=run.awaiting))
 
     async def list_runs(self, query: RunQuery, page: Page) -> list[PipelineRun]:
         rows = sorted(self.runs.values(), key=lambda r: (r.created_at, r.run_id), reverse=True)
@@ -108,8 +118,9 @@ class InMemoryUnitOfWork(InMemoryTransaction, PipelinesUnitOfWork):
         return copy.deepcopy(min(due, key=lambda r: r.due_at)) if due else None
 
     async def note_dataset(self, dataset_name: str, version: str, at: datetime) -> None:
-        self.datasets[dataset_name] = version
+        if dataset_name not in self.datasets or self.datasets[dataset_name][1] <= at:
+            self.datasets[dataset_name] = (version, at)
 
     async def newest_dataset(self, dataset_name: str) -> str | None:
-        version = self.datasets.get(dataset_name)
-        return f"{dataset_name}@{version}" if version else None
+        seen = self.datasets.get(dataset_name)
+        return f"{dataset_name}@{seen[0]}" if seen else None

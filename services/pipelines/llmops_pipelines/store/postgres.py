@@ -80,8 +80,9 @@ class PostgresUnitOfWork(PostgresTransaction, PipelinesUnitOfWork):
     async def list_pipelines(self, page: Page) -> list[StoredPipeline]:
         where, params = "TRUE", []
         if page.after:
-            where, params = "h.name > %s", [page.after[0]]
-        rows = await self._all(f"{_LATEST_SELECT} WHERE {where} ORDER BY h.name LIMIT %s", [*params, page.size])
+            where, params = 'h.name COLLATE "C" > %s', [page.after[0]]
+        rows = await self._all(f'{_LATEST_SELECT} WHERE {where} ORDER BY h.name COLLATE "C" LIMIT %s',
+                               [*params, page.size])
         return [_pipeline(r) for r in rows]
 
     async def pipelines_on_dataset(self, dataset_name: str) -> list[StoredPipeline]:
@@ -132,7 +133,8 @@ class PostgresUnitOfWork(PostgresTransaction, PipelinesUnitOfWork):
         return _run(row) if row else None
 
     async def run_awaiting(self, promotion_id: str) -> PipelineRun | None:
-        row = await self._one(f"{_RUN_SELECT} WHERE awaiting = %s AND status IN ('running', 'waiting_approval')"
+        row = await self._one(f"{_RUN_SELECT} WHERE awaiting = %s AND awaiting <> ''"
+                              " AND status IN ('running', 'waiting_approval')"
                               " LIMIT 1 FOR UPDATE", (promotion_id,))
         return _run(row) if row else None
 
