@@ -167,7 +167,7 @@ train:
   timeout_seconds: 900
 evaluate:
   dataset: {DATASET}
-  metrics: [bleu, rouge_l]
+  metrics: [bleu, rougeL]
   compare_with: [champion, base]
   max_samples: {t.eval_samples}
   spec: {json.dumps(evaluation)}

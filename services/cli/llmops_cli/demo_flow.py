@@ -10,10 +10,12 @@ import re
 import time
 import urllib.error
 import urllib.request
+from datetime import UTC
 from typing import Any
 
 import openai
 
+from llmops.common.v1 import common_pb2
 from llmops.monitoring.v1 import monitoring_pb2 as mpb
 from llmops.monitoring.v1 import monitoring_pb2_grpc as mpb_grpc
 from llmops.pipelines.v1 import pipelines_pb2 as ppb
@@ -200,6 +202,7 @@ class Flow(Demo):
                                          "developer")["key"]
         questions = demo_data.task_questions(t.questions, seed=1)
         answers = asyncio.run(self._ask("alice", questions))
+        wait_until(lambda: self._logged("alice") >= len(questions), 120, "the requests in monitoring's log")
         right = 0
         for (inference_id, output), question in zip(answers, questions, strict=True):
             correct = expected_answer(question)
@@ -234,6 +237,7 @@ class Flow(Demo):
         exported = self.llmops("feedback", "export", FEEDBACK, "--model-version", self.state["promoted"], "--wait",
                                "--timeout", "300")
         self.state["feedback_version"] = f"{FEEDBACK}@{exported['version']}"
+        self.state["since"] = time.time() - 60  # the version's ingestion started the round
         record.figures.update(dataset_version=self.state["feedback_version"],
                               records=int(exported.get("record_count", 0)))
         record.artifacts.update(feedback_dataset=exported.get("uri", ""))
@@ -245,7 +249,8 @@ class Flow(Demo):
         before and its ingestion started nothing)."""
         def started() -> str | None:
             runs = self.pipelines.call("ListRuns", ppb.ListRunsRequest(pipeline=PIPELINE)).runs
-            return next((r.run_id for r in runs if r.inputs.get("dataset_version") == dataset_version), None)
+            return next((r.run_id for r in runs if r.inputs.get("dataset_version") == dataset_version
+                         and r.created_at.ToDatetime(tzinfo=UTC).timestamp() >= self.state["since"] - 1), None)
 
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -299,6 +304,10 @@ class Flow(Demo):
                 reply.read()
         except urllib.error.HTTPError as exc:
             raise DemoFailed(f"feedback refused ({exc.code}): {exc.read()[:300]!r}") from None
+
+    def _logged(self, user: str) -> int:
+        request = mpb.ListInferencesRequest(user=user, page=common_pb2.PageRequest(page_size=500))
+        return len(self.monitoring.call("ListInferences", request).inferences)
 
     def _alerts(self, kind: int) -> list[mpb.Alert]:
         return list(self.monitoring.call("ListAlerts", mpb.ListAlertsRequest(kind=kind)).alerts)

@@ -94,7 +94,7 @@ class Train(_Strict):
 class Evaluate(_Strict):
     dataset: str = ""  # "name" (newest seen), "name@version", or "" (the trained version)
     split: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]{0,31}$")] = "test"
-    metrics: list[Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,63}$")]] = Field(
+    metrics: list[Annotated[str, Field(pattern=r"^[A-Za-z][A-Za-z0-9_]{0,63}$")]] = Field(
         default=["bleu", "rouge_l"], min_length=1, max_length=32)
     compare_with: list[Literal["champion", "base"]] = Field(default=["champion", "base"], max_length=2)
     champion_alias: Annotated[str, Field(pattern=ALIAS)] = "production"
