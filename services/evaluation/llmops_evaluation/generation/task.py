@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import hashlib
+import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -45,7 +46,8 @@ def generate_shard(plan: ShardPlan) -> dict[str, Any]:
     storage = plan.storage
     store = ArtifactStore(Minio(storage.endpoint, access_key=storage.access_key, secret_key=storage.secret_key,
                                 secure=storage.secure, region=storage.region))
-    cache = Path(plan.cache_dir)
+    # "" is the system's temp folder, not the Ray worker's working directory
+    cache = Path(plan.cache_dir) if plan.cache_dir else Path(tempfile.gettempdir()) / "llmops-evaluation-models"
     cache.mkdir(parents=True, exist_ok=True)
     groups: dict[tuple[str, str], list[ModelArtifacts]] = defaultdict(list)
     for model in plan.models:
