@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from llmops_common.errors import InvalidArgument
 from llmops_common.validation import check_data
-from llmops_ingestion.domain.pii import PII_KINDS
+from llmops_ingestion.domain.pii import DEFAULT_PHONE_REGIONS, PII_KINDS
+from llmops_ingestion.domain.pii_numbers import check_regions
 
 
 class _Step(BaseModel):
@@ -51,6 +52,11 @@ class DedupStep(_Step):
 class PiiStep(_Step):
     enabled: bool = True
     kinds: tuple[str, ...] = ()
+    phone_regions: tuple[str, ...] = Field(
+        default=DEFAULT_PHONE_REGIONS,
+        description="ISO 3166-1 regions whose national phone formats are recognised, in the order tried; "
+        "empty = the default set",
+    )
 
     @field_validator("kinds")
     @classmethod
@@ -59,6 +65,11 @@ class PiiStep(_Step):
         if unknown:
             raise ValueError(f"unknown PII kinds {unknown}; known: {list(PII_KINDS)}")
         return tuple(sorted(set(kinds)))
+
+    @field_validator("phone_regions")
+    @classmethod
+    def _regions(cls, regions: tuple[str, ...]) -> tuple[str, ...]:
+        return check_regions(regions) if regions else DEFAULT_PHONE_REGIONS
 
 
 class SplitStep(_Step):

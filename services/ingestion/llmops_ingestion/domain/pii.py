@@ -1,37 +1,61 @@
-"""PII redaction for dataset preparation: emails, phone numbers, credit cards, IP addresses and secrets.
+"""PII redaction for dataset preparation: emails, phones, credit cards, IBANs, US SSNs, IP addresses and
+secrets.
 
-``PiiRedactor(kinds).redact(text)`` returns the text with each finding replaced by a placeholder
-(``[EMAIL]``, ``[PHONE]``, ``[CREDIT_CARD]``, ``[IP]``, ``[SECRET]``) and the number of findings by kind.
+``PiiRedactor(kinds, phone_regions).redact(text)`` returns the text with each finding replaced by a
+placeholder (``[EMAIL]``, ``[PHONE]``, ``[CREDIT_CARD]``, ``[IBAN]``, ``[SSN]``, ``[IP]``, ``[SECRET]``) and
+the number of findings by kind.
 
-Why no library: presidio and scrubadub need spaCy models downloaded at run time, which this platform
-forbids, and for these kinds they use regexes plus a Luhn check anyway. This module is standard-library
-``re`` only.
+The field's libraries do the judging: phonenumbers (libphonenumber) finds and validates phones against
+each region's numbering plan, python-stdnum checks IBANs, SSNs and the Luhn digit, ``ipaddress`` checks
+IPv4 and IPv6 (:mod:`~llmops_ingestion.domain.pii_numbers`). What is still written by hand, because the
+libraries do not do it:
+
+* finding candidates: stdnum validates a given string and does not search text, so the IBAN, card, SSN
+  and IP patterns are ours; phonenumbers would search text, but at about 0.3 ms a call and region, so
+  it only sees runs of 7+ digits with separators, found by a regex first;
+* the card issuer prefixes (stdnum has the Luhn check but no card-brand module);
+* context (:mod:`~llmops_ingestion.domain.pii_context`): the libraries judge a number alone, so a part
+  number that is a valid US phone, a version that is a valid IPv4 address, a row of years, a timestamp,
+  a date, an ISBN or a ZIP code would pass; the cue words before it and its shape refuse it;
+* the order between kinds, so that a number is one kind only;
+* emails and secrets entirely: presidio and scrubadub need spaCy models downloaded at run time, which
+  this platform forbids, and for these kinds they use regexes too.
 
 Speed: it runs on every record of million-record datasets, so each pass is guarded by a cheap check
-(``'@' in text``, one scan for a digit, a few substring tests) and every pattern run on ordinary text starts
-with a literal or a character class, which lets ``re`` skip ahead without trying each position. Text
-with no PII costs a few microseconds and is returned unchanged (the same object).
+(``'@' in text``, one scan for a digit, a run of 7 digits for the number kinds, a few substring tests)
+and every pattern run on ordinary text starts with a literal or a character class, which lets ``re``
+skip ahead without trying each position. Text with no PII costs a few microseconds and is returned
+unchanged (the same object).
 
 Rules, where the kinds are ambiguous:
 
-* Numbers are read as runs of digit groups joined by one kind of separator (space, dash or dot), each run
-  judged as a whole: a card, else a phone, else a card in its leading groups (a card, then a year) or its
-  trailing groups (a year or a phone, then a card). A group going on with another separator is left to
-  the next run (``2024 4111-1111-1111-1111``). Two phones joined only by a space read as one number.
-* credit_card: 13-19 digits, contiguous or as a 4-digit group then 3-6-digit groups joined by spaces or
-  dashes, not starting with 0, passing the Luhn check. A card-shaped number failing Luhn is never a card;
-  it is then judged by the phone rules, so a grouped 10-15-digit run becomes ``[PHONE]`` and a 16-19-digit
-  one (longer than any E.164 number) stays as is. Cards win over phones: a Luhn-valid card is never
-  reported as a phone, even when only phones are asked for.
-* phone: ``+`` then 8-15 digits (``+44 20 7946 0958``, ``+1-202-555-0143``, ``+442079460958``, groups
-  after the 15th digit are left out); ``(202) 555-0143``, ``+1 (202) 555-0143``; or 2-6 groups with
-  10-15 digits (``202-555-0143``, ``202.555.0143``, ``020 7946 0958``, ``01 23 45 67 89``). A bare digit
-  run with no separator and no ``+`` is not a phone (it is as likely an id or a timestamp); neither are
-  dates, times, versions, prices, IPv4-shaped numbers, thousands (``1 000 000 000``), rows of 2-digit
-  numbers (``10 20 30 40 50``) or of years.
-* ip: IPv4 with octets 0-255 and no leading zeros, not part of a longer dotted run (``1.2.3.4.5``) or a
-  word (``v1.2.3.4``); IPv6 in full, ``::``-compressed and IPv4-mapped forms, containing at least one
-  digit (so ``::`` in code or ``dead::beef`` is left alone); times like ``12:30:45`` never match.
+* Number kinds are found in this order, each on the text with the earlier findings blanked out: IBAN,
+  credit card, SSN, IPv4, phone. So an IBAN is never partly a phone and a card never a phone. A kind
+  that is not selected is still found and kept, so its digits are not taken for another kind.
+* iban: two capitals, two check digits and 11-30 letters or digits, compact or printed in groups of
+  four; valid by ``stdnum.iban`` (country, length, mod-97 and the national checks stdnum knows). Trailing
+  groups that break the check are left out (``... 0130 00 EUR``).
+* credit_card: 13-19 digits, contiguous or grouped 4-4-4-4(-3), 4-6-5 or 4-6-4 with spaces or dashes,
+  with a known issuer prefix (Visa, Mastercard 51-55 and 2221-2720, Amex, Diners, Discover, JCB, UnionPay,
+  Maestro) for its length, passing the Luhn check, and not a row of years.
+* ssn: ``AAA-GG-SSSS`` or ``AAA GG SSSS``, or nine digits right after "SSN" or "social security (number)";
+  valid by ``stdnum.us.ssn`` (no area 000, 666 or 900-999, no group 00 or serial 0000, none of the numbers
+  known never to be issued); not after a reference cue ("part", "order", ...).
+* phone: what ``phonenumbers.PhoneNumberMatcher`` finds at ``Leniency.VALID`` for any of the regions, tried
+  in order (default US, GB, DE, FR, IN, BR; a number with ``+`` is found whatever the regions, one with
+  ``00`` in the regions that dial it): ``030 6186925``, ``+49 (0)30 2462936``, ``020 7946 0958``,
+  ``01 23 45 67 89``, ``(11) 91234-5678``, ``(202) 555-0143``. Not: a number after a reference cue
+  ("part", "SKU", "model", "serial", "order", "Artikelnummer", "réf." and the like), a date (a run is cut
+  around the dates in it: ``+44 7494 209680 08/11/1992``), a ZIP+4 code, a row of years, a dotted quad or
+  a bare run of digits that reads as a Unix time in s, ms or µs, nor a run of more than 32 digits (a
+  table of numbers: ``12 15 18 22 ...``, and the matcher's time grows with it). When nothing is found in
+  a run, its last group is left out and the rest tried again (``+44 20 7946 0958 2024``).
+* ip: IPv4 valid by ``ipaddress`` (octets 0-255, no leading zeros), not part of a longer dotted run
+  (``1.2.3.4.5``) or a word (``v1.2.3.4``), not followed by ``-beta``-like suffixes and not after a
+  version or section cue ("version", "kernel", "release", "section", "§", "clause", a product name;
+  through lists: ``section 4.2.1.7 and 4.2.1.8``); IPv6 in full, ``::``-compressed and IPv4-mapped forms
+  valid by ``ipaddress``, containing at least one digit (so ``::`` in code or ``dead::beef`` is left
+  alone); times like ``12:30:45`` never match.
 * secret:
   - well-known formats: ``-----BEGIN ... PRIVATE KEY-----`` blocks (to the END line, or to the end of the
     text when it is missing), AWS ``AKIA``/``ASIA`` key ids, GitHub ``ghp_``/``gho_``/``ghu_``/``ghs_``/
@@ -56,10 +80,16 @@ Rules, where the kinds are ambiguous:
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable, Iterable
 
-PII_KINDS: tuple[str, ...] = ("email", "phone", "credit_card", "ip", "secret")
+from llmops_ingestion.domain import pii_numbers
+from llmops_ingestion.domain.pii_numbers import DEFAULT_PHONE_REGIONS
+
+PII_KINDS: tuple[str, ...] = ("email", "phone", "credit_card", "iban", "ssn", "ip", "secret")
+_NUMERIC_KINDS = ("phone", "credit_card", "iban", "ssn", "ip")
+_Finder = Callable[[str], list[tuple[int, int]]]
 
 _PLACEHOLDER = {kind: f"[{kind.upper()}]" for kind in PII_KINDS}
 
@@ -116,115 +146,17 @@ _V6 = re.compile(
 )
 _HEX_GROUP = re.compile(r"[0-9A-Fa-f]{1,4}")
 
-# --- credit card, IPv4, phone: one pass over the digits ----------------------------------------------
-
-# Not followed by more digits, nor by a time, a date or a decimal part.
-_END = r"(?!\w|[.,:/][0-9])"
-_GROUP = r"[0-9]{1,6}(?![0-9]|[:/,][0-9])"
-_IP4 = r"(?P<ip4>(?<=[0-9])[0-9]{0,2}(?:\.[0-9]{1,3}){3}(?!\w|\.[0-9]))"
-# "(202) 555-0143"; "+1 (202) 555-0143", "+44 (0)20 7946 0958".
-_PAREN = (
-    r"(?P<paren>(?:(?<=\()[0-9]{3}\) ?[0-9]{3}[ .-][0-9]{4}"
-    r"|(?<=\+)[0-9]{1,3}[ .-]?\([0-9]{1,4}\)[ .-]?[0-9]{2,5}"
-    rf"(?:(?P<ps>[ .-]){_GROUP}(?:(?P=ps){_GROUP}){{0,2}})?(?![ .-][0-9]{{1,5}}(?![0-9]|[:/,][0-9]))){_END})"
-)
-# A run: one or more groups of digits joined by one kind of separator, with 10 digits or more (8 after a
-# "+"): "4111 1111 1111 1111", "202-555-0143", "+44 20 7946 0958", "4111111111111111". It is judged as a
-# whole by PiiRedactor._judge_run.
-_RUN = (
-    r"(?P<run>(?:(?<=\+)[0-9](?=(?:[ .-]?[0-9]){7})|(?<=[0-9])(?<![+-][0-9])(?=(?:[ .-]?[0-9]){9}))"
-    rf"[0-9]*(?:(?P<sep>[ .-]){_GROUP}(?:(?P=sep){_GROUP})*)?{_END})"
-)
-
 _DIGIT = re.compile(r"[0-9]")
-# Every match above has two digits with a separator between them, or 8 digits in a row.
-_NUMERIC_GATE = re.compile(r"[0-9](?:[ .()-][0-9]|[0-9]{7})")
-
-
-def _numeric_pattern(card: bool, ip: bool, phone: bool) -> re.Pattern[str] | None:
-    alternatives = [_IP4] if ip else []
-    if phone:
-        alternatives.append(_PAREN)
-    if card or phone:
-        alternatives.append(_RUN)
-    if not alternatives:
-        return None
-    # The leading class lets `re` jump from digit to digit; the look-behinds reject digits inside words,
-    # decimals, times and dates.
-    head = r"[+(0-9](?<![\w.][+(0-9])" if phone else r"[0-9](?<![\w.][0-9])"
-    head += r"(?<![0-9][:/,][0-9])"
-    return re.compile(head + "(?:" + "|".join(alternatives) + ")")
-
-
-def _digit_count(s: str) -> int:
-    return sum(1 for ch in s if "0" <= ch <= "9")
-
-
-def _luhn(digits: str) -> bool:
-    total = 0
-    for i, ch in enumerate(reversed(digits)):
-        d = ord(ch) - 48
-        if i & 1:
-            d = d * 2 - 9 if d > 4 else d * 2
-        total += d
-    return total % 10 == 0
-
-
-def _is_card(groups: list[str], sep: str | None) -> bool:
-    """13-19 digits passing Luhn, not starting with 0: contiguous, or a group of 4 then groups of 3-6 joined
-    by spaces or dashes."""
-    if len(groups) > 1 and (sep == "." or len(groups[0]) != 4 or not all(3 <= len(g) <= 6 for g in groups[1:])):
-        return False
-    digits = "".join(groups)
-    return 13 <= len(digits) <= 19 and digits[0] != "0" and _luhn(digits)
-
-
-def _is_phone(groups: list[str], sep: str | None, plus: bool) -> bool:
-    """After "+": 8-15 digits. Otherwise 2-6 groups (the first of 1-4 digits, the others of 2-5) with 10-15
-    digits, and not an IPv4-shaped number, a number grouped in thousands (``1 000 000 000``), a row of
-    2-digit numbers (``10 20 30 40 50``; ``01 23 45 67 89`` is a phone), a row of years or a card number."""
-    digits = sum(map(len, groups))
-    if plus:
-        return 8 <= digits <= 15 and len(groups) <= 7 and (len(groups) == 1 or all(len(g) <= 5 for g in groups))
-    if not (10 <= digits <= 15 and 2 <= len(groups) <= 6 and len(groups[0]) <= 4):
-        return False
-    if not all(2 <= len(g) <= 5 for g in groups[1:]):
-        return False
-    if sep == "." and len(groups) == 4 and all(len(g) <= 3 for g in groups):
-        return False
-    if sep != "-" and len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:]):
-        return False
-    if groups[0][0] != "0" and all(len(g) <= 2 for g in groups):
-        return False
-    if all(len(g) == 4 and g[:2] in ("19", "20") for g in groups):
-        return False  # a row of years
-    return not _is_card(groups, sep)
-
-
-def _is_ipv4(s: str) -> bool:
-    return not any((len(octet) > 1 and octet[0] == "0") or int(octet) > 255 for octet in s.split("."))
 
 
 def _is_ipv6(s: str) -> bool:
     if not any("0" <= ch <= "9" for ch in s):
+        return False  # "dead::beef", "::" in code
+    try:
+        ipaddress.IPv6Address(s)
+    except ValueError:
         return False
-    if "." in s:
-        s, _, v4 = s.rpartition(":")
-        if not _is_ipv4(v4):
-            return False
-        s += ":0:0"  # the IPv4 tail stands for two groups
-    if "::" in s:
-        if s.count("::") > 1:
-            return False
-        left, right = s.split("::")
-        groups = (left.split(":") if left else []) + (right.split(":") if right else [])
-        if len(groups) > 7:
-            return False
-    else:
-        groups = s.split(":")
-        if len(groups) != 8:
-            return False
-    return all(_HEX_GROUP.fullmatch(g) for g in groups)
+    return True
 
 
 def _is_random_token(token: str) -> bool:
@@ -254,16 +186,20 @@ def _is_prose_name(name: str) -> bool:
 
 class PiiRedactor:
     """Replaces personal data and secrets in text with ``[EMAIL]``, ``[PHONE]``, ``[CREDIT_CARD]``,
-    ``[IP]`` and ``[SECRET]``, counting the findings by kind.
+    ``[IBAN]``, ``[SSN]``, ``[IP]`` and ``[SECRET]``, counting the findings by kind.
 
     ``kinds`` limits the kinds redacted (``None`` or empty: all of :data:`PII_KINDS`; one name alone is
-    accepted too); the rules for each kind are in the module docstring. A redactor keeps no state between
-    calls, so one instance can be shared by threads.
+    accepted too); ``phone_regions`` are the ISO 3166-1 regions whose national formats are read as phones
+    (numbers written with ``+`` and a country code are found whatever the regions). The rules for each
+    kind are in the module docstring. A redactor keeps no state between calls, so one instance can be
+    shared by threads.
     """
 
-    __slots__ = ("_card", "_digit_kinds", "_email", "_ip", "_kinds", "_numeric", "_phone", "_secret")
+    __slots__ = ("_digit_kinds", "_email", "_finders", "_ip", "_kinds", "_regions", "_secret")
 
-    def __init__(self, kinds: Iterable[str] | None = None) -> None:
+    def __init__(
+        self, kinds: Iterable[str] | None = None, phone_regions: Iterable[str] = DEFAULT_PHONE_REGIONS
+    ) -> None:
         requested = (kinds,) if isinstance(kinds, str) else tuple(kinds or ())
         unknown = [k for k in requested if k not in PII_KINDS]
         if unknown:
@@ -272,21 +208,39 @@ class PiiRedactor:
             )
         selected = set(requested or PII_KINDS)
         self._kinds = tuple(k for k in PII_KINDS if k in selected)
+        self._regions = pii_numbers.check_regions((phone_regions,) if isinstance(phone_regions, str) else phone_regions)
         self._secret = "secret" in selected
         self._email = "email" in selected
         self._ip = "ip" in selected
-        self._card = "credit_card" in selected
-        self._phone = "phone" in selected
-        self._numeric = _numeric_pattern(self._card, self._ip, self._phone)
-        self._digit_kinds = self._numeric is not None or self._secret
+        self._finders = self._numeric_finders(selected)
+        self._digit_kinds = bool(self._finders) or self._secret
+
+    def _numeric_finders(self, selected: set[str]) -> tuple[tuple[str, re.Pattern[str], _Finder], ...]:
+        if not selected & set(_NUMERIC_KINDS):
+            return ()
+        regions = self._regions
+        finders: list[tuple[str, re.Pattern[str], _Finder]] = [
+            ("iban", pii_numbers.IBAN_GATE, pii_numbers.find_ibans),
+            ("credit_card", pii_numbers.PHONE_GATE, pii_numbers.find_cards),
+            ("ssn", pii_numbers.PHONE_GATE, pii_numbers.find_ssns),
+            ("ip", pii_numbers.IPV4_GATE, pii_numbers.find_ipv4),
+        ]
+        if "phone" in selected:
+            finders.append(("phone", pii_numbers.PHONE_GATE, lambda text: pii_numbers.find_phones(text, regions)))
+        return tuple(finders)
 
     @property
     def kinds(self) -> tuple[str, ...]:
         """The kinds this redactor replaces, in :data:`PII_KINDS` order."""
         return self._kinds
 
+    @property
+    def phone_regions(self) -> tuple[str, ...]:
+        """The regions whose national phone formats are recognised, upper-cased, in the order tried."""
+        return self._regions
+
     def __repr__(self) -> str:
-        return f"PiiRedactor(kinds={self._kinds!r})"
+        return f"PiiRedactor(kinds={self._kinds!r}, phone_regions={self._regions!r})"
 
     def redact(self, text: str) -> tuple[str, dict[str, int]]:
         """Return ``text`` with its PII replaced, and the count of replacements by kind (only kinds found;
@@ -303,8 +257,8 @@ class PiiRedactor:
             first = digit.start()
             if self._secret and _TOKEN_GATE.search(text, first):
                 text = _TOKEN.sub(_counting(counts, "secret", _is_random_token), text)
-            if self._numeric is not None and _NUMERIC_GATE.search(text, first):
-                text = self._redact_numbers(text, counts)
+            if self._finders:
+                text = self._redact_numbers(text, counts, first)
         if not counts:
             return original, counts  # candidates were found and rejected: the text is unchanged
         return text, counts
@@ -332,99 +286,41 @@ class PiiRedactor:
             text = _subn(_JWT, text, counts)
         return text
 
-    def _redact_numbers(self, text: str, counts: dict[str, int]) -> str:
-        """Credit cards, IPv4 addresses and phones in one pass. A rejected candidate consumes no more than it
-        must, so a card right after a year (``2024 4111-1111-1111-1111``) is still found."""
-        pattern = self._numeric
-        assert pattern is not None
-        pieces: list[str] = []
-        last = pos = 0
-        while (m := pattern.search(text, pos)) is not None:
-            start, end = m.span()
-            group = m.lastgroup
-            if group == "run":
-                spans, resume = self._judge_run(m)
-            else:
-                s = m.group()
-                if group == "ip4":
-                    ok, kind = _is_ipv4(s), "ip"
-                else:  # "paren"
-                    ok, kind = 10 - 2 * (s[0] == "+") <= _digit_count(s) <= 15, "phone"
-                spans, resume = ([(kind, start, end)] if ok else []), start + 1
-            if not spans:
-                pos = resume
+    def _redact_numbers(self, text: str, counts: dict[str, int], first: int) -> str:
+        """IBANs, cards, SSNs, IPv4 addresses and phones, in that order: each finder sees the text with the
+        earlier findings blanked out, so a card is never also a phone. Kinds not selected are still found
+        (and kept) so that their digits are not taken for another kind."""
+        found: list[tuple[int, int, str]] = []
+        masked = text
+        for kind, gate, find in self._finders:
+            if gate.search(masked, max(0, first - 2)) is None:  # an IBAN starts with two letters
                 continue
-            for kind, span_start, span_end in spans:
-                pieces += (text[last:span_start], _PLACEHOLDER[kind])
+            spans = find(masked)
+            if spans:
+                found += [(start, end, kind) for start, end in spans]
+                masked = _blank(masked, spans)
+        pieces: list[str] = []
+        last = 0
+        for start, end, kind in sorted(found):
+            if kind in self._kinds:
+                pieces += (text[last:start], _PLACEHOLDER[kind])
                 _add(counts, kind, 1)
-                last = span_end
-            pos = last
+                last = end
         if not pieces:
             return text
         pieces.append(text[last:])
         return "".join(pieces)
 
-    def _judge_run(self, m: re.Match[str]) -> tuple[list[tuple[str, int, int]], int]:
-        """Judge a run of digit groups. Returns the spans found, and where to search next when there are
-        none: the run's last group, which may go on with another separator (``2024 4111-1111-1111-1111``)."""
-        text = m.string
-        start, end = m.span()
-        plus = text[start] == "+"
-        sep = m.group("sep")
-        body = text[start + plus : end]
-        groups = body.split(sep) if sep else [body]
-        after = text[end : end + 2]
-        goes_on = sep is not None and len(after) == 2 and after[0] in " .-" and after[0] != sep and after[1].isdigit()
-        spans: list[tuple[str, int, int]] = []
-        if goes_on and not (self._card and not plus and _is_card(groups, sep)):
-            # The last group goes on with another separator: unless the whole is a card, it rather belongs
-            # to the next number (a phone then a card: "020 7946 0958 4111-1111-1111-1111").
-            spans = self._judge_groups(groups[:-1], sep, plus, start)
-        if not spans:
-            spans = self._judge_groups(groups, sep, plus, start)
-        return spans, (end - len(groups[-1]) if len(groups) > 1 else start + 1)
 
-    def _judge_groups(self, groups: list[str], sep: str | None, plus: bool, start: int) -> list[tuple[str, int, int]]:
-        """A card, else a phone, else a card in the leading groups (a card then a year) or in the trailing
-        groups (a year or a phone, then a card)."""
-        width = len(sep) if sep else 0
-        offsets = [start + plus]  # where each group starts
-        for g in groups:
-            offsets.append(offsets[-1] + len(g) + width)
-        end = offsets[-1] - width
-        card, phone = self._card, self._phone
-        if card and not plus and _is_card(groups, sep):
-            return [("credit_card", start, end)]
-        if phone and _is_phone(groups, sep, plus):
-            return [("phone", start, end)]
-        if card and not plus:
-            digits, n = 0, 0
-            while n < len(groups) - 1 and digits + len(groups[n]) <= 19:
-                digits += len(groups[n])
-                n += 1
-            for k in range(n, 0, -1):
-                if _is_card(groups[:k], sep):
-                    return [("credit_card", start, offsets[k] - width)]
-        digits = 0
-        for k in range(len(groups) - 1, 0, -1) if card else ():
-            digits += len(groups[k])
-            if digits > 19:
-                break
-            if digits >= 13 and _is_card(groups[k:], sep):
-                if phone and _is_phone(groups[:k], sep, plus):
-                    return [("phone", start, offsets[k] - width), ("credit_card", offsets[k], end)]
-                return [("credit_card", offsets[k], end)]
-        if plus and phone:  # "+" starts a phone: the groups after its 15th digit are something else
-            digits, best = 0, 0
-            for k, g in enumerate(groups[:-1], 1):
-                digits += len(g)
-                if digits > 15:
-                    break
-                if _is_phone(groups[:k], sep, plus):
-                    best = k
-            if best:
-                return [("phone", start, offsets[best] - width)]
-        return []
+def _blank(text: str, spans: list[tuple[int, int]]) -> str:
+    """The text with each span replaced by as many ``_``: the offsets stay, and no digits are left."""
+    pieces: list[str] = []
+    last = 0
+    for start, end in sorted(spans):
+        pieces += (text[last:start], "_" * (end - start))
+        last = end
+    pieces.append(text[last:])
+    return "".join(pieces)
 
 
 def _subn(pattern: re.Pattern[str], text: str, counts: dict[str, int]) -> str:

@@ -146,12 +146,14 @@ class DedupStep(_message.Message):
     def __init__(self, exact: _Optional[bool] = ..., near: _Optional[bool] = ..., threshold: _Optional[float] = ..., num_perm: _Optional[int] = ..., shingle_size: _Optional[int] = ...) -> None: ...
 
 class PiiStep(_message.Message):
-    __slots__ = ("enabled", "kinds")
+    __slots__ = ("enabled", "kinds", "phone_regions")
     ENABLED_FIELD_NUMBER: _ClassVar[int]
     KINDS_FIELD_NUMBER: _ClassVar[int]
+    PHONE_REGIONS_FIELD_NUMBER: _ClassVar[int]
     enabled: bool
     kinds: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, enabled: _Optional[bool] = ..., kinds: _Optional[_Iterable[str]] = ...) -> None: ...
+    phone_regions: _containers.RepeatedScalarFieldContainer[str]
+    def __init__(self, enabled: _Optional[bool] = ..., kinds: _Optional[_Iterable[str]] = ..., phone_regions: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class SplitStep(_message.Message):
     __slots__ = ("validation_fraction", "test_fraction", "salt")
