@@ -1,12 +1,13 @@
-"""Near-duplicate detection: batch MinHash, banding, verified clusters, order-independent keepers."""
+"""MinHash scheme: batch-independent signatures, shingles, banding chosen for recall, 8-bit estimates."""
 
 from __future__ import annotations
 
 import random
 
 import numpy as np
+import pytest
 
-from llmops_ingestion.domain.minhash import MinHashScheme, cluster, estimated_similarity, fingerprint
+from llmops_ingestion.domain.minhash import MAX_MISS, MinHashScheme, banding, estimated_similarity, fingerprint
 
 WORDS = [f"word{i}" for i in range(3000)]
 
@@ -30,11 +31,6 @@ def _jaccard(a: str, b: str, k: int = 3) -> float:
     return len(sa & sb) / len(sa | sb)
 
 
-def _run(texts: list[str], scheme: MinHashScheme, order_key: np.ndarray):
-    signatures, has = scheme.signatures(texts)
-    return cluster(scheme.band_keys(signatures).T, fingerprint(signatures), has, order_key, scheme.threshold)
-
-
 def test_signature_of_a_text_does_not_depend_on_its_batch():
     scheme = MinHashScheme()
     texts = _texts(20)
@@ -44,9 +40,33 @@ def test_signature_of_a_text_does_not_depend_on_its_batch():
     assert np.array_equal(scheme.signatures(["Same Text here"])[0], scheme.signatures(["same text HERE"])[0])
 
 
-def test_banding_matches_datasketch_parameters():
-    scheme = MinHashScheme(threshold=0.8, num_perm=128)
-    assert (scheme.bands, scheme.rows) == (9, 13)
+def test_shingles_are_grouped_by_text_and_short_texts_fall_back_to_words():
+    scheme = MinHashScheme()
+    hashes, owners = scheme.shingles(["a b c d e", "", "two words", "a b c"])
+    assert owners.tolist() == [0, 0, 0, 2, 2, 3]
+    assert hashes[0] == hashes[5], "'a b c' is the same shingle in both texts"
+    assert len(set(hashes[:3].tolist())) == 3
+
+
+@pytest.mark.parametrize(("threshold", "num_perm"), [(0.5, 128), (0.8, 128), (0.85, 128), (0.9, 256)])
+def test_banding_misses_a_pair_at_the_threshold_rarely_and_uses_as_many_rows_as_that_allows(threshold, num_perm):
+    bands, rows = banding(threshold, num_perm)
+    assert bands * rows <= num_perm and bands == num_perm // rows
+    assert (1 - threshold ** rows) ** bands <= MAX_MISS
+    assert all((1 - threshold ** r) ** (num_perm // r) > MAX_MISS for r in range(rows + 1, num_perm + 1))
+    assert (MinHashScheme(threshold, num_perm).bands, MinHashScheme(threshold, num_perm).rows) == (bands, rows)
+
+
+def test_band_keys_agree_exactly_when_a_band_of_the_signature_agrees():
+    scheme = MinHashScheme()
+    original = _texts(1, seed=4)[0]
+    signatures, _ = scheme.signatures([original, _edit(original, 1), _texts(1, seed=5)[0]])
+    keys = scheme.band_keys(signatures)
+    r = scheme.rows
+    for band in range(scheme.bands):
+        same = np.array_equal(signatures[0, band * r:(band + 1) * r], signatures[1, band * r:(band + 1) * r])
+        assert (keys[0, band] == keys[1, band]) == same
+    assert not (keys[0] == keys[2]).any()
 
 
 def test_estimated_similarity_tracks_jaccard():
@@ -60,35 +80,7 @@ def test_estimated_similarity_tracks_jaccard():
     assert np.abs(estimated - exact).max() < 0.12
 
 
-def test_near_duplicates_are_clustered_and_distinct_texts_are_not():
-    scheme = MinHashScheme()
-    originals = _texts(200, seed=2)
-    copies = [_edit(t, i) for i, t in enumerate(originals[:50])]
-    texts = originals + copies
-    result = _run(texts, scheme, np.arange(len(texts), dtype=np.uint64))
-    kept = result.kept
-    assert kept[:200].all(), "no original may be dropped: they are pairwise dissimilar"
-    # single-word edits of 60-word texts have Jaccard ~0.9; banding finds most of them
-    assert (~kept[200:]).sum() >= 40
-    for copy_index in np.flatnonzero(~kept):
-        assert result.keeper[copy_index] == copy_index - 200
-
-
-def test_keeper_is_chosen_by_order_key_not_by_position():
-    scheme = MinHashScheme()
-    original = _texts(1, seed=3)[0]
-    texts = [original, _edit(original, 1), _edit(original, 2)]
-    keys = np.array([30, 10, 20], dtype=np.uint64)
-    forward = _run(texts, scheme, keys)
-    backward = _run(texts[::-1], scheme, keys[::-1])
-    assert forward.kept.tolist() == [False, True, False]
-    assert backward.kept.tolist() == [False, True, False][::-1]
-    assert forward.cluster_sizes() == {1: 3}
-
-
-def test_texts_without_words_have_no_signature_and_are_never_duplicates():
-    scheme = MinHashScheme()
-    signatures, has = scheme.signatures(["", "   ", "two words", "one"])
+def test_texts_without_words_have_no_signature():
+    signatures, has = MinHashScheme().signatures(["", "   ", "two words", "one"])
     assert has.tolist() == [False, False, True, True]
-    result = cluster(scheme.band_keys(signatures).T, fingerprint(signatures), has, np.arange(4, dtype=np.uint64), 0.8)
-    assert result.kept.all()
+    assert (signatures[0] == np.iinfo(np.uint32).max).all()

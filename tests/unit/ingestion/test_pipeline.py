@@ -34,10 +34,11 @@ def write_jsonl(path: Path, rows: list[Any]) -> Path:
     return path
 
 
-def run(tmp_path: Path, files: list[Path], config: dict[str, Any] | None = None, **kwargs: Any) -> Outcome:
+def run(tmp_path: Path, files: list[Path], config: dict[str, Any] | None = None, *,
+        source: dict[str, Any] | None = None, **kwargs: Any) -> Outcome:
     prep = Preparation(parse_config(config), workdir=tmp_path / f"work-{random.random()}", **kwargs)
     return prep.run([SourceFile(p, p.name) for p in files], version_exists=lambda _: False,
-                    source={"dataset_name": "demo", "uri": "test", "format": "detect"})
+                    source=source or {"dataset_name": "demo", "uri": "test", "format": "detect"})
 
 
 def records(outcome: Outcome) -> list[dict[str, Any]]:
@@ -138,7 +139,9 @@ def test_exact_duplicates_removed_after_normalisation(tmp_path):
     assert sorted(r["text"] for r in records(outcome)) == sorted([sentence(1), sentence(2)])
     assert step(outcome, "exact_dedup")["dropped_by_reason"] == {"exact_duplicate": 2}
     profile = json.loads((outcome.folder / "profile.json").read_text())
-    assert profile["duplicate_clusters"][0] == {"kind": "exact", "size": 3, "examples": [sentence(1)]}
+    assert profile["duplicate_clusters"][0] == {"kind": "exact", "size": 3, "examples": [sentence(1)],
+                                                "similarities": [1.0]}
+    assert profile["duplicate_cluster_counts"] == {"exact": 1, "near": 0}
 
 
 def test_near_duplicates_removed_distinct_records_kept(tmp_path):
@@ -153,6 +156,48 @@ def test_near_duplicates_removed_distinct_records_kept(tmp_path):
     assert set(originals) <= kept or len(kept & set(originals)) >= 30
     assert step(outcome, "near_dedup")["dropped_by_reason"]["near_duplicate"] >= 7
     assert len(kept) == 50 - step(outcome, "near_dedup")["dropped_by_reason"]["near_duplicate"]
+
+
+def near_families(families: int = 6) -> list[dict[str, str]]:
+    """Per family a 60-word base and three copies with 1, 2 and 4 words replaced by a shorter one."""
+    rows = []
+    for family in range(families):
+        base = sentence(100 + family, 60).split()
+        rows.append({"text": " ".join(base)})
+        for edits in (1, 2, 4):
+            copy = list(base)
+            for position in random.Random(family * 10 + edits).sample(range(60), edits):
+                copy[position] = "x"
+            rows.append({"text": " ".join(copy)})
+    return rows
+
+
+def test_near_dedup_keeps_the_longest_record_and_the_version_survives_shuffling(tmp_path):
+    rows = near_families()
+    forward = run(tmp_path, [write_jsonl(tmp_path / "f.jsonl", rows)])
+    shuffled = rows[:]
+    random.Random(3).shuffle(shuffled)
+    backward = run(tmp_path, [write_jsonl(tmp_path / "b.jsonl", shuffled)])
+    assert forward.version == backward.version
+    kept = {r["text"] for r in records(forward)}
+    assert {r["text"] for r in rows[::4]} <= kept, "each base is its family's longest record"
+    assert kept == {r["text"] for r in records(backward)}
+
+
+def test_profile_duplicate_counts_match_the_step_table(tmp_path):
+    rows = near_families() + [{"text": sentence(1)}, {"text": sentence(1)}]
+    outcome = run(tmp_path, [write_jsonl(tmp_path / "c.jsonl", rows)],
+                  source={"dataset_name": "demo", "uri": "upload://1234", "format": "detect",
+                          "files": [{"name": "families.jsonl", "size_bytes": 1, "sha256": "0"}]})
+    profile = json.loads((outcome.folder / "profile.json").read_text())
+    near = [c for c in profile["duplicate_clusters"] if c["kind"] == "near"]
+    dropped = step(outcome, "near_dedup")["dropped_by_reason"]["near_duplicate"]
+    assert profile["duplicate_cluster_counts"] == {"exact": 1, "near": len(near)}
+    assert sum(c["size"] - 1 for c in near) == dropped >= 6
+    for cluster in near:
+        assert cluster["examples"][0] in {r["text"] for r in rows[:24:4]} and cluster["similarities"][0] == 1.0
+        assert all(0.8 <= s < 1.0 for s in cluster["similarities"][1:])
+    assert profile["source"]["files"] == ["families.jsonl"]
 
 
 def test_pii_redacted_with_counts_by_kind_and_other_records_untouched(tmp_path):

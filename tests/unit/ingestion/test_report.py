@@ -132,7 +132,8 @@ def test_full_report_shows_the_profile():
     assert "Computed on a 25.0% sample" in html
     assert "Top 3-grams" in html and "how do i reset" in html
     assert "email: 123" in html and "phone: 45" in html
-    assert "33 cluster(s): 31 exact, 2 near" in html and "Showing the 25 largest" in html
+    assert "Dropped: 380 exact duplicate(s) in 31 cluster(s),\n119 near duplicate(s) in 2 cluster(s)" in html
+    assert "Showing 25 of the largest clusters" in html
     assert "Expecting &#39;,&#39; delimiter" in html and "50 record(s) could not be read" in html
     assert "&#34;threshold&#34;: 0.85" in html  # the config, as JSON
 
@@ -158,7 +159,7 @@ def test_long_examples_are_truncated():
     long_example = "word " * 1_000
     profile = full_profile(duplicate_clusters=[{"kind": "exact", "size": 3, "examples": [long_example]}])
     html = render_html(profile)
-    match = re.search(r'<div class="example">([^<]*)</div>', html)
+    match = re.search(r'<div class="example"><span class="kept">kept:</span> ([^<]*)</div>', html)
     assert match is not None
     shown = match.group(1)
     assert len(shown) == 300 and shown.endswith("\u2026") and shown.startswith("word word")
@@ -174,7 +175,7 @@ def test_empty_profile_renders_without_plots():
     assert "0 record(s) could not be read" in html
     summary = render_summary(empty_profile())
     assert "empty@v1" in summary and "records: 0" in summary
-    assert "Bad records: 0" in summary and "Duplicate clusters: 0 (none)" in summary
+    assert "Bad records: 0" in summary and "Duplicates dropped: exact 0 in 0 cluster(s), near 0 in 0" in summary
 
 
 def test_all_zero_and_odd_data_is_skipped_not_crashing():
@@ -205,7 +206,7 @@ def test_summary_has_the_key_numbers():
     assert "shape: instruction" in summary and "records: 9301" in summary
     assert "train 8371, validation 465, test 465" in summary
     length_filter = next(line for line in lines if line.strip().startswith("length_filter"))
-    assert length_filter.split()[:4] == ["length_filter", "10150", "9800", "350"]
+    assert length_filter.split()[:5] == ["length_filter", "10150", "9800", "0", "350"]
     assert "too_short=210, too_long=140" in length_filter
     assert "missing_field:instruction=38" in summary
     chars = next(line for line in lines if line.strip().startswith("chars"))
@@ -216,13 +217,58 @@ def test_summary_has_the_key_numbers():
     assert "Top 3-grams, on a 25.0% sample:" in summary
     ngram_lines = [line for line in lines if "how do i" in line]
     assert len(ngram_lines) == 10 and "500" in ngram_lines[0] and "how do i reset" in ngram_lines[0]
-    assert "Duplicate clusters: 33" in summary
+    assert "Duplicates dropped: exact 380 in 31 cluster(s), near 119 in 2 cluster(s)" in summary
     cluster_lines = [line for line in lines if " size " in line]
     assert cluster_lines[0].split()[:3] == ["exact", "size", "42"]
     near = cluster_lines[1]
-    assert near.split()[:3] == ["near", "size", "17"] and near.endswith("\u2026")
-    assert len(near.split("17", 1)[1].strip()) == 80
+    assert near.split()[:4] == ["near", "size", "17", "kept:"] and near.endswith("\u2026")
+    assert len(near.split("kept:", 1)[1].strip()) == 80
     assert "Bad records: 50" in summary
+
+
+def test_duplicate_counts_are_the_step_table_not_the_listed_clusters():
+    profile = full_profile(duplicate_cluster_counts={"exact": 250, "near": 90})
+    profile["duplicate_clusters"] = profile["duplicate_clusters"][:2]
+    html = render_html(profile)
+    assert "Dropped: 380 exact duplicate(s) in 250 cluster(s),\n119 near duplicate(s) in 90 cluster(s)" in html
+    assert "Duplicates dropped: exact 380 in 250 cluster(s), near 119 in 90 cluster(s)" in render_summary(profile)
+
+
+def test_steps_show_records_modified():
+    profile = full_profile()
+    profile["steps"][6]["records_modified"] = 1234
+    html = render_html(profile)
+    assert '<td>pii</td><td class="num">9,301</td>\n<td class="num">9,301</td>\n<td class="num">1,234</td>' in html
+    pii = next(line for line in render_summary(profile).splitlines() if line.strip().startswith("pii"))
+    assert pii.split()[:5] == ["pii", "9301", "9301", "1234", "0"]
+
+
+def test_clusters_mark_the_kept_record_and_highlight_what_the_others_change():
+    cluster = {"kind": "near", "size": 3, "examples": ["the quick brown fox jumps", "the quick red fox jumps",
+                                                        "the quick brown fox <b>"],
+               "similarities": [1.0, 0.8125, 0.81]}
+    html = render_html(full_profile(duplicate_clusters=[cluster]))
+    assert '<span class="kept">kept:</span> the quick brown fox jumps</div>' in html
+    assert '<span class="drop">dropped (J = 0.81):</span> the quick <del>brown</del> <ins>red</ins> fox jumps' in html
+    assert "the quick brown fox <del>jumps</del> <ins>&lt;b&gt;</ins></div>" in html
+
+
+def test_a_diff_of_two_cut_examples_does_not_show_the_cut_as_a_change():
+    words = [f"w{i}" for i in range(200)]
+    kept, dropped = " ".join(words), " ".join(words[:5] + ["changed"] + words[6:] + ["more"])
+    cluster = {"kind": "near", "size": 2, "examples": [kept, dropped], "similarities": [1.0, 0.95]}
+    html = render_html(full_profile(duplicate_clusters=[cluster]))
+    row = html[html.index("dropped (J = 0.95)"):]
+    row = row[:row.index("</div>")]
+    assert "<del>w5</del> <ins>changed</ins>" in row
+    assert row.count("<del>") == row.count("<ins>") == 1 and row.endswith("\u2026")
+
+
+def test_the_source_shows_its_file_names():
+    profile = full_profile(source={"uri": "upload://0b9d5c1e", "format": "jsonl", "files": ["tickets <may>.jsonl"]})
+    html = render_html(profile)
+    assert "<b>tickets &lt;may&gt;.jsonl</b> from <code>upload://0b9d5c1e</code>" in html
+    assert "source: tickets <may>.jsonl from upload://0b9d5c1e (jsonl)" in render_summary(profile)
 
 
 def test_report_stays_small():

@@ -22,6 +22,7 @@ TOP_CLUSTERS = 10
 EXAMPLES_PER_CLUSTER = 3
 EXAMPLE_CHARS = 500
 BAD_RECORD_SAMPLES = 20
+SOURCE_FILES = 20  # file names shown in the profile; the manifest lists every one
 _HISTOGRAM_BUCKETS = 30
 
 
@@ -59,7 +60,8 @@ class ProfileAccumulator:
     ngram_fraction: float
     scripts: Counter[str] = field(default_factory=Counter)
     ngrams: Counter[str] = field(default_factory=Counter)
-    near_examples: dict[int, list[str]] = field(default_factory=dict)
+    near_kept: dict[int, str] = field(default_factory=dict)
+    near_examples: dict[int, list[tuple[str, float]]] = field(default_factory=dict)
 
     def add_text(self, text: str, sample_position: float) -> None:
         self.scripts[script_of(text)] += 1
@@ -74,12 +76,14 @@ class ProfileAccumulator:
         nearly all distinct, and an n-gram common enough to make the top list survives every pruning."""
         self.ngrams = Counter(dict(self.ngrams.most_common(NGRAM_TABLE_LIMIT // 4)))
 
-    def add_near_example(self, keeper: int, text: str, *, is_keeper: bool) -> None:
-        examples = self.near_examples.setdefault(keeper, [])
+    def add_near_example(self, keeper: int, text: str, similarity: float, *, is_keeper: bool) -> None:
+        """One member of a near-duplicate cluster: its kept record, or one it stands for (at ``similarity``)."""
         if is_keeper:
-            examples.insert(0, text[:EXAMPLE_CHARS])
-        elif len(examples) < EXAMPLES_PER_CLUSTER:
-            examples.append(text[:EXAMPLE_CHARS])
+            self.near_kept[keeper] = text[:EXAMPLE_CHARS]
+            return
+        dropped = self.near_examples.setdefault(keeper, [])
+        if len(dropped) < EXAMPLES_PER_CLUSTER:
+            dropped.append((text[:EXAMPLE_CHARS], round(similarity, 4)))
 
 
 def ngram_fraction(record_count: int) -> float:
@@ -90,11 +94,16 @@ def fractions(counts: Counter[str], total: int) -> dict[str, float]:
     return {key: round(value / total, 6) for key, value in counts.most_common()} if total else {}
 
 
-def top_clusters(exact: dict[bytes, list[Any]], near_sizes: dict[int, int],
-                 near_examples: dict[int, list[str]]) -> list[dict[str, Any]]:
-    """The largest clusters of each kind, biggest first. ``exact`` maps a hash to [size, example]."""
-    clusters = [{"kind": "exact", "size": size, "examples": [example[:EXAMPLE_CHARS]]}
+def top_clusters(exact: dict[bytes, list[Any]], near_sizes: dict[int, int], near_kept: dict[int, str],
+                 near_examples: dict[int, list[tuple[str, float]]]) -> list[dict[str, Any]]:
+    """The largest clusters of each kind, biggest first. ``exact`` maps a hash to [size, example].
+
+    ``examples[0]`` is the kept record; ``similarities`` holds each example's Jaccard to it.
+    """
+    clusters = [{"kind": "exact", "size": size, "examples": [example[:EXAMPLE_CHARS]], "similarities": [1.0]}
                 for size, example in sorted(exact.values(), key=lambda c: -c[0])[:TOP_CLUSTERS]]
-    clusters += [{"kind": "near", "size": near_sizes[keeper], "examples": near_examples.get(keeper, [])[
-        :EXAMPLES_PER_CLUSTER + 1]} for keeper in sorted(near_sizes, key=lambda k: -near_sizes[k])[:TOP_CLUSTERS]]
+    for keeper in sorted(near_sizes, key=lambda k: -near_sizes[k])[:TOP_CLUSTERS]:
+        examples = [(near_kept.get(keeper, ""), 1.0), *near_examples.get(keeper, [])]
+        clusters.append({"kind": "near", "size": near_sizes[keeper], "examples": [text for text, _ in examples],
+                         "similarities": [similarity for _, similarity in examples]})
     return sorted(clusters, key=lambda c: -c["size"])

@@ -2,9 +2,11 @@
 
 Pass 1 streams the records in batches through shape mapping, normalisation, length filters, PII
 redaction and exact dedup, spilling survivors to a local Parquet file. In memory it keeps per record
-only a 16-byte hash (and the exact-dedup set); the LSH band keys go to one file per band and the
-signatures' one-byte-per-permutation fingerprints to another. Near-duplicate clustering then reads one
-band at a time, the version id follows from the surviving record hashes and the config, and pass 2
+only a 16-byte hash, its length and shingle count (and the exact-dedup set); the LSH band keys go to
+one file per band, the signatures' one-byte-per-permutation fingerprints to another and the shingle
+hashes to a third. Near-duplicate selection (``neardup``) then reads one band at a time and verifies
+candidates against the memory-mapped shingles, the version id follows from the surviving record
+hashes and the config, and pass 2
 (skipped when that version already exists) assigns splits, writes the Parquet shards and the
 manifest, and builds the profile. No record, line or file is ever held whole in memory.
 """
@@ -29,7 +31,8 @@ from llmops_ingestion.domain import profile as eda
 from llmops_ingestion.domain.config import BadRecordPolicy, PreparationConfig
 from llmops_ingestion.domain.formats import DataFormat
 from llmops_ingestion.domain.limits import ExpansionLimit
-from llmops_ingestion.domain.minhash import MinHashScheme, NearDuplicates, cluster, fingerprint
+from llmops_ingestion.domain.minhash import MinHashScheme, fingerprint
+from llmops_ingestion.domain.neardup import NearDuplicates, Shingles, completeness_rank, select
 from llmops_ingestion.domain.pii import PiiRedactor
 from llmops_ingestion.domain.shapes import Content, Shape, ShapeError, ShapeMapper, detect_shape, record_text
 from llmops_ingestion.domain.splits import split_of
@@ -91,6 +94,8 @@ class _State:
     exact_clusters: dict[bytes, list[Any]] = field(default_factory=dict)
     record_ids: list[np.ndarray] = field(default_factory=list)
     has_shingles: list[np.ndarray] = field(default_factory=list)
+    lengths: list[np.ndarray] = field(default_factory=list)
+    shingle_counts: list[np.ndarray] = field(default_factory=list)
     filled: Counter[str] = field(default_factory=Counter)
     pii_counts: Counter[str] = field(default_factory=Counter)
     bad_count: int = 0
@@ -116,7 +121,7 @@ class Preparation:
         self.on_progress = on_progress
         self.normalize = make_normalizer(config.normalize.form)
         self.tokens = TokenCounter(config.length_filter.tokenizer)
-        self.redactor = PiiRedactor(config.pii.kinds or None)
+        self.redactor = PiiRedactor(config.pii.kinds or None, config.pii.phone_regions)
         self.scheme = MinHashScheme(config.dedup.threshold, config.dedup.num_perm, config.dedup.shingle_size)
         self.mapper: ShapeMapper | None = ShapeMapper(shape, self.mapping) if shape else None
         self.state = _State()
@@ -132,8 +137,8 @@ class Preparation:
         total_bytes = sum(f.path.stat().st_size for f in files)
         self.workdir.mkdir(parents=True, exist_ok=True)
         spill_path = self.workdir / "spill.parquet"
-        if self.config.dedup.near:  # per record: a fingerprint file and one key file per band, on disk
-            self._near_files = [self._near_path(i).open("wb") for i in range(self.scheme.bands + 1)]
+        if self.config.dedup.near:  # per record, on disk: fingerprints, one key file per band, shingles
+            self._near_files = [self._near_path(i).open("wb") for i in range(self.scheme.bands + 2)]
         for batch in _batched(self._records(files), BATCH_RECORDS):
             self._prepare_batch(batch, spill_path)
             self.on_progress(Progress(self.state.records_read, self._bytes_read(), total_bytes, "prepare"))
@@ -186,7 +191,9 @@ class Preparation:
         return target, inner
 
     def _near_path(self, index: int) -> Path:
-        return self.workdir / ("fingerprints.u8" if index == 0 else f"band-{index:02d}.u64")
+        if index == 0:
+            return self.workdir / "fingerprints.u8"
+        return self.workdir / ("shingles.u64" if index > self.scheme.bands else f"band-{index:02d}.u64")
 
     def _opened(self, handle: IO[bytes]) -> None:
         self._current_file = handle
@@ -258,11 +265,15 @@ class Preparation:
         self._spill_batch(spill_path, ids, contents, sources, chars, tokens)
         state.record_ids.append(np.frombuffer(b"".join(ids), dtype="S16"))
         if self.config.dedup.near:
-            signatures, has = self.scheme.signatures(texts)
+            hashes, owners = self.scheme.shingles(texts)
+            signatures, has = self.scheme.signatures_of(hashes, owners, len(texts))
             fingerprint(signatures).tofile(self._near_files[0])
             for band, keys in enumerate(self.scheme.band_keys(signatures).T, 1):
                 np.ascontiguousarray(keys).tofile(self._near_files[band])
+            hashes.tofile(self._near_files[-1])
             state.has_shingles.append(has)
+            state.shingle_counts.append(np.bincount(owners, minlength=len(texts)).astype(np.int32))
+            state.lengths.append(np.fromiter(map(len, texts), dtype=np.int32, count=len(texts)))
 
     def _length_reason(self, chars: int, tokens: int) -> str | None:
         step = self.config.length_filter
@@ -335,16 +346,19 @@ class Preparation:
     def _near_duplicates(self, record_ids: np.ndarray) -> NearDuplicates:
         n = record_ids.size
         if not self.config.dedup.near:
-            near = NearDuplicates(np.arange(n))
+            near = NearDuplicates.none(n)
         else:
-            order_key = np.frombuffer(record_ids.tobytes(), dtype=">u8")[::2].astype(np.uint64)
+            content_key = np.frombuffer(record_ids.tobytes(), dtype=">u8")[::2].astype(np.uint64)
+            rank = completeness_rank(np.concatenate(self.state.lengths), content_key)
             for handle in self._near_files:
                 handle.close()
             fingerprints = np.memmap(self._near_path(0), dtype=np.uint8, mode="r",
                                      shape=(n, self.config.dedup.num_perm))
+            offsets = np.r_[0, np.cumsum(np.concatenate(self.state.shingle_counts), dtype=np.int64)]
+            shingles = Shingles(_memmap_or_empty(self._near_path(self.scheme.bands + 1), np.uint64), offsets)
             bands = (np.fromfile(self._near_path(band), dtype=np.uint64) for band in range(1, self.scheme.bands + 1))
-            near = cluster(bands, fingerprints, np.concatenate(self.state.has_shingles),
-                           order_key, self.config.dedup.threshold)
+            near = select(bands, fingerprints, shingles, np.concatenate(self.state.has_shingles),
+                          rank, self.config.dedup.threshold)
         step = self.state.steps["near_dedup"]
         step.records_kept = int(near.kept.sum())
         if n - step.records_kept:
@@ -373,7 +387,7 @@ class Preparation:
     def _write(self, spill_path: Path, near: NearDuplicates, record_ids: np.ndarray, folder: Path,
                version: str, source: dict[str, Any]) -> tuple[dict[str, int], dict[str, Any]]:
         shape, split_config = self.mapper.shape, self.config.split
-        kept, keeper = near.kept, near.keeper
+        kept, keeper, similarity = near.kept, near.keeper, near.similarity
         near_sizes = near.cluster_sizes()
         top_keepers = set(sorted(near_sizes, key=lambda k: -near_sizes[k])[:eda.TOP_CLUSTERS])
         acc = eda.ProfileAccumulator(eda.ngram_fraction(int(kept.sum())))
@@ -391,7 +405,8 @@ class Preparation:
                 parts = tuple(columns["parts"][i])
                 text = record_text(parts)
                 if keeper[index] in top_keepers:
-                    acc.add_near_example(int(keeper[index]), text, is_keeper=bool(batch_kept[i]))
+                    acc.add_near_example(int(keeper[index]), text, float(similarity[index]),
+                                         is_keeper=bool(batch_kept[i]))
                 if not batch_kept[i]:
                     continue
                 record_id = columns["record_id"][i]
@@ -406,11 +421,14 @@ class Preparation:
         profile = {
             "dataset_name": source.get("dataset_name", ""), "version": version, "shape": str(shape),
             "created_at": datetime.now(UTC).isoformat(), "record_count": count, "split_counts": split_counts,
-            "source": {"uri": source.get("uri", ""), "format": source.get("format", "")},
+            "source": {"uri": source.get("uri", ""), "format": source.get("format", ""),
+                       "files": [f.get("name", "") for f in source.get("files", [])][:eda.SOURCE_FILES]},
             "config": self.config.model_dump(mode="json"), "steps": self._steps(),
             "char_lengths": eda.distribution(np.concatenate(chars_kept)),
             "token_lengths": eda.distribution(np.concatenate(tokens_kept)), "tokenizer": self.tokens.name,
-            "duplicate_clusters": eda.top_clusters(state.exact_clusters, near_sizes, acc.near_examples),
+            "duplicate_clusters": eda.top_clusters(state.exact_clusters, near_sizes, acc.near_kept,
+                                                   acc.near_examples),
+            "duplicate_cluster_counts": {"exact": len(state.exact_clusters), "near": len(near_sizes)},
             "pii_counts": dict(state.pii_counts),
             "top_ngrams": [{"ngram": g, "count": c} for g, c in acc.ngrams.most_common(eda.TOP_NGRAMS)],
             "ngram_n": eda.NGRAM_N, "ngram_sample_fraction": acc.ngram_fraction,
@@ -438,6 +456,11 @@ def _batched(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
             batch = []
     if batch:
         yield batch
+
+
+def _memmap_or_empty(path: Path, dtype: type) -> np.ndarray:
+    """The file as a read-only memory map (numpy cannot map an empty file)."""
+    return np.memmap(path, dtype=dtype, mode="r") if path.stat().st_size else np.empty(0, dtype)
 
 
 def _filter(drop: list[str | None], *columns: list[Any]) -> tuple[list[Any], ...]:

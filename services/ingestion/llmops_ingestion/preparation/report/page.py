@@ -20,6 +20,7 @@ from llmops_ingestion.preparation.report.view import (
     as_int,
     as_list,
     cluster_rows,
+    duplicate_totals,
     field,
     fmt,
     fraction_or_one,
@@ -30,6 +31,7 @@ from llmops_ingestion.preparation.report.view import (
     sorted_counts,
     step_rows,
     truncate,
+    word_diff,
 )
 
 __all__ = ["render_html"]
@@ -49,6 +51,18 @@ def _alt(title: str, pairs: Iterable[tuple[str, Any]], *, fractions: bool = Fals
     shown = "; ".join(f"{truncate(one_line(k), 40)} {pct(v) if fractions else fmt(v)}" for k, v in pairs[:limit])
     more = f"; {len(pairs) - limit} more" if len(pairs) > limit else ""
     return f"{title}: {shown}{more}"
+
+
+def _cluster(cluster: dict[str, Any]) -> dict[str, Any]:
+    """A cluster for the page: its kept record, then the others as word diffs against it."""
+    examples = [truncate(e, HTML_EXAMPLE_CHARS) for e in cluster["examples"][:MAX_EXAMPLES_PER_CLUSTER + 1]]
+    members = []
+    for index, (text, similarity) in enumerate(zip(examples, cluster["similarities"], strict=False)):
+        kept = index == 0
+        shown = "" if kept or not math.isfinite(similarity) else f"{similarity:.2f}"
+        members.append({"kept": kept, "similarity": shown,
+                        "runs": [("same", text)] if kept else word_diff(examples[0], text)})
+    return {"kind": cluster["kind"], "size": cluster["size"], "members": members}
 
 
 def render_html(profile: Mapping[str, Any]) -> str:
@@ -97,9 +111,7 @@ def render_html(profile: Mapping[str, Any]) -> str:
                     "line": fmt(field(b, "line", math.nan)),
                     "problem": truncate(field(b, "problem", ""), HTML_EXAMPLE_CHARS)}
                    for b in bad_samples_raw[:MAX_BAD_SAMPLES_HTML]]
-    shown_clusters = [{"kind": c["kind"], "size": c["size"],
-                       "examples": [truncate(e, HTML_EXAMPLE_CHARS) for e in c["examples"][:MAX_EXAMPLES_PER_CLUSTER]]}
-                      for c in clusters[:MAX_CLUSTERS_HTML]]
+    shown_clusters = [_cluster(c) for c in clusters[:MAX_CLUSTERS_HTML]]
     try:
         config = json.dumps(field(profile, "config", {}), indent=2, sort_keys=True, default=str, ensure_ascii=False)
     except (TypeError, ValueError):
@@ -112,6 +124,7 @@ def render_html(profile: Mapping[str, Any]) -> str:
         records=f"{record_count:,}",
         created=str(field(profile, "created_at", "?")),
         source_uri=str(field(source, "uri", "?")),
+        source_files=[str(f) for f in as_list(field(source, "files", []))],
         source_format=str(field(source, "format", "")),
         tokenizer=str(field(profile, "tokenizer", "?")),
         splits=splits,
@@ -126,9 +139,7 @@ def render_html(profile: Mapping[str, Any]) -> str:
         ngrams=ngrams[:MAX_NGRAMS_PLOT],
         clusters=shown_clusters,
         cluster_total=len(clusters),
-        exact_clusters=sum(1 for c in clusters if c["kind"] == "exact"),
-        near_clusters=sum(1 for c in clusters if c["kind"] == "near"),
-        duplicate_records=f"{sum(c['size'] for c in clusters):,}",
+        duplicates={k: f"{v:,}" for k, v in duplicate_totals(profile, clusters).items()},
         bad_count=f"{as_int(field(profile, 'bad_record_count', 0)):,}",
         bad_samples=bad_samples,
         bad_more=max(len(bad_samples_raw) - MAX_BAD_SAMPLES_HTML, 0),

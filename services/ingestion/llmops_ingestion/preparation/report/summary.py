@@ -9,7 +9,9 @@ from typing import Any
 from llmops_ingestion.preparation.report.view import (
     as_dict,
     as_int,
+    as_list,
     cluster_rows,
+    duplicate_totals,
     field,
     fmt,
     fraction_or_one,
@@ -34,7 +36,9 @@ def render_summary(profile: Mapping[str, Any]) -> str:
     lines.append(f"{one_line(name)}@{one_line(version)}")
     lines.append(f"  shape: {field(profile, 'shape', '?')}   records: {as_int(field(profile, 'record_count', 0))}"
                  f"   created: {field(profile, 'created_at', '?')}")
-    lines.append(f"  source: {one_line(field(source, 'uri', '?'))} ({field(source, 'format', '?')})")
+    names = ", ".join(one_line(f) for f in as_list(field(source, "files", [])))
+    lines.append(f"  source: {names + ' from ' if names else ''}{one_line(field(source, 'uri', '?'))}"
+                 f" ({field(source, 'format', '?')})")
     splits = as_dict(field(profile, "split_counts", {}))
     lines.append("  splits: " + (", ".join(f"{k} {as_int(v)}" for k, v in splits.items()) or "none"))
 
@@ -43,11 +47,11 @@ def render_summary(profile: Mapping[str, Any]) -> str:
     lines.append("Steps:")
     if steps:
         width = max(len("step"), *(len(s["step"]) for s in steps))
-        lines.append(f"  {'step':<{width}}  {'in':>9}  {'kept':>9}  {'dropped':>9}  reasons")
+        lines.append(f"  {'step':<{width}}  {'in':>9}  {'kept':>9}  {'modified':>9}  {'dropped':>9}  reasons")
         for s in steps:
             reasons = ", ".join(f"{k}={v}" for k, v in s["reasons"]) or "-"
             lines.append(f"  {s['step']:<{width}}  {s['records_in']:>9}  {s['records_kept']:>9}"
-                         f"  {s['dropped']:>9}  {reasons}")
+                         f"  {s['modified']:>9}  {s['dropped']:>9}  {reasons}")
     else:
         lines.append("  none")
 
@@ -71,11 +75,13 @@ def render_summary(profile: Mapping[str, Any]) -> str:
         lines.append(f"  {count:>9}  {truncate(one_line(gram), SUMMARY_EXAMPLE_CHARS)}")
 
     clusters = cluster_rows(profile)
+    totals = duplicate_totals(profile, clusters)
     lines.append("")
-    lines.append(f"Duplicate clusters: {len(clusters)}" + ("" if clusters else " (none)"))
+    lines.append(f"Duplicates dropped: exact {totals['exact_dropped']} in {totals['exact_clusters']} cluster(s), "
+                 f"near {totals['near_dropped']} in {totals['near_clusters']} cluster(s)")
     for c in clusters[:5]:
         example = truncate(one_line(c["examples"][0]), SUMMARY_EXAMPLE_CHARS) if c["examples"] else "-"
-        lines.append(f"  {c['kind']:<5} size {c['size']:>6}  {example}")
+        lines.append(f"  {c['kind']:<5} size {c['size']:>6}  kept: {example}")
 
     lines.append("")
     lines.append(f"Bad records: {as_int(field(profile, 'bad_record_count', 0))}")

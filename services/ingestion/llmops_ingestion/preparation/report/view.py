@@ -6,6 +6,7 @@ profile, a hand-edited one): a missing or mistyped value reads as its default, n
 
 from __future__ import annotations
 
+import difflib
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -84,6 +85,7 @@ def step_rows(profile: Mapping[str, Any]) -> list[dict[str, Any]]:
             "step": str(field(raw, "step", "?")),
             "records_in": records_in,
             "records_kept": records_kept,
+            "modified": as_int(field(raw, "records_modified", 0)),
             "dropped": max(records_in - records_kept, 0),
             "reasons": reasons,
         })
@@ -91,13 +93,57 @@ def step_rows(profile: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def cluster_rows(profile: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The clusters, largest first; ``examples[0]`` is the kept record, ``similarities`` each example's
+    Jaccard to it (NaN where the profile has none)."""
     clusters = []
     for raw in as_list(field(profile, "duplicate_clusters", [])):
         examples = [e if isinstance(e, str) else str(e) for e in as_list(field(raw, "examples", []))]
+        similarities = [num(v) for v in as_list(field(raw, "similarities", []))]
+        similarities += [math.nan] * (len(examples) - len(similarities))
         clusters.append({"kind": str(field(raw, "kind", "?")), "size": as_int(field(raw, "size", 0)),
-                         "examples": examples})
+                         "examples": examples, "similarities": similarities[:len(examples)]})
     clusters.sort(key=lambda c: -c["size"])  # stable: equal sizes keep the profile's order
     return clusters
+
+
+def duplicate_totals(profile: Mapping[str, Any], clusters: list[dict[str, Any]]) -> dict[str, int]:
+    """Records dropped as exact and near duplicates (the step table's reasons) and the number of
+    clusters of each kind (the profile's counts, else the clusters it lists)."""
+    reasons: dict[str, int] = {}
+    for step in step_rows(profile):
+        for reason, count in step["reasons"]:
+            reasons[reason] = reasons.get(reason, 0) + count
+    counts = as_dict(field(profile, "duplicate_cluster_counts", {}))
+    return {"exact_dropped": reasons.get("exact_duplicate", 0), "near_dropped": reasons.get("near_duplicate", 0),
+            **{f"{kind}_clusters": as_int(counts[kind]) if kind in counts
+               else sum(1 for c in clusters if c["kind"] == kind) for kind in ("exact", "near")}}
+
+
+def word_diff(kept: str, other: str) -> list[tuple[str, str]]:
+    """``other`` against ``kept`` as (op, text) runs of words: op is "same", "del" (only in the kept
+    record) or "ins" (only in ``other``). When both were cut (they end with "\u2026"), what differs after
+    their last common words is where the cuts fell, not the records, so it shows as "\u2026"."""
+    a, b = kept.split(), other.split()
+    runs = _word_runs(a, b)
+    if kept.endswith("\u2026") and other.endswith("\u2026"):
+        while runs and runs[-1][0] != "same":
+            runs.pop()
+        if not runs or not runs[-1][1].endswith("\u2026"):
+            runs.append(("same", "\u2026"))
+    return runs
+
+
+def _word_runs(a: list[str], b: list[str]) -> list[tuple[str, str]]:
+    runs: list[tuple[str, str]] = []
+    for op, i1, i2, j1, j2 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            runs.append(("same", " ".join(a[i1:i2])))
+            continue
+        if i2 > i1:
+            runs.append(("del", " ".join(a[i1:i2])))
+        if j2 > j1:
+            runs.append(("ins", " ".join(b[j1:j2])))
+    return runs
 
 
 def ngram_counts(profile: Mapping[str, Any]) -> list[tuple[str, int]]:
