@@ -197,18 +197,21 @@ class Flow(Demo):
 
     def traffic(self, record: StepRecord) -> None:
         t = self.tuning
+        stamp = int(time.time())
+        self.users = {who: f"{who}-{stamp}" for who in ("alice", "mallory")}  # this demo's, in the log
         for who in ("alice", "mallory"):
-            self.keys[who] = self.llmops("keys", "create", f"demo-{who}-{int(time.time())}", "--role",
+            self.keys[who] = self.llmops("keys", "create", f"demo-{who}-{stamp}", "--role",
                                          "developer")["key"]
         questions = demo_data.task_questions(t.questions, seed=1)
         answers = asyncio.run(self._ask("alice", questions))
-        wait_until(lambda: self._logged("alice") >= len(questions), 120, "the requests in monitoring's log")
+        wait_until(lambda: self._logged(self.users["alice"]) >= len(questions), 120,
+                   "the requests in monitoring's log")
         right = 0
         for (inference_id, output), question in zip(answers, questions, strict=True):
             correct = expected_answer(question)
             good = output.strip() == correct
             right += good
-            body = {"inference_id": inference_id, "rating": "up" if good else "down", "user": "alice"}
+            body = {"inference_id": inference_id, "rating": "up" if good else "down", "user": self.users["alice"]}
             if not good:
                 body["correction"] = correct
             self._feedback(body)
@@ -274,7 +277,7 @@ class Flow(Demo):
         async def one(text: str) -> tuple[str, str]:
             reply = await api.chat.completions.create(
                 model=f"{MODEL}@production", messages=[{"role": "user", "content": text}],
-                max_tokens=self.tuning.max_tokens, temperature=0, user=who)
+                max_tokens=self.tuning.max_tokens, temperature=0, user=self.users[who])
             return reply.id, reply.choices[0].message.content or ""
 
         return list(await asyncio.gather(*(one(p) for p in prompts)))
