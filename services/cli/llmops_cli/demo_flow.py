@@ -14,6 +14,7 @@ from datetime import UTC
 from typing import Any
 
 import openai
+from google.protobuf.timestamp_pb2 import Timestamp
 
 from llmops.common.v1 import common_pb2
 from llmops.monitoring.v1 import monitoring_pb2 as mpb
@@ -176,6 +177,7 @@ class Flow(Demo):
         if done["status"] != "RUN_STATUS_SUCCEEDED":
             raise DemoFailed(f"round 1 ended {done['status']}: {done.get('error', '')}")
         self.state["promoted"] = self.state["round1"]["model_version"]
+        self.state["round1"]["status"] = "succeeded"
         record.figures.update(staging=staging["status"], production_promotion=promotion,
                               approved_by=approver["name"], promoted=self.state["promoted"])
 
@@ -198,6 +200,7 @@ class Flow(Demo):
     def traffic(self, record: StepRecord) -> None:
         t = self.tuning
         stamp = int(time.time())
+        self.state["traffic_started"] = stamp
         self.users = {who: f"{who}-{stamp}" for who in ("alice", "mallory")}  # this demo's, in the log
         for who in ("alice", "mallory"):
             self.keys[who] = self.llmops("keys", "create", f"demo-{who}-{stamp}", "--role",
@@ -271,16 +274,15 @@ class Flow(Demo):
         return openai.OpenAI(base_url=self.state["serving_url"], api_key=key, max_retries=0, timeout=60)
 
     async def _ask(self, who: str, prompts: list[str]) -> list[tuple[str, str]]:
-        api = openai.AsyncOpenAI(base_url=self.state["serving_url"], api_key=self.keys[who], max_retries=2,
-                                 timeout=120)
+        async with openai.AsyncOpenAI(base_url=self.state["serving_url"], api_key=self.keys[who], max_retries=2,
+                                      timeout=120) as api:
+            async def one(text: str) -> tuple[str, str]:
+                reply = await api.chat.completions.create(
+                    model=f"{MODEL}@production", messages=[{"role": "user", "content": text}],
+                    max_tokens=self.tuning.max_tokens, temperature=0, user=self.users[who])
+                return reply.id, reply.choices[0].message.content or ""
 
-        async def one(text: str) -> tuple[str, str]:
-            reply = await api.chat.completions.create(
-                model=f"{MODEL}@production", messages=[{"role": "user", "content": text}],
-                max_tokens=self.tuning.max_tokens, temperature=0, user=self.users[who])
-            return reply.id, reply.choices[0].message.content or ""
-
-        return list(await asyncio.gather(*(one(p) for p in prompts)))
+            return list(await asyncio.gather(*(one(p) for p in prompts)))
 
     async def _blocked(self, who: str) -> bool:
         async def refused() -> bool:
@@ -313,7 +315,10 @@ class Flow(Demo):
         return len(self.monitoring.call("ListInferences", request).inferences)
 
     def _alerts(self, kind: int) -> list[mpb.Alert]:
-        return list(self.monitoring.call("ListAlerts", mpb.ListAlertsRequest(kind=kind)).alerts)
+        """This demo's alerts of ``kind`` (raised since its traffic began)."""
+        since = Timestamp(seconds=self.state["traffic_started"] - 1)
+        request = mpb.ListAlertsRequest(kind=kind, raised=common_pb2.TimeRange(start=since))
+        return list(self.monitoring.call("ListAlerts", request).alerts)
 
 
 def expected_answer(question: str) -> str:
