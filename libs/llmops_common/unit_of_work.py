@@ -5,6 +5,7 @@ the block without ``commit()``, none of them does."""
 from __future__ import annotations
 
 import abc
+import json
 import uuid
 from typing import Any, ClassVar, Self
 
@@ -125,6 +126,21 @@ class PostgresUnitOfWork(UnitOfWork):
     async def _all(self, query: str, params: tuple | list) -> list[tuple]:
         cur = await self.conn.execute(query, params)
         return await cur.fetchall()
+
+
+class SubjectAuditLog:
+    """``append_audit`` for the audit table evaluation, monitoring, pipelines and training share:
+    ``audit_log (actor, action, subject, reason, detail, correlation_id)``. Mixed in before the
+    service's ``PostgresUnitOfWork``."""
+
+    conn: psycopg.AsyncConnection
+
+    async def append_audit(self, entry: AuditEntry) -> None:
+        detail = None if entry.detail is None else json.dumps(entry.detail, allow_nan=False)
+        await self.conn.execute(
+            "INSERT INTO audit_log (actor, action, subject, reason, detail, correlation_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (entry.actor, entry.action, entry.subject, entry.reason, detail, entry.correlation_id))
 
 
 class InMemoryUnitOfWork(UnitOfWork):

@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg
 
-from llmops_common.audit import AuditEntry
 from llmops_common.errors import AlreadyExists, NotFound
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import SubjectAuditLog
 from llmops_common.validation import canonical_id
 from llmops_evaluation.domain.results import CANDIDATE
 from llmops_evaluation.domain.review import Review, ReviewItem, Verdict
@@ -51,7 +51,7 @@ def _run(row: tuple) -> EvaluationRun:
     )
 
 
-class PostgresUnitOfWork(PostgresTransaction, EvaluationUnitOfWork):
+class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, EvaluationUnitOfWork):
     """The evaluation store's unit of work on PostgreSQL."""
 
     # runs
@@ -194,10 +194,3 @@ class PostgresUnitOfWork(PostgresTransaction, EvaluationUnitOfWork):
             " ORDER BY i.position, v.rater COLLATE \"C\"", (key,))
         return [Verdict(*r) for r in rows]
 
-    # audit
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        await self.conn.execute(
-            "INSERT INTO audit_log (actor, action, subject, reason, detail, correlation_id) VALUES (%s, %s, %s, %s,"
-            " %s, %s)",
-            (entry.actor, entry.action, entry.subject, entry.reason, _j(entry.detail), entry.correlation_id))

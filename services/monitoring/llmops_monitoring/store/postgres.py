@@ -12,10 +12,10 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from llmops_common.audit import AuditEntry
 from llmops_common.errors import AlreadyExists, FailedPrecondition
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import SubjectAuditLog
 from llmops_common.validation import canonical_id
 from llmops_monitoring.domain.records import (
     Alert,
@@ -84,7 +84,7 @@ def _alert(row: tuple) -> Alert:
                  acknowledged_by, resolved_at, resolved_by)
 
 
-class PostgresUnitOfWork(PostgresTransaction, MonitoringUnitOfWork):
+class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, MonitoringUnitOfWork):
     """The monitoring store's unit of work on PostgreSQL."""
 
     # the inference log
@@ -317,13 +317,6 @@ class PostgresUnitOfWork(PostgresTransaction, MonitoringUnitOfWork):
                                " ORDER BY subject_kind COLLATE \"C\", subject COLLATE \"C\"", ())
         return [BlockEntry(*r) for r in rows]
 
-    # audit
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        await self.conn.execute(
-            "INSERT INTO audit_log (actor, action, subject, reason, detail, correlation_id) VALUES (%s, %s, %s, %s,"
-            " %s, %s)",
-            (entry.actor, entry.action, entry.subject, entry.reason, _j(entry.detail), entry.correlation_id))
 
 
 def _j(value: Any) -> str | None:

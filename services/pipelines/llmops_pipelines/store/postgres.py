@@ -8,10 +8,10 @@ from typing import Any
 
 import psycopg
 
-from llmops_common.audit import AuditEntry
 from llmops_common.errors import AlreadyExists
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import SubjectAuditLog
 from llmops_common.validation import canonical_id
 from llmops_pipelines.domain.pipeline import StoredPipeline
 from llmops_pipelines.domain.policy import definition_from_dict
@@ -47,7 +47,7 @@ def _run(row: tuple) -> PipelineRun:
                        due_at, awaiting)
 
 
-class PostgresUnitOfWork(PostgresTransaction, PipelinesUnitOfWork):
+class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, PipelinesUnitOfWork):
     # pipelines
 
     async def add_pipeline(self, pipeline: StoredPipeline) -> StoredPipeline:
@@ -182,10 +182,3 @@ class PostgresUnitOfWork(PostgresTransaction, PipelinesUnitOfWork):
         row = await self._one("SELECT version FROM dataset_heads WHERE dataset_name = %s", (dataset_name,))
         return f"{dataset_name}@{row[0]}" if row else None
 
-    # audit
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        await self.conn.execute(
-            "INSERT INTO audit_log (actor, action, subject, reason, detail, correlation_id) VALUES (%s, %s, %s, %s,"
-            " %s, %s)",
-            (entry.actor, entry.action, entry.subject, entry.reason, _j(entry.detail), entry.correlation_id))

@@ -9,10 +9,10 @@ from typing import Any
 
 import psycopg
 
-from llmops_common.audit import AuditEntry
 from llmops_common.errors import AlreadyExists
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
+from llmops_common.unit_of_work import SubjectAuditLog
 from llmops_training.domain.run import ACTIVE, Checkpoint, Progress, ProgressPoint, Run, RunError, RunStatus
 from llmops_training.domain.spec import spec_from_dict
 from llmops_training.domain.sweep import Sweep, Trial, sweep_spec_from_dict, sweep_spec_to_dict
@@ -90,7 +90,7 @@ def _sweep(row: tuple) -> Sweep:
     )
 
 
-class PostgresUnitOfWork(PostgresTransaction, TrainingUnitOfWork):
+class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, TrainingUnitOfWork):
     """The training store's unit of work on PostgreSQL."""
 
     # runs
@@ -250,11 +250,3 @@ class PostgresUnitOfWork(PostgresTransaction, TrainingUnitOfWork):
                                ([s.value for s in ACTIVE], limit))
         return [_sweep(r) for r in rows]
 
-    # audit
-
-    async def append_audit(self, entry: AuditEntry) -> None:
-        await self.conn.execute(
-            "INSERT INTO audit_log (actor, action, subject, reason, detail, correlation_id) VALUES (%s, %s, %s, %s,"
-            " %s, %s)",
-            (entry.actor, entry.action, entry.subject, entry.reason, _j(entry.detail) if entry.detail else None,
-             entry.correlation_id))
