@@ -41,6 +41,14 @@ async def _later(monkeypatch, seconds):
     monkeypatch.setattr(handlers, "now", lambda: moved)
 
 
+async def _trained_and_evaluated(uow, services, run_id):
+    """Training and evaluation answer; the run is due for its first promotion."""
+    await handlers.on_answer(uow, trained(run_id))
+    await handlers.drive_due_runs(uow, services)
+    await handlers.on_answer(uow, evaluated(run_id))
+    await handlers.on_answer(uow, attached(run_id))
+
+
 async def _started(world):
     state, governance, services = world
     await handlers.apply_pipeline(state.unit_of_work, governance, DEFINITION, actor=ALICE)
@@ -160,10 +168,7 @@ async def test_failed_gates_reject_the_run(world):
     state, governance, services = world
     run_id = await _started(world)
     uow = state.unit_of_work
-    await handlers.on_answer(uow, trained(run_id))
-    await handlers.drive_due_runs(uow, services)
-    await handlers.on_answer(uow, evaluated(run_id))
-    await handlers.on_answer(uow, attached(run_id))
+    await _trained_and_evaluated(uow, services, run_id)
     governance.outcomes["staging"] = PromotionOutcome.REFUSED
     await handlers.drive_due_runs(uow, services)
     run = await _run(state)
@@ -201,10 +206,7 @@ async def test_a_waiting_promotion_is_looked_at_again_and_times_out(world, monke
     state, governance, services = world
     run_id = await _started(world)
     uow = state.unit_of_work
-    await handlers.on_answer(uow, trained(run_id))
-    await handlers.drive_due_runs(uow, services)
-    await handlers.on_answer(uow, evaluated(run_id))
-    await handlers.on_answer(uow, attached(run_id))
+    await _trained_and_evaluated(uow, services, run_id)
     governance.outcomes["production"] = PromotionOutcome.PENDING
     await handlers.drive_due_runs(uow, services)
     await handlers.drive_due_runs(uow, services)
@@ -219,10 +221,7 @@ async def test_no_decision_before_the_deadline_fails_the_run(world, monkeypatch)
     state, governance, services = world
     run_id = await _started(world)
     uow = state.unit_of_work
-    await handlers.on_answer(uow, trained(run_id))
-    await handlers.drive_due_runs(uow, services)
-    await handlers.on_answer(uow, evaluated(run_id))
-    await handlers.on_answer(uow, attached(run_id))
+    await _trained_and_evaluated(uow, services, run_id)
     governance.outcomes["production"] = PromotionOutcome.PENDING
     await handlers.drive_due_runs(uow, services)
     await handlers.drive_due_runs(uow, services)
@@ -332,10 +331,7 @@ async def test_a_registry_outage_while_requesting_a_promotion_is_retried(world, 
     state, governance, services = world
     run_id = await _started(world)
     uow = state.unit_of_work
-    await handlers.on_answer(uow, trained(run_id))
-    await handlers.drive_due_runs(uow, services)
-    await handlers.on_answer(uow, evaluated(run_id))
-    await handlers.on_answer(uow, attached(run_id))
+    await _trained_and_evaluated(uow, services, run_id)
     governance.down = True
     await handlers.drive_due_runs(uow, services)
     run = await _run(state)
