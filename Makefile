@@ -52,6 +52,7 @@ bench: $(STAMP)
 	$(PY) bench/prompts.py --quick
 	$(PY) bench/registry.py --quick
 	$(PY) bench/ingestion.py --quick
+	$(PY) bench/ingestion_quality.py --quick
 	$(PY) bench/training.py --quick
 	$(PY) bench/serving.py --quick
 	$(PY) bench/evaluation.py --quick
