@@ -65,8 +65,9 @@ class Flow(Demo):
         self.step("govern: gates promote to staging, a second user approves production", self.approve)
         self.step("serving hot-loads the release", self.served)
         self.step("traffic through the openai client, human feedback", self.traffic)
-        self.step("an injection campaign and a drifted batch raise alerts; the attacker is blocked", self.alerts)
-        self.step("export the feedback into a new dataset version", self.export)
+        self.step("an injection campaign raises an alert; the attacker is blocked", self.abuse)
+        self.step("export the feedback into a new dataset version (it starts round 2)", self.export)
+        self.step("a drifted batch raises a drift alert", self.drift)
         self.step("round 2: the pipeline retrains, evaluated against round 1 (the champion)",
                   lambda r: self.round(r, 2))
         summary = summarize(self.steps, self.state, time.monotonic() - self.started)
@@ -222,22 +223,21 @@ class Flow(Demo):
                               corrections=len(questions) - right)
         self.state["traffic_done"] = time.monotonic()
 
-    def alerts(self, record: StepRecord) -> None:
-        t = self.tuning
-        attacks = demo_data.injection_attempts(t.attacks, seed=2)
-        asyncio.run(self._ask("mallory", attacks))
-        abuse = wait_until(lambda: self._alerts(mpb.ALERT_KIND_ABUSE), 90, "the malicious-user alert")
+    def abuse(self, record: StepRecord) -> None:
+        asyncio.run(self._ask("mallory", demo_data.injection_attempts(self.tuning.attacks, seed=2)))
+        alerts = wait_until(lambda: self._alerts(mpb.ALERT_KIND_ABUSE), 90, "the malicious-user alert")
         blocked = asyncio.run(self._blocked("mallory"))
+        self.state["alerts"] = [alert_summary(a) for a in alerts]
+        record.figures.update(alerts=len(alerts), subject=alerts[0].subject, attacker_blocked=blocked)
+
+    def drift(self, record: StepRecord) -> None:
         wait_left = WINDOW_SECONDS + 2 - (time.monotonic() - self.state["traffic_done"])
         if wait_left > 0:  # the ordinary traffic becomes the reference window
             time.sleep(wait_left)
-        asyncio.run(self._ask("alice", demo_data.drifted_prompts(t.drifted, seed=3)))
-        drift = wait_until(lambda: self._alerts(mpb.ALERT_KIND_DRIFT), 120, "the drift alert")
-        alerts = [{"kind": mpb.AlertKind.Name(a.kind).removeprefix("ALERT_KIND_").lower(), "detector": a.detector,
-                   "severity": mpb.Severity.Name(a.severity).removeprefix("SEVERITY_").lower(),
-                   "subject": a.subject or a.model_version, "message": a.message} for a in [*abuse, *drift]]
-        self.state["alerts"] = alerts
-        record.figures.update(alerts=len(alerts), attacker_blocked=blocked)
+        asyncio.run(self._ask("alice", demo_data.drifted_prompts(self.tuning.drifted, seed=3)))
+        alerts = wait_until(lambda: self._alerts(mpb.ALERT_KIND_DRIFT), 120, "the drift alert")
+        self.state["alerts"] += [alert_summary(a) for a in alerts]
+        record.figures.update(alerts=len(alerts), detectors=sorted({a.detector for a in alerts}))
 
     def export(self, record: StepRecord) -> None:
         exported = self.llmops("feedback", "export", FEEDBACK, "--model-version", self.state["promoted"], "--wait",
@@ -319,6 +319,12 @@ class Flow(Demo):
         since = Timestamp(seconds=self.state["traffic_started"] - 1)
         request = mpb.ListAlertsRequest(kind=kind, raised=common_pb2.TimeRange(start=since))
         return list(self.monitoring.call("ListAlerts", request).alerts)
+
+
+def alert_summary(alert: mpb.Alert) -> dict[str, str]:
+    return {"kind": mpb.AlertKind.Name(alert.kind).removeprefix("ALERT_KIND_").lower(), "detector": alert.detector,
+            "severity": mpb.Severity.Name(alert.severity).removeprefix("SEVERITY_").lower(),
+            "subject": alert.subject or alert.model_version, "message": alert.message}
 
 
 def expected_answer(question: str) -> str:

@@ -44,8 +44,8 @@ def write_report(folder: Path, steps: list[StepRecord], summary: dict[str, Any])
 <title>make demo</title><style>body{{font-family:sans-serif;margin:2em}}td,th{{border:1px solid #ccc;padding:4px;
 vertical-align:top}}table{{border-collapse:collapse}}</style></head><body>
 <h1>make demo: the whole loop in {summary['seconds']:.0f} s</h1>
-<h2>Rounds (BLEU on the sample data's test split, 95% intervals)</h2>
-<table><tr><th>round</th><th>model version</th><th>pipeline run</th><th>BLEU</th><th>against the base</th>
+<h2>Rounds (ROUGE-L on the sample data's test split, 95% intervals)</h2>
+<table><tr><th>round</th><th>model version</th><th>pipeline run</th><th>ROUGE-L</th><th>against the base</th>
 <th>against the champion</th></tr>{rounds}</table>
 <p>Promoted to production: {_e(summary['promoted_version'])}. New dataset version from feedback:
 {_e(summary['new_dataset_version'])}.</p>
