@@ -225,10 +225,14 @@ class Flow(Demo):
 
     def abuse(self, record: StepRecord) -> None:
         asyncio.run(self._ask("mallory", demo_data.injection_attempts(self.tuning.attacks, seed=2)))
-        alerts = wait_until(lambda: self._alerts(mpb.ALERT_KIND_ABUSE), 90, "the malicious-user alert")
+        def campaign() -> list[mpb.Alert]:
+            return [a for a in self._alerts(mpb.ALERT_KIND_ABUSE) if a.severity == mpb.SEVERITY_CRITICAL]
+
+        wait_until(campaign, 90, "the malicious-user alert")
         blocked = asyncio.run(self._blocked("mallory"))
+        alerts = self._alerts(mpb.ALERT_KIND_ABUSE)
         self.state["alerts"] = [alert_summary(a) for a in alerts]
-        record.figures.update(alerts=len(alerts), subject=alerts[0].subject, attacker_blocked=blocked)
+        record.figures.update(alerts=len(alerts), critical=[a.subject for a in campaign()], attacker_blocked=blocked)
 
     def drift(self, record: StepRecord) -> None:
         wait_left = WINDOW_SECONDS + 2 - (time.monotonic() - self.state["traffic_done"])

@@ -125,7 +125,10 @@ class Detection:
                                       subject_kind=c.subject_kind, subject=c.subject, statistic=c.statistic,
                                       value=c.value, threshold=c.threshold, window_start=_iso(c.window_start),
                                       window_end=_iso(c.window_end), examples=list(c.examples)))
-                if self.settings.enforce_blocklist and c.kind == "abuse" and c.subject_kind in ("key", "user"):
+                # only an injection campaign (critical) blocks: a spike or a few refusals alert a person,
+                # they do not lock out a heavy but honest user
+                if self.settings.enforce_blocklist and c.kind == "abuse" and c.severity is Severity.CRITICAL \
+                        and c.subject_kind in ("key", "user"):
                     await tx.add_block(BlockEntry(c.subject_kind, c.subject, alert.alert_id, c.message, now))
             await tx.commit()
         if not created:

@@ -18,7 +18,7 @@ from llmops_common.events.serving import InferenceCompleted
 from llmops_common.ratelimit import RateLimiter
 from llmops_monitoring import handlers
 from llmops_monitoring.detection import Detection
-from llmops_monitoring.domain.records import AlertStatus, Feedback
+from llmops_monitoring.domain.records import AlertStatus, Feedback, Severity
 from llmops_monitoring.settings import MonitoringSettings
 from llmops_monitoring.store.memory import InMemoryMonitoring
 
@@ -134,6 +134,21 @@ async def test_a_detection_pass_raises_one_alert_per_malicious_subject_and_block
         await handlers.act_on_alert(state.unit_of_work, key_alert.alert_id, "ack", "", actor=ANN)
     with pytest.raises(NotFound):
         await handlers.act_on_alert(state.unit_of_work, "not-a-uuid", "ack", "", actor=ANN)
+
+
+async def test_a_request_spike_alerts_but_blocks_nobody():
+    state = InMemoryMonitoring()
+    for i in range(120):
+        await handlers.record_inference(state.unit_of_work, None, completed(
+            f"busy-{i}", f"what is a good bread recipe number {i}?", key="busy", user="bob",
+            at=NOW - timedelta(minutes=1)))
+    for i in range(5):
+        await handlers.record_inference(state.unit_of_work, None, completed(
+            f"calm-{i}", "what is a scone?", key=f"calm-{i}", user=f"carol-{i}", at=NOW - timedelta(minutes=1)))
+    raised = await Detection(state.unit_of_work, settings(spike_factor=5), None).detect_once(NOW)
+    spikes = [a for a in raised if a.candidate.statistic == "requests_per_minute"]
+    assert spikes and all(a.candidate.severity is Severity.WARNING for a in spikes)
+    assert not state.block_list
 
 
 async def test_without_the_block_list_an_attack_alerts_but_blocks_nobody():
