@@ -10,10 +10,10 @@ import uuid
 from hypothesis import given
 from hypothesis import strategies as st
 
+from llmops_common.validation import canonical_id
 from llmops_evaluation.domain.run import Progress, RunError
 from llmops_evaluation.domain.spec import Baseline, EvaluationSpec, GenerationParams, JudgeSpec
 from llmops_evaluation.store.codec import (
-    canonical_id,
     error_from_dict,
     error_to_dict,
     metrics_from_dict,
