@@ -10,8 +10,8 @@ from rich.console import Console
 
 from llmops.pipelines.v1 import pipelines_pb2 as pb
 from llmops_cli import demo_data
-from llmops_cli.demo import Tuning, last_json, pipeline_definition
 from llmops_cli.demo_flow import expected_answer
+from llmops_cli.demo_setup import Tuning, last_json, pipeline_definition
 from llmops_cli.pipelines import current_step, follow, settled, step_detail
 from llmops_pipelines.domain.policy import parse_definition
 

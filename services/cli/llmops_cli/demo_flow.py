@@ -22,7 +22,8 @@ from llmops.monitoring.v1 import monitoring_pb2_grpc as mpb_grpc
 from llmops.pipelines.v1 import pipelines_pb2 as ppb
 from llmops.pipelines.v1 import pipelines_pb2_grpc as ppb_grpc
 from llmops_cli import demo_data
-from llmops_cli.demo import (
+from llmops_cli.demo_report import summarize, write_report
+from llmops_cli.demo_setup import (
     BASE,
     DATASET,
     FEEDBACK,
@@ -39,7 +40,6 @@ from llmops_cli.demo import (
     pipeline_definition,
     wait_until,
 )
-from llmops_cli.demo_report import summarize, write_report
 from llmops_cli.local import load_stack, service_env
 from llmops_cli.rpc import ServiceClient
 from llmops_cli.services import SERVICES, rest_url

@@ -8,7 +8,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from llmops_cli.demo import StepRecord
+from llmops_cli.demo_setup import StepRecord
 from llmops_cli.local import load_stack, service_env
 from llmops_common.errors import DomainError
 from llmops_common.settings import CommonSettings

@@ -172,7 +172,7 @@ def _dictionary_header(data: bytes) -> tuple[int, int, int, int] | None:
         field_id, kind, pos = _field_header(data, pos, field_id)
         if kind == _STOP:
             break
-        if kind == _I32:
+        if kind == _I32 and field_id != 7:  # field 7 is the dictionary page header, a struct
             fields[field_id], pos = _i32(data, pos)
         elif kind == _STRUCT and field_id == 7:  # dictionary_page_header: num_values, encoding, is_sorted
             fields[7] = {}
