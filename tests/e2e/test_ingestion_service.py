@@ -300,7 +300,7 @@ async def test_a_job_survives_its_worker_being_killed(stack_env, artifacts, uniq
     name = f"kill-{unique_name}"
     shared = tmp_path / "shared"
     shared.mkdir()
-    data = jsonl(shared / "big.jsonl", range(150_000))
+    data = jsonl(shared / "big.jsonl", range(60_000))
     env = {**stack_env, "LLMOPS_INGESTION_WORK_DIR": str(tmp_path / "work"),
            "LLMOPS_INGESTION_LOCAL_SOURCE_ROOTS": json.dumps([str(shared)]),
            "LLMOPS_INGESTION_JOB_POLL_SECONDS": "0.3", "LLMOPS_INGESTION_JOB_HEARTBEAT_SECONDS": "0.3",
@@ -329,7 +329,7 @@ async def test_a_job_survives_its_worker_being_killed(stack_env, artifacts, uniq
             stub = pb_grpc.IngestionServiceStub(channel)
             done = await finished(stub, job, timeout=180)
             assert done.status == pb.JOB_STATUS_SUCCEEDED, done.error
-            assert done.version.record_count == 150_000
+            assert done.version.record_count == 60_000
             fresh = await finished(stub, await stub.IngestDataset(pb.IngestDatasetRequest(
                 dataset_name=name, source=pb.DataSource(local_path=str(data))), metadata=METADATA), timeout=180)
             assert fresh.reused_existing_version and fresh.version.version == done.version.version

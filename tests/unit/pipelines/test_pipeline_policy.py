@@ -66,7 +66,7 @@ def test_an_alias_bomb_is_refused_before_it_expands():
         parse_definition(bomb)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.text(max_size=400))
 def test_any_text_is_a_definition_or_a_clear_refusal(text):
     try:
@@ -75,7 +75,7 @@ def test_any_text_is_a_definition_or_a_clear_refusal(text):
         assert exc.field and exc.field.startswith("definition")
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(max_size=20),
                     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children,
                                                                                        max_size=4), max_leaves=20))
