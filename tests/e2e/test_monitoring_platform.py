@@ -29,7 +29,9 @@ from llmops_common.testing.waiting import wait_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(900)]
 ADMIN = [("authorization", f"Bearer {TEST_ADMIN_KEY}")]
-WINDOW_SECONDS = 30
+# a detection pass on two loaded cores can take tens of seconds: the drifted batch must stay in the current
+# window until a pass that began after it was logged sees it
+WINDOW_SECONDS = 60
 COOKING = ["How long should I boil an egg for a soft yolk?", "What spices go well with roasted carrots?",
            "Can I replace butter with olive oil in a cake?", "How do I keep rice from sticking to the pot?",
            "What is the best way to season a cast iron pan?", "How much salt goes in pasta water?"]
