@@ -9,7 +9,7 @@ import pytest
 from rich.console import Console
 
 from llmops.pipelines.v1 import pipelines_pb2 as pb
-from llmops_cli import demo_data
+from llmops_cli import demo_data, pipelines
 from llmops_cli.demo_flow import expected_answer
 from llmops_cli.demo_setup import Tuning, last_json, pipeline_definition
 from llmops_cli.pipelines import current_step, follow, settled, step_detail
@@ -42,6 +42,21 @@ def test_a_step_shows_its_version_its_headline_figures_and_its_error():
     step = pb.Step(name="train", outputs={"model_version": "models:/m/2", "adapter_uri": "s3://x"},
                    metrics={"loss": 1.23456, "bleu_ci_low": 3.0, "bleu": 31.5}, error="boom")
     assert step_detail(step) == "models:/m/2; bleu=31.5; loss=1.235; boom"
+
+
+def test_a_reproduction_shows_each_metric_with_its_delta_or_overflow(monkeypatch):
+    screen = Console(file=io.StringIO(), width=200)
+    monkeypatch.setattr(pipelines, "console", screen)
+    run = _run(pb.RUN_STATUS_SUCCEEDED, ("train", "succeeded"))
+    run.reproduces = "r0"
+    run.comparison.extend([
+        pb.MetricComparison(metric="bleu", original=30.0, reproduced=29.5, delta=-0.5, within_interval=True),
+        pb.MetricComparison(metric="loss", original=1e308, reproduced=-1e308, within_interval=False)])
+    pipelines.show_run(run)
+    rows = {line.split()[1]: line.split()[2:] for line in screen.file.getvalue().splitlines()
+            if line.split()[1:2] in (["bleu"], ["loss"])}
+    assert "-0.5" in rows["bleu"] and "yes" in rows["bleu"]
+    assert "overflow" in rows["loss"] and "no" in rows["loss"]
 
 
 def test_the_demo_pipeline_is_a_valid_definition():

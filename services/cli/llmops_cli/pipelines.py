@@ -89,7 +89,8 @@ def show_run(run: pb.PipelineRun) -> None:
         table = Table("metric", "original", "reproduced", "delta", "within interval",
                       title=f"reproduction of {run.reproduces}")
         for row in run.comparison:
-            table.add_row(row.metric, f"{row.original:.4g}", f"{row.reproduced:.4g}", f"{row.delta:+.4g}",
+            delta = f"{row.delta:+.4g}" if row.HasField("delta") else "overflow"
+            table.add_row(row.metric, f"{row.original:.4g}", f"{row.reproduced:.4g}", delta,
                           Text("yes") if row.within_interval else Text("no", "red"))
         console.print(table)
     if run.error:

@@ -338,18 +338,25 @@ def _apply_answer(tx: PipelinesUnitOfWork, run: PipelineRun, step: Step, envelop
     elif step.kind == "evaluate" and waiting and kind == "llmops.evaluation.run.failed":
         events = machine.fail(run, step, at, payload.reason, permanent=machine.is_permanent(payload.code))
     elif step.kind == "promote" and step.status is StepStatus.WAITING_APPROVAL \
-            and kind == "llmops.registry.promotion.approved":
+            and kind == "llmops.registry.promotion.approved" and _decides(run, step, payload):
         machine.record(run, step, at, {"approvals": str(payload.approvals), "approved_by": payload.approved_by})
         if payload.approvals < payload.required_approvals:
             return True
         events = machine.succeed(run, step, at)
     elif step.kind == "promote" and step.status is StepStatus.WAITING_APPROVAL \
-            and kind == "llmops.registry.promotion.rejected":
+            and kind == "llmops.registry.promotion.rejected" and _decides(run, step, payload):
         events = machine.reject(run, step, at, f"rejected by {payload.rejected_by}: {payload.reason}")
     else:
         return False
     _emit(tx, run, events)
     return True
+
+
+def _decides(run: PipelineRun, step: Step, payload: Any) -> bool:
+    """A registry decision moves the step only when it is about what the step asked to promote: the
+    run's model and trained version, to the step's alias."""
+    return payload.model_name == run.definition.model_name and payload.alias == step.alias \
+        and f"models:/{payload.model_name}/{payload.version}" == run.output("train", "model_version")
 
 
 def _is_version_of(model_version: str, model_name: str) -> bool:

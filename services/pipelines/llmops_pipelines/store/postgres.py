@@ -30,7 +30,7 @@ _RUN_SELECT = ("SELECT run_id, pipeline, pipeline_version, definition, status, t
 
 
 def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value)
+    return None if value is None else json.dumps(value, allow_nan=False)
 
 
 def _pipeline(row: tuple) -> StoredPipeline:

@@ -27,7 +27,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from llmops.common.v1 import common_pb2 as llmops_dot_common_dot_v1_dot_common__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#llmops/pipelines/v1/pipelines.proto\x12\x13llmops.pipelines.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dllmops/common/v1/common.proto\"\xfa\x01\n\x08Pipeline\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x17\n\x0f\x64\x65\x66inition_yaml\x18\x03 \x01(\t\x12+\n\ndefinition\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x64igest\x18\x05 \x01(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11next_scheduled_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x03\n\x04Step\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x37\n\x07outputs\x18\x05 \x03(\x0b\x32&.llmops.pipelines.v1.Step.OutputsEntry\x12\x37\n\x07metrics\x18\x06 \x03(\x0b\x32&.llmops.pipelines.v1.Step.MetricsEntry\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"p\n\x10MetricComparison\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x10\n\x08original\x18\x02 \x01(\x01\x12\x12\n\nreproduced\x18\x03 \x01(\x01\x12\r\n\x05\x64\x65lta\x18\x04 \x01(\x01\x12\x17\n\x0fwithin_interval\x18\x05 \x01(\x08\"\xbc\x04\n\x0bPipelineRun\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x18\n\x10pipeline_version\x18\x03 \x01(\x03\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.llmops.pipelines.v1.RunStatus\x12\x0f\n\x07trigger\x18\x05 \x01(\t\x12\x16\n\x0etrigger_detail\x18\x06 \x01(\t\x12<\n\x06inputs\x18\x07 \x03(\x0b\x32,.llmops.pipelines.v1.PipelineRun.InputsEntry\x12(\n\x05steps\x18\x08 \x03(\x0b\x32\x19.llmops.pipelines.v1.Step\x12\x12\n\nreproduces\x18\t \x01(\t\x12\x39\n\ncomparison\x18\n \x03(\x0b\x32%.llmops.pipelines.v1.MetricComparison\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12\x12\n\ncreated_by\x18\x0c \x01(\t\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"/\n\x14\x41pplyPipelineRequest\x12\x17\n\x0f\x64\x65\x66inition_yaml\x18\x01 \x01(\t\"3\n\x12GetPipelineRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"C\n\x14ListPipelinesRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\"w\n\x15ListPipelinesResponse\x12\x30\n\tpipelines\x18\x01 \x03(\x0b\x32\x1d.llmops.pipelines.v1.Pipeline\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"P\n\x0fStartRunRequest\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x80\x01\n\x0fListRunsRequest\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.llmops.pipelines.v1.RunStatus\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\"p\n\x10ListRunsResponse\x12.\n\x04runs\x18\x01 \x03(\x0b\x32 .llmops.pipelines.v1.PipelineRun\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"9\n\x13ReproduceRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"2\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t*\xc4\x01\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATUS_RUNNING\x10\x01\x12\x1f\n\x1bRUN_STATUS_WAITING_APPROVAL\x10\x02\x12\x18\n\x14RUN_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11RUN_STATUS_FAILED\x10\x04\x12\x17\n\x13RUN_STATUS_REJECTED\x10\x05\x12\x18\n\x14RUN_STATUS_CANCELLED\x10\x06\x32\xdb\x05\n\x10PipelinesService\x12Y\n\rApplyPipeline\x12).llmops.pipelines.v1.ApplyPipelineRequest\x1a\x1d.llmops.pipelines.v1.Pipeline\x12U\n\x0bGetPipeline\x12\'.llmops.pipelines.v1.GetPipelineRequest\x1a\x1d.llmops.pipelines.v1.Pipeline\x12\x66\n\rListPipelines\x12).llmops.pipelines.v1.ListPipelinesRequest\x1a*.llmops.pipelines.v1.ListPipelinesResponse\x12R\n\x08StartRun\x12$.llmops.pipelines.v1.StartRunRequest\x1a .llmops.pipelines.v1.PipelineRun\x12N\n\x06GetRun\x12\".llmops.pipelines.v1.GetRunRequest\x1a .llmops.pipelines.v1.PipelineRun\x12W\n\x08ListRuns\x12$.llmops.pipelines.v1.ListRunsRequest\x1a%.llmops.pipelines.v1.ListRunsResponse\x12Z\n\x0cReproduceRun\x12(.llmops.pipelines.v1.ReproduceRunRequest\x1a .llmops.pipelines.v1.PipelineRun\x12T\n\tCancelRun\x12%.llmops.pipelines.v1.CancelRunRequest\x1a .llmops.pipelines.v1.PipelineRunb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n#llmops/pipelines/v1/pipelines.proto\x12\x13llmops.pipelines.v1\x1a\x1cgoogle/protobuf/struct.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dllmops/common/v1/common.proto\"\xfa\x01\n\x08Pipeline\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\x12\x17\n\x0f\x64\x65\x66inition_yaml\x18\x03 \x01(\t\x12+\n\ndefinition\x18\x04 \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x0e\n\x06\x64igest\x18\x05 \x01(\t\x12\x12\n\ncreated_by\x18\x06 \x01(\t\x12.\n\ncreated_at\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x35\n\x11next_scheduled_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"\xb3\x03\n\x04Step\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x0e\n\x06status\x18\x03 \x01(\t\x12\x0f\n\x07\x61ttempt\x18\x04 \x01(\x05\x12\x37\n\x07outputs\x18\x05 \x03(\x0b\x32&.llmops.pipelines.v1.Step.OutputsEntry\x12\x37\n\x07metrics\x18\x06 \x03(\x0b\x32&.llmops.pipelines.v1.Step.MetricsEntry\x12\r\n\x05\x65rror\x18\x07 \x01(\t\x12.\n\nstarted_at\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12,\n\x08\x64\x65\x61\x64line\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a.\n\x0cOutputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a.\n\x0cMetricsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\"\x7f\n\x10MetricComparison\x12\x0e\n\x06metric\x18\x01 \x01(\t\x12\x10\n\x08original\x18\x02 \x01(\x01\x12\x12\n\nreproduced\x18\x03 \x01(\x01\x12\x12\n\x05\x64\x65lta\x18\x04 \x01(\x01H\x00\x88\x01\x01\x12\x17\n\x0fwithin_interval\x18\x05 \x01(\x08\x42\x08\n\x06_delta\"\xbc\x04\n\x0bPipelineRun\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x10\n\x08pipeline\x18\x02 \x01(\t\x12\x18\n\x10pipeline_version\x18\x03 \x01(\x03\x12.\n\x06status\x18\x04 \x01(\x0e\x32\x1e.llmops.pipelines.v1.RunStatus\x12\x0f\n\x07trigger\x18\x05 \x01(\t\x12\x16\n\x0etrigger_detail\x18\x06 \x01(\t\x12<\n\x06inputs\x18\x07 \x03(\x0b\x32,.llmops.pipelines.v1.PipelineRun.InputsEntry\x12(\n\x05steps\x18\x08 \x03(\x0b\x32\x19.llmops.pipelines.v1.Step\x12\x12\n\nreproduces\x18\t \x01(\t\x12\x39\n\ncomparison\x18\n \x03(\x0b\x32%.llmops.pipelines.v1.MetricComparison\x12\r\n\x05\x65rror\x18\x0b \x01(\t\x12\x12\n\ncreated_by\x18\x0c \x01(\t\x12.\n\ncreated_at\x18\r \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12.\n\nupdated_at\x18\x0e \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0b\x66inished_at\x18\x0f \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x1a-\n\x0bInputsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"/\n\x14\x41pplyPipelineRequest\x12\x17\n\x0f\x64\x65\x66inition_yaml\x18\x01 \x01(\t\"3\n\x12GetPipelineRequest\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\x03\"C\n\x14ListPipelinesRequest\x12+\n\x04page\x18\x01 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\"w\n\x15ListPipelinesResponse\x12\x30\n\tpipelines\x18\x01 \x03(\x0b\x32\x1d.llmops.pipelines.v1.Pipeline\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"P\n\x0fStartRunRequest\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12\x17\n\x0f\x64\x61taset_version\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\"\x1f\n\rGetRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\"\x80\x01\n\x0fListRunsRequest\x12\x10\n\x08pipeline\x18\x01 \x01(\t\x12.\n\x06status\x18\x02 \x01(\x0e\x32\x1e.llmops.pipelines.v1.RunStatus\x12+\n\x04page\x18\x03 \x01(\x0b\x32\x1d.llmops.common.v1.PageRequest\"p\n\x10ListRunsResponse\x12.\n\x04runs\x18\x01 \x03(\x0b\x32 .llmops.pipelines.v1.PipelineRun\x12,\n\x04page\x18\x02 \x01(\x0b\x32\x1e.llmops.common.v1.PageResponse\"9\n\x13ReproduceRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x12\n\nrequest_id\x18\x02 \x01(\t\"2\n\x10\x43\x61ncelRunRequest\x12\x0e\n\x06run_id\x18\x01 \x01(\t\x12\x0e\n\x06reason\x18\x02 \x01(\t*\xc4\x01\n\tRunStatus\x12\x1a\n\x16RUN_STATUS_UNSPECIFIED\x10\x00\x12\x16\n\x12RUN_STATUS_RUNNING\x10\x01\x12\x1f\n\x1bRUN_STATUS_WAITING_APPROVAL\x10\x02\x12\x18\n\x14RUN_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11RUN_STATUS_FAILED\x10\x04\x12\x17\n\x13RUN_STATUS_REJECTED\x10\x05\x12\x18\n\x14RUN_STATUS_CANCELLED\x10\x06\x32\xdb\x05\n\x10PipelinesService\x12Y\n\rApplyPipeline\x12).llmops.pipelines.v1.ApplyPipelineRequest\x1a\x1d.llmops.pipelines.v1.Pipeline\x12U\n\x0bGetPipeline\x12\'.llmops.pipelines.v1.GetPipelineRequest\x1a\x1d.llmops.pipelines.v1.Pipeline\x12\x66\n\rListPipelines\x12).llmops.pipelines.v1.ListPipelinesRequest\x1a*.llmops.pipelines.v1.ListPipelinesResponse\x12R\n\x08StartRun\x12$.llmops.pipelines.v1.StartRunRequest\x1a .llmops.pipelines.v1.PipelineRun\x12N\n\x06GetRun\x12\".llmops.pipelines.v1.GetRunRequest\x1a .llmops.pipelines.v1.PipelineRun\x12W\n\x08ListRuns\x12$.llmops.pipelines.v1.ListRunsRequest\x1a%.llmops.pipelines.v1.ListRunsResponse\x12Z\n\x0cReproduceRun\x12(.llmops.pipelines.v1.ReproduceRunRequest\x1a .llmops.pipelines.v1.PipelineRun\x12T\n\tCancelRun\x12%.llmops.pipelines.v1.CancelRunRequest\x1a .llmops.pipelines.v1.PipelineRunb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -40,8 +40,8 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STEP_METRICSENTRY']._serialized_options = b'8\001'
   _globals['_PIPELINERUN_INPUTSENTRY']._loaded_options = None
   _globals['_PIPELINERUN_INPUTSENTRY']._serialized_options = b'8\001'
-  _globals['_RUNSTATUS']._serialized_start=2298
-  _globals['_RUNSTATUS']._serialized_end=2494
+  _globals['_RUNSTATUS']._serialized_start=2313
+  _globals['_RUNSTATUS']._serialized_end=2509
   _globals['_PIPELINE']._serialized_start=155
   _globals['_PIPELINE']._serialized_end=405
   _globals['_STEP']._serialized_start=408
@@ -51,31 +51,31 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_STEP_METRICSENTRY']._serialized_start=797
   _globals['_STEP_METRICSENTRY']._serialized_end=843
   _globals['_METRICCOMPARISON']._serialized_start=845
-  _globals['_METRICCOMPARISON']._serialized_end=957
-  _globals['_PIPELINERUN']._serialized_start=960
-  _globals['_PIPELINERUN']._serialized_end=1532
-  _globals['_PIPELINERUN_INPUTSENTRY']._serialized_start=1487
-  _globals['_PIPELINERUN_INPUTSENTRY']._serialized_end=1532
-  _globals['_APPLYPIPELINEREQUEST']._serialized_start=1534
-  _globals['_APPLYPIPELINEREQUEST']._serialized_end=1581
-  _globals['_GETPIPELINEREQUEST']._serialized_start=1583
-  _globals['_GETPIPELINEREQUEST']._serialized_end=1634
-  _globals['_LISTPIPELINESREQUEST']._serialized_start=1636
-  _globals['_LISTPIPELINESREQUEST']._serialized_end=1703
-  _globals['_LISTPIPELINESRESPONSE']._serialized_start=1705
-  _globals['_LISTPIPELINESRESPONSE']._serialized_end=1824
-  _globals['_STARTRUNREQUEST']._serialized_start=1826
-  _globals['_STARTRUNREQUEST']._serialized_end=1906
-  _globals['_GETRUNREQUEST']._serialized_start=1908
-  _globals['_GETRUNREQUEST']._serialized_end=1939
-  _globals['_LISTRUNSREQUEST']._serialized_start=1942
-  _globals['_LISTRUNSREQUEST']._serialized_end=2070
-  _globals['_LISTRUNSRESPONSE']._serialized_start=2072
-  _globals['_LISTRUNSRESPONSE']._serialized_end=2184
-  _globals['_REPRODUCERUNREQUEST']._serialized_start=2186
-  _globals['_REPRODUCERUNREQUEST']._serialized_end=2243
-  _globals['_CANCELRUNREQUEST']._serialized_start=2245
-  _globals['_CANCELRUNREQUEST']._serialized_end=2295
-  _globals['_PIPELINESSERVICE']._serialized_start=2497
-  _globals['_PIPELINESSERVICE']._serialized_end=3228
+  _globals['_METRICCOMPARISON']._serialized_end=972
+  _globals['_PIPELINERUN']._serialized_start=975
+  _globals['_PIPELINERUN']._serialized_end=1547
+  _globals['_PIPELINERUN_INPUTSENTRY']._serialized_start=1502
+  _globals['_PIPELINERUN_INPUTSENTRY']._serialized_end=1547
+  _globals['_APPLYPIPELINEREQUEST']._serialized_start=1549
+  _globals['_APPLYPIPELINEREQUEST']._serialized_end=1596
+  _globals['_GETPIPELINEREQUEST']._serialized_start=1598
+  _globals['_GETPIPELINEREQUEST']._serialized_end=1649
+  _globals['_LISTPIPELINESREQUEST']._serialized_start=1651
+  _globals['_LISTPIPELINESREQUEST']._serialized_end=1718
+  _globals['_LISTPIPELINESRESPONSE']._serialized_start=1720
+  _globals['_LISTPIPELINESRESPONSE']._serialized_end=1839
+  _globals['_STARTRUNREQUEST']._serialized_start=1841
+  _globals['_STARTRUNREQUEST']._serialized_end=1921
+  _globals['_GETRUNREQUEST']._serialized_start=1923
+  _globals['_GETRUNREQUEST']._serialized_end=1954
+  _globals['_LISTRUNSREQUEST']._serialized_start=1957
+  _globals['_LISTRUNSREQUEST']._serialized_end=2085
+  _globals['_LISTRUNSRESPONSE']._serialized_start=2087
+  _globals['_LISTRUNSRESPONSE']._serialized_end=2199
+  _globals['_REPRODUCERUNREQUEST']._serialized_start=2201
+  _globals['_REPRODUCERUNREQUEST']._serialized_end=2258
+  _globals['_CANCELRUNREQUEST']._serialized_start=2260
+  _globals['_CANCELRUNREQUEST']._serialized_end=2310
+  _globals['_PIPELINESSERVICE']._serialized_start=2512
+  _globals['_PIPELINESSERVICE']._serialized_end=3243
 # @@protoc_insertion_point(module_scope)
