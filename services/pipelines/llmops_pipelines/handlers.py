@@ -327,12 +327,14 @@ def _apply_answer(tx: PipelinesUnitOfWork, run: PipelineRun, step: Step, envelop
             events = machine.succeed(run, step, at)
     elif step.kind == "train" and waiting and kind == "llmops.training.run.failed":
         events = machine.fail(run, step, at, payload.reason, permanent=machine.is_permanent(payload.code))
-    elif step.kind == "evaluate" and waiting and kind == "llmops.evaluation.run.completed":
+    elif step.kind == "evaluate" and waiting and kind == "llmops.evaluation.run.completed" \
+            and _is_candidate(run, payload.model_name, payload.model_version):
         machine.record(run, step, at, {"evaluation_run_id": payload.evaluation_run_id,
                                        "report_uri": payload.report_uri or "",
                                        "html_report_uri": payload.html_report_uri}, payload.metrics)
         events = _evaluated(run, step, at)
-    elif step.kind == "evaluate" and waiting and kind == "llmops.registry.evaluation.attached":
+    elif step.kind == "evaluate" and waiting and kind == "llmops.registry.evaluation.attached" \
+            and _is_candidate(run, payload.model_name, payload.version):
         machine.record(run, step, at, {"attached_run_id": payload.evaluation_run_id})
         events = _evaluated(run, step, at)
     elif step.kind == "evaluate" and waiting and kind == "llmops.evaluation.run.failed":
@@ -352,11 +354,16 @@ def _apply_answer(tx: PipelinesUnitOfWork, run: PipelineRun, step: Step, envelop
     return True
 
 
+def _is_candidate(run: PipelineRun, model_name: str, version: int) -> bool:
+    """Whether an answer is about the version this run trained (evaluations and decisions of other
+    versions can share a correlation id or a request id only by mistake or forgery)."""
+    return model_name == run.definition.model_name \
+        and f"models:/{model_name}/{version}" == run.output("train", "model_version")
+
+
 def _decides(run: PipelineRun, step: Step, payload: Any) -> bool:
-    """A registry decision moves the step only when it is about what the step asked to promote: the
-    run's model and trained version, to the step's alias."""
-    return payload.model_name == run.definition.model_name and payload.alias == step.alias \
-        and f"models:/{payload.model_name}/{payload.version}" == run.output("train", "model_version")
+    """A registry decision moves the step only when it is about the run's version, to the step's alias."""
+    return payload.alias == step.alias and _is_candidate(run, payload.model_name, payload.version)
 
 
 def _is_version_of(model_version: str, model_name: str) -> bool:

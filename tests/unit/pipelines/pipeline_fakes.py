@@ -80,11 +80,12 @@ def trained(run_id: str, model_version: str = "models:/qa-lora/2") -> Envelope[A
         config_hash="abc"), run_id)
 
 
-def evaluated(run_id: str, run: str = "e-1", bleu: float = 30.0) -> Envelope[Any]:
+def evaluated(run_id: str, run: str = "e-1", bleu: float = 30.0, version: int = 2) -> Envelope[Any]:
     return envelope(EvaluationRunCompleted(
-        evaluation_run_id=run, model_name="qa-lora", model_version=2, report_uri="s3://r/report.json",
+        evaluation_run_id=run, model_name="qa-lora", model_version=version, report_uri="s3://r/report.json",
         metrics={"bleu": bleu, "bleu_ci_low": bleu - 2, "bleu_ci_high": bleu + 2}), run_id)
 
 
-def attached(run_id: str, run: str = "e-1") -> Envelope[Any]:
-    return envelope(EvaluationAttached(model_name="qa-lora", version=2, evaluation_run_id=run, metrics={}), run_id)
+def attached(run_id: str, run: str = "e-1", version: int = 2) -> Envelope[Any]:
+    return envelope(EvaluationAttached(model_name="qa-lora", version=version, evaluation_run_id=run, metrics={}),
+                    run_id)

@@ -240,6 +240,20 @@ async def test_stale_answers_and_answers_for_no_run_change_nothing(world):
     assert not await handlers.on_answer(uow, trained("6d3c0b3e-0000-4000-8000-000000000000"))
 
 
+async def test_evaluations_of_another_version_do_not_answer_the_run(world):
+    state, _, services = world
+    run_id = await _started(world)
+    uow = state.unit_of_work
+    await handlers.on_answer(uow, trained(run_id))  # models:/qa-lora/2
+    await handlers.drive_due_runs(uow, services)
+    assert not await handlers.on_answer(uow, evaluated(run_id, "e-9", version=9))
+    assert not await handlers.on_answer(uow, attached(run_id, "e-9", version=9))
+    await handlers.on_answer(uow, evaluated(run_id))
+    await handlers.on_answer(uow, attached(run_id))
+    evaluate = (await handlers.get_run(uow, run_id)).steps[1]
+    assert (evaluate.status, evaluate.outputs["evaluation_run_id"]) == (StepStatus.SUCCEEDED, "e-1")
+
+
 async def test_reproduce_pins_the_exact_inputs_skips_promotion_and_compares(world):
     state, _, services = world
     run_id = await _started(world)
@@ -265,8 +279,8 @@ async def test_reproduce_pins_the_exact_inputs_skips_promotion_and_compares(worl
     await handlers.drive_due_runs(uow, services)
     evaluation = _sent(state, "llmops.evaluation.run.requested")[-1]
     assert evaluation.payload.spec["baselines"][0] == {"role": "champion", "model_version": "models:/qa-lora/1"}
-    await handlers.on_answer(uow, evaluated(copy.run_id, "e-2", bleu=31.0))
-    await handlers.on_answer(uow, attached(copy.run_id, "e-2"))
+    await handlers.on_answer(uow, evaluated(copy.run_id, "e-2", bleu=31.0, version=3))
+    await handlers.on_answer(uow, attached(copy.run_id, "e-2", version=3))
     done = await handlers.get_run(uow, copy.run_id)
     assert done.status is RunStatus.SUCCEEDED
     assert done.comparison == [{"metric": "bleu", "original": 30.0, "reproduced": 31.0, "delta": 1.0,
