@@ -12,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from llmops_cli.events import Event, TailOptions, run_tail
+from llmops_cli.event_lines import Event, TailOptions
+from llmops_cli.events_reader import run_tail
 from llmops_common.events import Envelope
 from llmops_common.events.envelope import EventPayload
 from llmops_common.events.training import TrainingRunCompleted

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from llmops_cli import main
-from llmops_cli.events import (
+from llmops_cli.event_lines import (
     Event,
     intersect,
     matches,

@@ -4,8 +4,10 @@ a duplicate window; and one dead-letter stream for ``llmops.dlq.<context>``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+if TYPE_CHECKING:  # the specs are read without nats-py (the CLI's subject filters); only config() needs it
+    from nats.js.api import StreamConfig
 
 CONTEXTS = ("ingestion", "prompts", "training", "evaluation", "registry", "serving", "monitoring", "pipelines")
 DUPLICATE_WINDOW_SECONDS = 120.0
@@ -35,6 +37,8 @@ class StreamSpec:
     max_age_days: float = 30.0
 
     def config(self) -> StreamConfig:
+        from nats.js.api import RetentionPolicy, StorageType, StreamConfig
+
         return StreamConfig(
             name=self.name,
             subjects=list(self.subjects),

@@ -34,7 +34,7 @@ from typing import Any
 
 import yaml
 
-from llmops_cli.events import matches
+from llmops_cli.event_lines import matches
 from llmops_cli.protogen import repo_root
 from llmops_common import events as events_package
 from llmops_common.bus import (

@@ -34,9 +34,9 @@ from llmops_cli.output import console, err_console
 from llmops_cli.toolkit import JsonOpt, emit, page, short_name
 from llmops_common.errors import NotFound
 from llmops_common.settings import CommonSettings
-from llmops_common.storage import ArtifactStore
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the S3 client is imported by the commands that upload, not by every CLI start
+    from llmops_common.storage import ArtifactStore
     from llmops_training.base_models.folder import FolderManifest
 
 FORMAT = "hf-safetensors"
@@ -49,6 +49,8 @@ class Size(StrEnum):  # the sizes of llmops_training.base_models.architecture.SI
 
 def _store() -> tuple[ArtifactStore, str]:
     """The artifact store and models bucket of the settings the CLI's services use."""
+    from llmops_common.storage import ArtifactStore
+
     settings = CommonSettings.from_variables(service_env(load_stack()))
     store = ArtifactStore.from_settings(settings)
     store.ensure_buckets()

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from llmops_common.db import Migration
 from llmops_common.settings import CommonSettings
+
+if TYPE_CHECKING:  # psycopg is not imported by commands that do not migrate
+    from llmops_common.db import Migration
 
 
 @dataclass(frozen=True)
