@@ -245,6 +245,11 @@ class World:
             assert (p.model_name, p.alias, f"models:/{p.model_name}/{p.version}") == \
                 (run.definition.model_name, step.alias, run.output("train", "model_version")), \
                 "a promotion decision about another alias or version moved the run"
+        if moved and env.type in ("llmops.evaluation.run.completed", "llmops.registry.evaluation.attached"):
+            p = env.payload
+            version = p.model_version if env.type.startswith("llmops.evaluation.") else p.version
+            assert f"models:/{p.model_name}/{version}" == self.state.runs[target].output("train", "model_version"), \
+                "an evaluation of another version answered the run"
         if not again:  # every event comes twice: the second time it changes nothing
             await self.answer(env, again=True)
 
