@@ -10,9 +10,11 @@ against a schema that is behind, ahead of, or different from the code.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass
 from importlib import resources
+from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -36,6 +38,12 @@ class Migration:
     @property
     def checksum(self) -> str:
         return hashlib.sha256(self.sql.encode()).hexdigest()
+
+
+def json_param(value: Any) -> str | None:
+    """A JSON column's parameter: None stays NULL; NaN and infinities are refused (ValueError), as
+    PostgreSQL's JSON has no spelling for them."""
+    return None if value is None else json.dumps(value, allow_nan=False)
 
 
 def like_prefix(prefix: str) -> str:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
+from llmops_common.db import json_param as _j
 from llmops_common.errors import AlreadyExists, NotFound
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
@@ -33,10 +32,6 @@ _RUN_COLUMNS = ("run_id, status, spec, created_by, request_id, correlation_id, r
                 " started_at, completed_at")
 _RUN_SELECT = f"SELECT {_RUN_COLUMNS} FROM runs"
 _ITEM_COLUMNS = "item_id, record_id, input, reference, output_a, output_b, candidate_side"
-
-
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, allow_nan=False)
 
 
 def _run(row: tuple) -> EvaluationRun:
@@ -193,4 +188,3 @@ class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, EvaluationUnitOfW
             " ON i.review_id = v.review_id AND i.item_id = v.item_id WHERE v.review_id = %s"
             " ORDER BY i.position, v.rater COLLATE \"C\"", (key,))
         return [Verdict(*r) for r in rows]
-

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
 
 import psycopg
 from psycopg import sql
@@ -316,8 +315,3 @@ class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, MonitoringUnitOfW
         rows = await self._all("SELECT subject_kind, subject, alert_id, reason, created_at FROM blocks"
                                " ORDER BY subject_kind COLLATE \"C\", subject COLLATE \"C\"", ())
         return [BlockEntry(*r) for r in rows]
-
-
-
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, allow_nan=False)

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
-from typing import Any
 
 import psycopg
 
+from llmops_common.db import json_param as _j
 from llmops_common.errors import AlreadyExists
 from llmops_common.pagination import Page
 from llmops_common.unit_of_work import PostgresUnitOfWork as PostgresTransaction
@@ -27,10 +26,6 @@ _LATEST_SELECT = ("SELECT p.definition, p.version, p.definition_yaml, p.digest, 
 _RUN_SELECT = ("SELECT run_id, pipeline, pipeline_version, definition, status, trigger, trigger_detail, inputs, steps,"
                " reproduces, comparison, error, created_by, request_id, created_at, updated_at, finished_at, due_at,"
                " awaiting FROM pipeline_runs")
-
-
-def _j(value: Any) -> str | None:
-    return None if value is None else json.dumps(value, allow_nan=False)
 
 
 def _pipeline(row: tuple) -> StoredPipeline:
@@ -181,4 +176,3 @@ class PostgresUnitOfWork(SubjectAuditLog, PostgresTransaction, PipelinesUnitOfWo
     async def newest_dataset(self, dataset_name: str) -> str | None:
         row = await self._one("SELECT version FROM dataset_heads WHERE dataset_name = %s", (dataset_name,))
         return f"{dataset_name}@{row[0]}" if row else None
-
